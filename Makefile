@@ -1,0 +1,46 @@
+# Two commands do everything: `make run` (the app on the offline demo) and `make test` (the suite).
+# Both build .venv first if it is missing or older than pyproject.toml.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# CPU machines take the CPU build of torch that satisfies the range in pyproject.toml;
+# a machine with an NVIDIA GPU gets torch from the index as usual.
+TORCH_CPU := torch==2.13.0
+TORCHATTACKS := torchattacks==3.5.1
+
+.PHONY: run test lint bench screenshot clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		$(BIN)/python -m pip install --quiet 'torch>=2.4'; \
+	else \
+		$(BIN)/python -m pip install --quiet $(TORCH_CPU); \
+	fi
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# torchattacks is a test-only reference; its declared deps would pull another torch.
+	$(BIN)/python -m pip install --quiet --no-deps $(TORCHATTACKS)
+	$(BIN)/python -m pip install --quiet scipy tqdm
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/advlens gui --demo
+
+test: $(STAMP)
+	$(BIN)/ruff check app engine widgets resources tests packaging
+	$(BIN)/lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/advlens bench
+
+screenshot: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer.png
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+"""AdvLens: watch adversarial attacks happen."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,203 @@
+"""The command line: `advlens attack|models|samples|train-demo|gui ...`, the same engine as the GUI.
+
+Bad input gets one line on stderr and exit code 2; an attack that fails while running exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _budget(text: str) -> float:
+    from advlens.engine.config import parse_budget
+    from advlens.engine.errors import ConfigError
+
+    try:
+        return parse_budget(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _resolution(text: str) -> int | None:
+    if text.lower() in ("native", "none", "0"):
+        return None
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"resolution must be a whole number of pixels or 'native', got '{text}'") from exc
+    if not 4 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"resolution must be between 4 and 4096 pixels, got {value}")
+    return value
+
+
+def default_runs_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("advlens", appauthor=False) / "runs"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="advlens", description="AdvLens: watch adversarial attacks happen. "
+                     "With no command, opens the desktop app.")
+    from advlens import __version__
+
+    parser.add_argument("--version", action="version", version=f"advlens {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--demo", action="store_true", help="open on the bundled demo model and sample")
+    gui.add_argument("--run", action="store_true", help="start the attack as soon as the window is up")
+    gui.add_argument("--screenshot", type=Path, metavar="PNG",
+                     help="when the run ends, save a screenshot of the window here and exit")
+    gui.add_argument("--image", help="image file or sample:NAME to open")
+    gui.add_argument("--model", help="model to open (bundled name or file)")
+    gui.add_argument("--fullscreen", action="store_true", help="start in full-screen demo mode")
+
+    attack = sub.add_parser("attack", help="run one attack and write its run record")
+    attack.add_argument("--model", default="demo", help="bundled model name ('demo') or a .safetensors file with a JSON card")
+    attack.add_argument("--image", default="sample:star", help="image file or sample:NAME (see 'advlens samples')")
+    attack.add_argument("--attack", default="pgd", help="attack name (pgd, fgsm)")
+    attack.add_argument("--norm", default="linf", choices=["linf", "l2"], help="perturbation norm")
+    attack.add_argument("--eps", type=_budget, default=8 / 255, help="budget in pixel units: 8/255, 0.5 ...")
+    attack.add_argument("--steps", type=int, default=20, help="iterations (PGD)")
+    attack.add_argument("--step-size", type=_budget, default=None, help="step size (default 2.5*eps/steps)")
+    attack.add_argument("--no-random-start", action="store_true", help="start PGD at the image itself")
+    attack.add_argument("--target", type=int, default=None, help="target class index (targeted attack)")
+    attack.add_argument("--label", type=int, default=None,
+                        help="true class index (default: known for samples, else the clean prediction)")
+    attack.add_argument("--resolution", type=_resolution, default=64,
+                        help="resample the image to N x N first ('native' keeps its size); samples are drawn at N")
+    attack.add_argument("--filter", default="area", help="resampling filter: area, bilinear, bicubic, lanczos, nearest")
+    attack.add_argument("--early-stop", action="store_true", help="stop updating once the attack succeeds")
+    attack.add_argument("--seed", type=int, default=0, help="random seed (random start)")
+    attack.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user data dir)")
+    attack.add_argument("--no-save", action="store_true", help="do not write a run record")
+    attack.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+    sub.add_parser("models", help="list the bundled models")
+    sub.add_parser("samples", help="list the bundled sample images")
+
+    train = sub.add_parser("train-demo", help="retrain the bundled demo model (reproducible from its seed)")
+    train.add_argument("--out", type=Path, default=None, help="output folder (default: the package's resources/models)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--steps", type=int, default=None)
+    return parser
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from advlens.engine.model import bundled_models
+
+    for model in bundled_models():
+        card = model.card
+        acc = ", ".join(f"{k}px {v:.1%}" for k, v in card.clean_accuracy.items())
+        size = f"{card.input_size}px" if card.input_size else "any size"
+        print(f"{model.name:14s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
+    print("demo           alias of shapes-cnn")
+    return 0
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from advlens.engine.samples import sample_names
+
+    for name in sample_names():
+        print(f"sample:{name}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from advlens.engine.demo import train
+
+    argv = ["--seed", str(args.seed)]
+    if args.out is not None:
+        argv += ["--out", str(args.out)]
+    if args.steps is not None:
+        argv += ["--steps", str(args.steps)]
+    return train.main(argv)
+
+
+def _cmd_attack(args: argparse.Namespace) -> int:
+    from advlens.engine import AttackConfig, RunConfig, prepare_job
+    from advlens.engine.session import execute
+
+    attack = AttackConfig(attack=args.attack, norm=args.norm, eps=args.eps, steps=args.steps,
+                          step_size=args.step_size, random_start=not args.no_random_start,
+                          target=args.target, seed=args.seed, early_stop=args.early_stop)
+    config = RunConfig(model=args.model, image=args.image, resolution=args.resolution,
+                       resample_filter=args.filter, device=args.device, attack=attack)
+    job = prepare_job(config, label=args.label)
+    record = execute(job)
+    out = None
+    if not args.no_save:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        out = args.out or default_runs_dir() / f"{stamp}-{record.config.attack.attack}"
+        record.save(out)
+    if args.json:
+        data = record.to_json_dict()
+        data["record_path"] = str(out) if out else None
+        print(json.dumps(data, indent=2))
+        return 0
+    cfg = record.config.attack
+    names = record.class_names
+    shape = record.original.shape
+    budget = f"{cfg.eps:.4g} ({cfg.eps * 255:.2f}/255)" if cfg.norm == "linf" else f"{cfg.eps:.4g}"
+    goal = f"targeted at {names[cfg.target]} ({cfg.target})" if cfg.target is not None else "untargeted"
+    print(f"model        {record.model_name} on {record.device}")
+    print(f"image        {record.config.image} at {shape[-1]}x{shape[-2]}")
+    print(f"attack       {cfg.attack.upper()} {cfg.norm} eps={budget} steps={cfg.steps} {goal}, seed {cfg.seed}")
+    print(f"true class   {names[record.labels[0]]}")
+    print(f"clean        {names[record.clean_pred[0]]} ({record.clean_conf[0]:.1%})")
+    print(f"adversarial  {names[record.adv_pred[0]]} ({record.adv_conf[0]:.1%})")
+    print(f"success      {'yes' if record.success[0] else 'no'}")
+    print(f"norms        L0 {int(record.norms['l0'][0])}  L2 {record.norms['l2'][0]:.4f}  "
+          f"Linf {record.norms['linf'][0]:.4f} ({record.norms['linf'][0] * 255:.2f}/255)")
+    print(f"time         {record.duration_s:.2f} s for {record.steps_run} steps")
+    if out:
+        print(f"record       {out}")
+    return 0
+
+
+COMMANDS = {"attack": _cmd_attack, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `advlens` command; with no command, the GUI."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in (None, "gui"):
+        from advlens.gui import run_gui
+
+        return run_gui(args if args.command else parser.parse_args(["gui"]))
+    from advlens.engine.errors import AdvLensError, AttackFailed, Cancelled
+
+    try:
+        return COMMANDS[args.command](args)
+    except (AttackFailed, Cancelled) as exc:
+        sys.stderr.write(f"advlens: error: {exc}\n")
+        return EXIT_FAILED
+    except AdvLensError as exc:
+        sys.stderr.write(f"advlens: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("advlens: interrupted\n")
+        return 130
+    except OSError as exc:
+        sys.stderr.write(f"advlens: error: {exc.strerror or exc}: {exc.filename or ''}\n")
+        return EXIT_BAD_INPUT

@@ -1,0 +1,95 @@
+"""Start the desktop app: `advlens`, `advlens gui [--demo] [--run] [--screenshot PNG]`, `python -m advlens`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+SCREENSHOT_SIZE = (1600, 900)
+SCREENSHOT_TIMEOUT_MS = 120_000
+log = logging.getLogger("advlens")
+
+
+def install_error_hooks(window) -> None:
+    """Errors from any thread end in one place: the log and a dialog, never a silent hang."""
+
+    def report(exc_type, exc, tb) -> None:
+        log.error("unhandled error", exc_info=(exc_type, exc, tb))
+        if window is not None:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            QTimer.singleShot(0, lambda: window.show_error("Unexpected error", f"{exc_type.__name__}: {first}"))
+
+    sys.excepthook = report
+    threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def create_window(demo: bool = True, image: str | None = None, model: str | None = None,
+                  remember_layout: bool = True):
+    """The Explorer window with the demo model and a sample loaded (or what was asked for)."""
+    from advlens.main_window import MainWindow
+    from advlens.state import ExplorerState
+
+    state = ExplorerState()
+    window = MainWindow(state, remember_layout=remember_layout)
+    state.load_model(model or "demo")
+    state.load_image(image or "sample:star")
+    window.controls.set_config(state.settings())
+    return window
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from advlens.theme import apply_theme, configure_plots
+
+    logging.basicConfig(level=logging.WARNING)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("AdvLens")
+    app.setOrganizationName("AdvLens")
+    app.setDesktopFileName("advlens")
+    apply_theme(app)
+    configure_plots()
+    screenshot: Path | None = getattr(args, "screenshot", None)
+    window = create_window(image=getattr(args, "image", None), model=getattr(args, "model", None),
+                           remember_layout=screenshot is None)
+    install_error_hooks(window)
+    exit_code = {"value": 0}
+    if screenshot is not None:
+        window.resize(*SCREENSHOT_SIZE)
+
+        def shoot_and_quit() -> None:
+            ok = window.save_screenshot(screenshot)
+            if not ok:
+                sys.stderr.write(f"advlens: error: cannot write screenshot {screenshot}\n")
+                exit_code["value"] = 1
+            elif window.state.run_state == "failed":
+                exit_code["value"] = 1
+            app.quit()
+
+        if getattr(args, "run", False):
+            window.state.runEnded.connect(lambda _e: QTimer.singleShot(300, shoot_and_quit))
+
+            def give_up() -> None:
+                sys.stderr.write("advlens: error: the demo run did not end in time\n")
+                exit_code["value"] = 1
+                window.state.stop()
+                shoot_and_quit()
+
+            QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
+        else:
+            QTimer.singleShot(800, shoot_and_quit)
+    if getattr(args, "fullscreen", False):
+        window.toggle_demo_mode()
+    else:
+        window.show()
+    if getattr(args, "run", False):
+        QTimer.singleShot(200, window.state.start)
+    if window.state.model is None:
+        QMessageBox.warning(window, "AdvLens", "The demo model could not be loaded; open a model from the File menu.")
+    code = app.exec()
+    window.state.shutdown()
+    return exit_code["value"] or code

@@ -1,0 +1,67 @@
+"""Light or dark, following the system, with sizes that read from the back of a room."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+STYLE = """
+QLabel#banner {{ font-size: {banner}pt; font-weight: 600; padding: 8px; border-radius: 6px;
+                 background: {banner_bg}; color: {fg}; }}
+QLabel#banner[tone="success"] {{ background: #b71c1c; color: white; }}
+QLabel#banner[tone="fail"] {{ background: #1b5e20; color: white; }}
+QLabel#banner[tone="bad"] {{ background: #e65100; color: white; }}
+QLabel#paneTitle {{ font-size: {title}pt; font-weight: 600; }}
+QLabel#paneCaption {{ font-size: {caption}pt; }}
+QLabel#paneCaption[tone="bad"] {{ color: {bad}; font-weight: 600; }}
+QLabel#paneCaption[tone="good"] {{ color: {good}; font-weight: 600; }}
+QToolBar QToolButton {{ font-size: {title}pt; padding: 4px 10px; }}
+"""
+
+
+def is_dark() -> bool:
+    hints = QGuiApplication.styleHints()
+    scheme = getattr(hints, "colorScheme", None)
+    return scheme is not None and scheme() == Qt.ColorScheme.Dark
+
+
+def _dark_palette() -> QPalette:
+    p = QPalette()
+    base, window, text = QColor(30, 30, 30), QColor(45, 45, 45), QColor(230, 230, 230)
+    for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
+                         (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
+                         (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, window),
+                         (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, window),
+                         (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(42, 130, 218)),
+                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))):
+        p.setColor(role, colour)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(120, 120, 120))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(120, 120, 120))
+    return p
+
+
+def plot_foreground() -> tuple[int, int, int]:
+    return (220, 220, 220) if is_dark() else (30, 30, 30)
+
+
+def configure_plots() -> None:
+    """pyqtgraph colours; must run before plot widgets are created."""
+    dark = is_dark()
+    pg.setConfigOptions(antialias=False, background=(25, 25, 25) if dark else "w",
+                        foreground=plot_foreground(), imageAxisOrder="row-major")
+
+
+def apply_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    dark = is_dark()
+    if dark:
+        app.setPalette(_dark_palette())
+    size = app.font().pointSizeF()
+    if size <= 0:
+        size = 10.0
+    app.setStyleSheet(STYLE.format(
+        banner=round(size * 1.6), title=round(size * 1.25), caption=round(size * 1.2),
+        banner_bg="#333" if dark else "#e8eaf0", fg="#eee" if dark else "#111",
+        bad="#ff6b6b" if dark else "#c62828", good="#66bb6a" if dark else "#2e7d32"))

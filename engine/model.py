@@ -1,0 +1,224 @@
+"""A classifier plus its preprocessing: inputs are always images in [0, 1], NCHW.
+
+Normalisation (mean/std) happens inside the wrapper, so every attack works in pixel space and an
+epsilon of 8/255 means eight grey levels, whatever the model expects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .device import select_device
+from .errors import ModelLoadError, ModelOutputError
+
+
+@dataclass
+class ModelCard:
+    """What a person needs to know to feed a model: labels, normalisation, input size, provenance."""
+
+    name: str
+    labels: list[str]
+    mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    input_size: int | None = None  # None: any size (resolution-agnostic)
+    title: str = ""
+    architecture: str = ""
+    architecture_args: dict = field(default_factory=dict)
+    description: str = ""
+    clean_accuracy: dict[str, float] = field(default_factory=dict)
+    receptive_field_px: int | None = None
+    train_sizes: list[int] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelCard:
+        known = {f.name for f in fields(cls)}
+        card = cls(**{k: v for k, v in data.items() if k in known})
+        card.extra = {**card.extra, **{k: v for k, v in data.items() if k not in known}}
+        return card
+
+    @classmethod
+    def from_json(cls, path: Path) -> ModelCard:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ModelLoadError(f"cannot read model card {path}: {exc}") from exc
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+
+class Model(nn.Module):
+    """A torch classifier taking [0, 1] images; `forward` returns logits of shape (N, classes)."""
+
+    def __init__(self, network: nn.Module, card: ModelCard):
+        super().__init__()
+        self.network = network.eval()
+        self.card = card
+        channels = len(card.mean)
+        self.register_buffer("mean", torch.tensor(card.mean, dtype=torch.float32).reshape(1, channels, 1, 1))
+        self.register_buffer("std", torch.tensor(card.std, dtype=torch.float32).reshape(1, channels, 1, 1))
+        for p in self.network.parameters():
+            p.requires_grad_(False)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.card.labels
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.card.labels)
+
+    @property
+    def input_size(self) -> int | None:
+        return self.card.input_size
+
+    @property
+    def device(self) -> torch.device:
+        return self.mean.device
+
+    def label(self, index: int) -> str:
+        return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.network((images - self.mean) / self.std)
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Class probabilities for a batch of [0, 1] images, checked to be one logit vector each."""
+        logits = self.checked_logits(images)
+        return logits.softmax(dim=1)
+
+    def checked_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits, with one clear error if the model fails or returns something that is not logits."""
+        if self.input_size is not None and tuple(images.shape[-2:]) != (self.input_size, self.input_size):
+            raise ModelOutputError(
+                f"{self.card.display_name} expects {self.input_size}x{self.input_size} images, "
+                f"got {images.shape[-1]}x{images.shape[-2]}"
+            )
+        try:
+            logits = self(images)
+        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelOutputError(f"{self.card.display_name} failed on the input: {first}") from exc
+        if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != images.shape[0]:
+            shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+            raise ModelOutputError(
+                f"{self.card.display_name} must return one logit vector per image, shape (N, classes); got {shape}"
+            )
+        if logits.shape[1] != self.num_classes:
+            raise ModelOutputError(
+                f"{self.card.display_name} returns {logits.shape[1]} scores but its card names {self.num_classes} labels"
+            )
+        return logits
+
+
+def _resources_models_dir() -> Path:
+    from .. import resources
+
+    return Path(resources.__file__).resolve().parent / "models"
+
+
+ARCHITECTURES: dict[str, type] = {}
+
+
+def _register_builtin_architectures() -> None:
+    if ARCHITECTURES:
+        return
+    from .demo.net import ShapesNet
+
+    ARCHITECTURES["advlens.shapes_cnn"] = ShapesNet
+
+
+def build_architecture(name: str, args: dict) -> nn.Module:
+    _register_builtin_architectures()
+    if name not in ARCHITECTURES:
+        raise ModelLoadError(f"unknown architecture '{name}' (known: {', '.join(sorted(ARCHITECTURES))})")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
+    return ARCHITECTURES[name](**kwargs)
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model that ships with AdvLens and works offline."""
+
+    name: str
+    weights: Path
+    card: ModelCard
+
+
+DEMO_MODEL = "shapes-cnn"
+MODEL_ALIASES = {"demo": DEMO_MODEL}
+
+
+def bundled_models() -> list[BundledModel]:
+    """Every model shipped in resources/models (a safetensors file with a JSON card beside it)."""
+    folder = _resources_models_dir()
+    found = []
+    for weights in sorted(folder.glob("*.safetensors")):
+        card_path = weights.with_suffix(".json")
+        if card_path.exists():
+            found.append(BundledModel(weights.stem, weights, ModelCard.from_json(card_path)))
+    return found
+
+
+def load_safetensors_model(weights: Path, card: ModelCard) -> Model:
+    """A known architecture from the card, with weights from a safetensors file (no code is run)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    network = build_architecture(card.architecture, card.architecture_args)
+    try:
+        state = load_file(str(weights))
+    except (OSError, SafetensorError) as exc:
+        raise ModelLoadError(f"cannot read weights {weights}: {exc}") from exc
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelLoadError(f"weights {weights.name} do not fit architecture {card.architecture}: {first}") from exc
+    return Model(network, card)
+
+
+def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto") -> Model:
+    """A bundled model by name ('demo', 'shapes-cnn') or a safetensors file with a JSON card beside it."""
+    target = select_device(device) if not isinstance(device, torch.device) else device
+    key = MODEL_ALIASES.get(str(name_or_path), str(name_or_path))
+    for bundled in bundled_models():
+        if bundled.name == key:
+            return load_safetensors_model(bundled.weights, bundled.card).to(target)
+    path = Path(name_or_path)
+    if not path.exists():
+        names = ", ".join(["demo"] + [b.name for b in bundled_models()])
+        raise ModelLoadError(f"no model '{name_or_path}': not a bundled model ({names}) nor an existing file")
+    if path.suffix == ".safetensors":
+        card_path = path.with_suffix(".json")
+        if not card_path.exists():
+            raise ModelLoadError(f"{path.name} needs a model card {card_path.name} beside it (labels, mean/std, architecture)")
+        return load_safetensors_model(path, ModelCard.from_json(card_path)).to(target)
+    raise ModelLoadError(f"unsupported model file '{path.name}': AdvLens reads .safetensors with a JSON card")
+
+
+def load_demo_model(device: str | torch.device | None = "auto") -> Model:
+    return load_model(DEMO_MODEL, device)
+
+
+def topk(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k probabilities and class indices per image (k capped by the class count)."""
+    values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
+    return values, indices
+
+
+def labels_for(model: Model, indices: Sequence[int]) -> list[str]:
+    return [model.label(int(i)) for i in indices]

@@ -1,0 +1,110 @@
+"""Perturbation norms and the one projection helper every attack uses.
+
+All functions work per image on batches (N, C, H, W) and return shape (N,) or the projected batch.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import ConfigError
+
+NORMS: tuple[str, ...] = ("linf", "l2", "l1")
+L0_TOLERANCE = 1e-6
+
+
+def check_norm(norm: str) -> str:
+    norm = norm.lower()
+    if norm not in NORMS:
+        raise ConfigError(f"unknown norm '{norm}': choose one of {', '.join(NORMS)}")
+    return norm
+
+
+def _flat(delta: torch.Tensor) -> torch.Tensor:
+    return delta.reshape(delta.shape[0], -1)
+
+
+def lp_norm(delta: torch.Tensor, norm: str) -> torch.Tensor:
+    """The norm of each perturbation in the batch: 'linf', 'l2', 'l1' or 'l0' (count of changed values)."""
+    flat = _flat(delta)
+    if norm == "linf":
+        return flat.abs().amax(dim=1)
+    if norm == "l2":
+        return flat.norm(p=2, dim=1)
+    if norm == "l1":
+        return flat.abs().sum(dim=1)
+    if norm == "l0":
+        return (flat.abs() > L0_TOLERANCE).sum(dim=1).to(delta.dtype)
+    raise ConfigError(f"unknown norm '{norm}'")
+
+
+def _broadcast(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return values.reshape(-1, *([1] * (like.dim() - 1)))
+
+
+def _project_l1(delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection onto the L1 ball (Duchi et al. 2008, sort-based)."""
+    flat = _flat(delta)
+    abs_flat = flat.abs()
+    inside = abs_flat.sum(dim=1) <= eps
+    if bool(inside.all()):
+        return delta
+    mu, _ = abs_flat.sort(dim=1, descending=True)
+    cumsum = mu.cumsum(dim=1)
+    ks = torch.arange(1, flat.shape[1] + 1, device=delta.device, dtype=delta.dtype)
+    cond = mu - (cumsum - eps[:, None]) / ks > 0
+    rho = cond.shape[1] - 1 - cond.flip(1).to(torch.int64).argmax(dim=1, keepdim=True)
+    theta = (cumsum.gather(1, rho) - eps[:, None]) / (rho + 1).to(delta.dtype)
+    projected = flat.sign() * (abs_flat - theta).clamp_min(0)
+    projected = torch.where(eps[:, None] > 0, projected, torch.zeros_like(projected))
+    out = torch.where(inside[:, None], flat, projected)
+    return out.reshape(delta.shape)
+
+
+def project(delta: torch.Tensor, norm: str, eps: float | torch.Tensor) -> torch.Tensor:
+    """Project each perturbation onto its epsilon ball (eps a float or one value per image)."""
+    eps_t = torch.as_tensor(eps, dtype=delta.dtype, device=delta.device).expand(delta.shape[0])
+    if norm == "linf":
+        e = _broadcast(eps_t, delta)
+        return torch.maximum(torch.minimum(delta, e), -e)
+    if norm == "l2":
+        n = lp_norm(delta, "l2")
+        factor = torch.where(n > eps_t, eps_t / n.clamp_min(1e-12), torch.ones_like(n))
+        return delta * _broadcast(factor, delta)
+    if norm == "l1":
+        return _project_l1(delta, eps_t)
+    raise ConfigError(f"unknown norm '{norm}'")
+
+
+def clip_perturbation(x: torch.Tensor, x_adv: torch.Tensor, norm: str, eps: float | torch.Tensor) -> torch.Tensor:
+    """The adversarial batch with its perturbation inside the ball and the pixels inside [0, 1].
+
+    Projecting onto the ball and then clamping to the box keeps both constraints, because the box
+    clamp only moves values towards x (x itself is inside the box) and so never grows any norm.
+    """
+    delta = project(x_adv - x, norm, eps)
+    return (x + delta).clamp(0.0, 1.0)
+
+
+def normalize_gradient(grad: torch.Tensor, norm: str) -> torch.Tensor:
+    """The steepest-ascent direction of unit `norm` for a gradient: sign for Linf, g/|g| for L2."""
+    if norm == "linf":
+        return grad.sign()
+    if norm == "l2":
+        return grad / _broadcast(lp_norm(grad, "l2").clamp_min(1e-12), grad)
+    raise ConfigError(f"no plain steepest-ascent step for norm '{norm}'")
+
+
+def random_in_ball(shape: torch.Size, norm: str, eps: float, generator: torch.Generator,
+                   device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A random perturbation inside the ball: uniform per value for Linf, uniform in the L2 ball."""
+    if norm == "linf":
+        u = torch.rand(shape, generator=generator, device=device, dtype=dtype)
+        return (2 * u - 1) * eps
+    if norm in ("l2", "l1"):
+        direction = torch.randn(shape, generator=generator, device=device, dtype=dtype)
+        direction = direction / _broadcast(lp_norm(direction, norm).clamp_min(1e-12), direction)
+        dims = direction[0].numel()
+        radius = torch.rand(shape[0], generator=generator, device=device, dtype=dtype) ** (1.0 / dims)
+        return direction * _broadcast(radius * eps, direction)
+    raise ConfigError(f"unknown norm '{norm}'")

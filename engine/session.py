@@ -1,0 +1,214 @@
+"""One attack run from a configuration: prepare the job, execute it step by step, build the record.
+
+The CLI, the tests and the GUI's worker thread all go through `prepare_job` and `execute`; the GUI
+only adds a `RunControl` (pause, single step, cancel) and reads the `Telemetry` on a timer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .attacks import AttackRun, make_attack
+from .config import RunConfig
+from .criteria import make_criterion
+from .device import device_name
+from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError
+from .images import check_filter, resample
+from .model import Model, load_model
+from .record import RunRecord
+from .samples import SAMPLE_PREFIX, resolve_image, sample_label
+from .telemetry import Telemetry
+
+
+@dataclass
+class AttackJob:
+    """Everything a run needs, loaded and checked: plain data plus tensors on the model's device."""
+
+    config: RunConfig
+    model: Model
+    images: torch.Tensor  # (N, C, H, W) in [0, 1]
+    labels: torch.Tensor  # (N,)
+
+
+def default_label(spec: str) -> int | None:
+    """The known true class of a bundled sample, None for a user's image."""
+    text = str(spec)
+    return sample_label(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
+
+
+def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
+                label: int | Sequence[int] | torch.Tensor | None = None) -> AttackJob:
+    """Load (unless given) and check the model and image(s); resample; pick the labels to attack.
+
+    Without a known label (a user's photo) the attack moves the model away from its own clean
+    prediction, which is what "fooling the model" means when no ground truth exists.
+    """
+    config.attack = config.attack.validated()
+    check_filter(config.resample_filter)
+    if config.resolution is not None and not 4 <= int(config.resolution) <= 4096:
+        raise ConfigError(f"resolution must be between 4 and 4096 pixels, got {config.resolution}")
+    if model is None:
+        model = load_model(config.model, config.device)
+    device = model.device
+    if image is None:
+        image = resolve_image(config.image, config.resolution, config.resample_filter)
+        if label is None:
+            label = default_label(config.image)
+    elif config.resolution is not None:
+        image = resample(image, int(config.resolution), config.resample_filter)
+    images = (image[None] if image.dim() == 3 else image).to(device, torch.float32).contiguous()
+    if images.shape[1] != len(model.card.mean):
+        raise ModelOutputError(f"{model.card.display_name} expects {len(model.card.mean)} colour channels, "
+                               f"the image has {images.shape[1]}")
+    with torch.no_grad():
+        clean = model.checked_logits(images)
+    if label is None:
+        labels = clean.argmax(dim=1)
+    else:
+        labels = torch.as_tensor(label, dtype=torch.long, device=device).reshape(-1).expand(images.shape[0]).clone()
+        bad = labels[(labels < 0) | (labels >= model.num_classes)]
+        if len(bad):
+            raise ConfigError(f"label {int(bad[0])} is not a class of {model.card.display_name} "
+                              f"(0..{model.num_classes - 1})")
+    target = config.attack.target
+    if target is not None and target >= model.num_classes:
+        raise ConfigError(f"target class {target} does not exist: {model.card.display_name} has "
+                          f"{model.num_classes} classes (0..{model.num_classes - 1})")
+    return AttackJob(config=config, model=model, images=images, labels=labels)
+
+
+class RunControl:
+    """Pause, single-step and cancel, asked by the attack loop before every step (thread-safe)."""
+
+    def __init__(self, paused: bool = False):
+        self._cond = threading.Condition()
+        self._paused = paused
+        self._credits = 0
+        self._cancelled = False
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
+
+    def step(self, count: int = 1) -> None:
+        """Let exactly `count` more steps run, then hold (pauses a running attack after its next step)."""
+        with self._cond:
+            self._paused = True
+            self._credits += count
+            self._cond.notify_all()
+
+    def cancel(self) -> None:
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def wait_to_continue(self) -> bool:
+        """Block while paused without step credit; False once cancelled."""
+        with self._cond:
+            while True:
+                if self._cancelled:
+                    return False
+                if not self._paused:
+                    return True
+                if self._credits > 0:
+                    self._credits -= 1
+                    return True
+                self._cond.wait()
+
+
+def _describe_torch_error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunControl | None = None) -> RunRecord:
+    """Run the attack step by step; returns the record (status 'cancelled' if stopped early)."""
+    cfg = job.config.attack
+    model, x = job.model, job.images
+    telemetry = telemetry or Telemetry(batch=x.shape[0])
+    control = control or RunControl()
+    generator = torch.Generator(device=x.device).manual_seed(cfg.seed)
+    criterion = make_criterion(job.labels, cfg.target)
+    run = AttackRun(make_attack(cfg), model, x, criterion, generator)
+    start = time.perf_counter()
+    status = "finished"
+    try:
+        with torch.no_grad():
+            clean_probs = model(x).softmax(dim=1)
+        while True:
+            if not control.wait_to_continue():
+                run.cancel()
+                status = "cancelled"
+                break
+            try:
+                step = next(run)
+            except StopIteration:
+                break
+            telemetry.push(step)
+        if run.result is not None:
+            x_adv, success = run.result.x_adv, run.result.success
+        elif run.last_step is not None:
+            x_adv, success = run.last_step.x_adv, run.last_step.success
+        else:
+            x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        with torch.no_grad():
+            adv_probs = model(x_adv).softmax(dim=1)
+    except AdvLensError:
+        raise
+    except torch.cuda.OutOfMemoryError as exc:
+        torch.cuda.empty_cache()
+        raise AttackFailed("out of GPU memory: try a smaller resolution or batch, or the CPU") from exc
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise AttackFailed(f"the model failed during the attack: {_describe_torch_error(exc)}") from exc
+    duration = time.perf_counter() - start
+    delta = (x_adv - x).reshape(x.shape[0], -1)
+    clean_conf, clean_pred = clean_probs.max(dim=1)
+    adv_conf, adv_pred = adv_probs.max(dim=1)
+    return RunRecord(
+        config=job.config,
+        model_name=job.model.card.name,
+        class_names=list(job.model.labels),
+        device=device_name(x.device),
+        labels=job.labels.tolist(),
+        clean_pred=clean_pred.tolist(),
+        clean_conf=clean_conf.tolist(),
+        adv_pred=adv_pred.tolist(),
+        adv_conf=adv_conf.tolist(),
+        success=success.tolist(),
+        norms={
+            "l0": (delta.abs() > 1e-6).sum(dim=1).tolist(),
+            "l2": delta.norm(dim=1).tolist(),
+            "linf": delta.abs().amax(dim=1).tolist(),
+        },
+        status=status,
+        steps_run=run.last_step.index if run.last_step is not None else 0,
+        duration_s=round(duration, 4),
+        original=x.detach().cpu().numpy().astype(np.float32),
+        adversarial=x_adv.detach().cpu().numpy().astype(np.float32),
+        metrics=telemetry.metrics(),
+    )
+
+
+def run_attack(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
+               label: int | Sequence[int] | torch.Tensor | None = None) -> RunRecord:
+    """Prepare and execute in one call (CLI, tests, scripts)."""
+    return execute(prepare_job(config, model, image, label))
