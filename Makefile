@@ -33,7 +33,6 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check app engine widgets resources tests packaging
-	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: $(STAMP)

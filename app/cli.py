@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--no-save", action="store_true", help="do not write a run record")
     attack.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
+    bench = sub.add_parser("bench", help="time the engine's attack loop against a hand-written PyTorch loop")
+    bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+
     sub.add_parser("models", help="list the bundled models")
     sub.add_parser("samples", help="list the bundled sample images")
 
@@ -173,7 +178,13 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"attack": _cmd_attack, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from advlens.engine import bench
+
+    return bench.main(args.device, quick=args.quick, as_json=args.json)
+
+
+COMMANDS = {"attack": _cmd_attack, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

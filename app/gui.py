@@ -16,6 +16,17 @@ SCREENSHOT_TIMEOUT_MS = 120_000
 log = logging.getLogger("advlens")
 
 
+def app_icon():
+    from PySide6.QtGui import QIcon
+
+    from advlens import resources
+
+    icon = QIcon()
+    for png in sorted((Path(resources.__file__).parent / "icons").glob("advlens-*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
 def install_error_hooks(window) -> None:
     """Errors from any thread end in one place: the log and a dialog, never a silent hang."""
 
@@ -51,6 +62,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setApplicationName("AdvLens")
     app.setOrganizationName("AdvLens")
     app.setDesktopFileName("advlens")
+    app.setWindowIcon(app_icon())
     apply_theme(app)
     configure_plots()
     screenshot: Path | None = getattr(args, "screenshot", None)

@@ -10,14 +10,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-from advlens import __version__
-from advlens.state import ExplorerState, Frame
-from advlens.theme import apply_theme
-from advlens.widgets.controls import AttackControls
-from advlens.widgets.gallery import SampleGallery
-from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
-from advlens.widgets.metric_plots import MetricPlots
-from advlens.widgets.prob_bars import ProbabilityBars
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -33,6 +25,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from advlens import __version__
+from advlens.state import ExplorerState, Frame
+from advlens.theme import apply_theme
+from advlens.widgets.controls import AttackControls
+from advlens.widgets.gallery import SampleGallery
+from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
+from advlens.widgets.metric_plots import MetricPlots
+from advlens.widgets.prob_bars import ProbabilityBars
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 MODEL_FILTER = "Models (*.safetensors);;All files (*)"

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PySide6.QtCore import QObject, QTimer, Signal
+
 from advlens.engine import (
     AdvLensError,
     AttackConfig,
@@ -40,7 +42,6 @@ from advlens.engine.images import to_uint8
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
 from advlens.engine.telemetry import summarize
-from PySide6.QtCore import QObject, QTimer, Signal
 
 FRAME_INTERVAL_MS = 33
 

@@ -8,6 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+
 from advlens.engine.demo.shapes import eval_seeds, render_batch  # noqa: E402
 from advlens.engine.model import Model, load_demo_model  # noqa: E402
 

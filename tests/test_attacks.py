@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from advlens.engine import AttackConfig, RunConfig, RunControl, execute, prepare_job, run_attack
 from advlens.engine.norms import lp_norm
 from advlens.engine.samples import load_sample, sample_label, sample_names
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .conftest import demo_images
 

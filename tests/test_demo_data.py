@@ -1,5 +1,6 @@
 import numpy as np
 import torch
+
 from advlens.engine.demo.net import ShapesNet, receptive_field
 from advlens.engine.demo.shapes import CLASSES, EVAL_SEED_BASE, random_scene, render_array, render_batch
 from advlens.engine.images import resample

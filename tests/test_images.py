@@ -3,9 +3,10 @@ import io
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+
 from advlens.engine.errors import ConfigError, ImageLoadError
 from advlens.engine.images import FILTERS, load_image, resample, save_png
-from PIL import Image
 
 
 def _png_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:

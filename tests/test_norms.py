@@ -1,7 +1,8 @@
 import torch
-from advlens.engine.norms import clip_perturbation, lp_norm, project, random_in_ball
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from advlens.engine.norms import clip_perturbation, lp_norm, project, random_in_ball
 
 TOL = 1e-5
 

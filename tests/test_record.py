@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+
 from advlens.engine import AttackConfig, RunConfig, RunRecord, run_attack
 from advlens.engine.record import RecordError
 

@@ -4,6 +4,7 @@ import threading
 
 import pytest
 import torch
+
 from advlens.engine import AttackConfig, AttackRunner, RunConfig, prepare_job
 from advlens.engine.model import Model, ModelCard
 

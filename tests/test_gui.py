@@ -1,0 +1,220 @@
+"""The Explorer window, driven as a person would, offscreen (set by conftest before Qt loads)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from advlens.engine import RunRecord
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
+    from advlens.gui import create_window
+    from advlens.theme import configure_plots
+
+    configure_plots()
+    window = create_window(remember_layout=False)
+    qtbot.addWidget(window)
+    window.resize(1400, 850)
+    window.show()
+    yield window
+    window.close()
+
+
+def _configure(window, **values):
+    window.controls.set_config(values)
+
+
+def _run_to_end(qtbot, window, timeout=120_000):
+    with qtbot.waitSignal(window.state.runEnded, timeout=timeout) as blocker:
+        window.run_action.trigger()
+    return blocker.args[0]
+
+
+def test_window_opens_on_the_demo_ready_to_run(main_window):
+    w = main_window
+    assert "Shapes CNN" in w.windowTitle() and "sample:star" in w.windowTitle()
+    assert w.state.device_label in w.device_label.text()
+    assert w.original_pane.current is not None
+    assert w.original_pane.caption.text().startswith("star")
+    assert w.run_action.isEnabled() and not w.stop_action.isEnabled()
+    for widget in (w.controls.eps, w.controls.steps, w.controls.attack, w.controls.norm, w.controls.resolution,
+                   w.controls.seed, w.controls.target, w.controls.random_start, w.controls.device):
+        assert widget.toolTip(), f"{widget} has no tooltip"
+
+
+def test_controls_drive_the_run_configuration(main_window):
+    w = main_window
+    w.controls.eps.setValue(4.0)
+    assert w.state.config.attack.eps == pytest.approx(4 / 255)
+    w.controls.steps.setValue(13)
+    assert w.state.config.attack.steps == 13
+    w.controls.resolution.setCurrentText("32")
+    assert w.state.config.resolution == 32
+    assert w.original_pane.current.shape == (32, 32, 3)
+    w.controls.norm.setCurrentIndex(w.controls.norm.findData("l2"))
+    assert w.state.config.attack.norm == "l2"
+    assert w.state.config.attack.eps == pytest.approx(1.0)
+
+
+def test_a_pgd_run_fills_plots_and_shows_the_engines_adversarial(qtbot, main_window):
+    w = main_window
+    _configure(w, attack="pgd", norm="linf", eps=8 / 255, steps=12, resolution=32, seed=0)
+    event = _run_to_end(qtbot, w)
+    assert event.kind == "finished"
+    record = event.record
+    assert w.plots.point_counts()["loss"] == 13  # the start point and one per step
+    assert w.plots.point_counts()["l2"] == 13
+    np.testing.assert_array_equal(w.adversarial_pane.current, record.adversarial[0].transpose(1, 2, 0))
+    assert record.success[0] and record.adv_pred[0] != record.clean_pred[0]
+    adv_name = record.class_names[record.adv_pred[0]]
+    assert w.adversarial_pane.caption.text().startswith(adv_name)
+    assert "SUCCESS" in w.banner.text()
+    assert w.bars.labels[0] == adv_name
+    saved = RunRecord.load(w.state.last_record_path)
+    assert saved.same_as(record)
+
+
+def test_pause_and_step_advance_exactly_one_step(qtbot, main_window):
+    w = main_window
+    _configure(w, steps=50, resolution=32)
+    w.step_action.trigger()  # from idle: starts paused and runs one step
+    telemetry = w.state.handle.telemetry
+    qtbot.waitUntil(lambda: w.state.last_frame is not None and w.state.last_frame.step == 0, timeout=30_000)
+    w.step_action.trigger()
+    qtbot.waitUntil(lambda: w.state.last_frame.step == 1, timeout=30_000)
+    w.step_action.trigger()
+    qtbot.waitUntil(lambda: w.state.last_frame.step == 2, timeout=30_000)
+    assert w.state.run_state == "paused"
+    assert w.plots.point_counts()["loss"] == 3
+    with qtbot.waitSignal(w.state.runEnded, timeout=30_000) as blocker:
+        w.stop_action.trigger()
+    assert blocker.args[0].kind == "cancelled"
+    assert telemetry.steps_seen == 3  # nothing ran while paused
+
+
+def test_stop_mid_run_ends_within_one_step_and_the_window_stays_usable(qtbot, main_window):
+    w = main_window
+    _configure(w, steps=100_000, resolution=24)
+    w.run_action.trigger()
+    telemetry = w.state.handle.telemetry
+    qtbot.waitUntil(lambda: telemetry.drain() >= 0 and telemetry.steps_seen >= 3, timeout=30_000)
+    assert w.pause_action.isEnabled() and not w.controls.isEnabled()
+    with qtbot.waitSignal(w.state.runEnded, timeout=30_000) as blocker:
+        telemetry.drain()
+        seen_at_stop = telemetry.steps_seen
+        w.stop_action.trigger()
+    record = blocker.args[0].record
+    assert blocker.args[0].kind == "cancelled"
+    assert record.metrics["loss"].shape[0] <= seen_at_stop + 1
+    assert "Stopped at step" in w.banner.text()
+    assert w.controls.isEnabled() and w.run_action.isEnabled()
+    assert w.state.load_image("sample:ring")  # still responsive
+    assert w.original_pane.caption.text().startswith("ring")
+
+
+def _drop(window, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(QPoint(300, 300)), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_dropping_an_image_file_loads_it(main_window, tmp_path):
+    path = tmp_path / "photo.png"
+    Image.new("RGB", (80, 50), (200, 30, 30)).save(path)
+    _drop(main_window, path)
+    assert main_window.state.image_key == str(path)
+    assert main_window.original_pane.current.shape == (64, 64, 3)
+    assert np.allclose(main_window.original_pane.current[0, 0], np.array([200, 30, 30]) / 255, atol=1e-3)
+    assert "photo.png" in main_window.windowTitle()
+
+
+def test_dropping_a_corrupt_file_shows_an_error_and_keeps_the_old_image(main_window, tmp_path):
+    before = main_window.original_pane.current.copy()
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    _drop(main_window, bad)
+    assert main_window.state.image_key == "sample:star"
+    np.testing.assert_array_equal(main_window.original_pane.current, before)
+    assert "Cannot open image" in main_window.statusBar().currentMessage()
+    assert "broken.jpg" in main_window.state.last_error
+    assert main_window._error_box is not None and main_window._error_box.isVisible()
+
+
+def test_targeted_run_names_the_target_in_the_bars(qtbot, main_window):
+    w = main_window
+    _configure(w, steps=30, eps=16 / 255, resolution=32, target=8)
+    event = _run_to_end(qtbot, w)
+    assert event.record.config.attack.target == 8
+    assert event.record.adv_pred[0] == 8
+    assert w.bars.labels[0] == "heart"
+    assert np.isfinite(w.state.last_frame.series["target_prob"]).all()
+
+
+def test_a_run_that_fails_reports_it_and_leaves_the_window_usable(qtbot, main_window, monkeypatch):
+    w = main_window
+    model = w.state.model
+    calls = {"n": 0}
+    original_forward = model.network.forward
+
+    def flaky(x):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return original_forward(x)
+
+    monkeypatch.setattr(model.network, "forward", flaky)
+    _configure(w, steps=20, resolution=24)
+    event = _run_to_end(qtbot, w)
+    assert event.kind == "failed"
+    assert "out of memory" in event.message
+    assert "Attack stopped" in w.banner.text()
+    assert w.controls.isEnabled() and w.run_action.isEnabled()
+
+
+def test_closing_the_window_while_running_stops_the_worker(qtbot, main_window):
+    w = main_window
+    _configure(w, steps=100_000, resolution=24)
+    w.run_action.trigger()
+    handle = w.state.handle
+    qtbot.waitUntil(lambda: handle.telemetry.drain() >= 0 and handle.telemetry.steps_seen >= 2, timeout=30_000)
+    w.close()
+    assert handle.done
+
+
+def test_export_writes_pngs_and_csv(qtbot, main_window, tmp_path):
+    w = main_window
+    _configure(w, steps=4, resolution=24)
+    _run_to_end(qtbot, w)
+    written = w.export_images(tmp_path / "export")
+    assert {p.name for p in written} == {"original.png", "adversarial.png", "perturbation.png",
+                                         "perturbation-map.png", "difference.png"}
+    assert Image.open(tmp_path / "export" / "adversarial.png").size == (24, 24)
+    lines = w.metrics_csv().strip().splitlines()
+    assert lines[0].startswith("step,loss") and len(lines) == 6
+
+
+def test_screenshot_command_writes_a_png_of_the_window(tmp_path):
+    out = tmp_path / "shot.png"
+    env = {"QT_QPA_PLATFORM": "offscreen", "ADVLENS_RUNS_DIR": str(tmp_path / "runs"),
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "advlens", "gui", "--demo", "--run", "--screenshot", str(out)],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    from advlens.gui import SCREENSHOT_SIZE
+
+    with Image.open(out) as image:
+        assert image.size == SCREENSHOT_SIZE
+        assert len(set(image.convert("RGB").getdata())) > 100  # a real picture, not a blank window
