@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# torchattacks is a test-only reference; its declared deps would pull another torch.
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCHATTACKS)
-	$(BIN)/python -m pip install --quiet scipy tqdm
+	$(BIN)/python -m pip install --quiet scipy tqdm foolbox==3.3.4
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -46,6 +46,16 @@ def _resolution(text: str) -> int | None:
     return value
 
 
+def _param(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got '{text}'")
+    try:
+        return name.strip(), float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"value of {name} must be a number, got '{value}'") from exc
+
+
 def default_runs_dir() -> Path:
     from platformdirs import user_data_path
 
@@ -72,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     attack = sub.add_parser("attack", help="run one attack and write its run record")
     attack.add_argument("--model", default="demo", help="bundled model name ('demo') or a .safetensors file with a JSON card")
     attack.add_argument("--image", default="sample:star", help="image file or sample:NAME (see 'advlens samples')")
-    attack.add_argument("--attack", default="pgd", help="attack name (pgd, fgsm)")
-    attack.add_argument("--norm", default="linf", choices=["linf", "l2"], help="perturbation norm")
+    attack.add_argument("--attack", default="pgd", help="attack name (see 'advlens attacks')")
+    attack.add_argument("--norm", default="linf", choices=["linf", "l2", "l1"], help="perturbation norm")
     attack.add_argument("--eps", type=_budget, default=8 / 255, help="budget in pixel units: 8/255, 0.5 ...")
     attack.add_argument("--steps", type=int, default=20, help="iterations (PGD)")
     attack.add_argument("--step-size", type=_budget, default=None, help="step size (default 2.5*eps/steps)")
@@ -86,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--filter", default="area", help="resampling filter: area, bilinear, bicubic, lanczos, nearest")
     attack.add_argument("--early-stop", action="store_true", help="stop updating once the attack succeeds")
     attack.add_argument("--seed", type=int, default=0, help="random seed (random start)")
+    attack.add_argument("--restarts", type=int, default=1, help="run again from new random starts, keep the best")
+    attack.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE",
+                        help="attack-specific setting, e.g. --param decay=1.0 (see 'advlens attacks')")
     attack.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user data dir)")
     attack.add_argument("--no-save", action="store_true", help="do not write a run record")
@@ -96,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
 
+    sub.add_parser("attacks", help="list the attacks with their norms and settings")
     sub.add_parser("models", help="list the bundled models")
     sub.add_parser("samples", help="list the bundled sample images")
 
@@ -115,6 +129,23 @@ def _cmd_models(args: argparse.Namespace) -> int:
         size = f"{card.input_size}px" if card.input_size else "any size"
         print(f"{model.name:14s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
     print("demo           alias of shapes-cnn")
+    return 0
+
+
+def _cmd_attacks(args: argparse.Namespace) -> int:
+    from advlens.engine.attacks import attack_names, attack_spec
+
+    for name in attack_names():
+        spec = attack_spec(name)
+        kind = "minimal-norm" if spec.kind == "minimal" else "fixed budget"
+        extras = [kind, "norms " + "/".join(spec.norms)]
+        if not spec.targeted:
+            extras.append("untargeted only")
+        if not spec.needs_gradients:
+            extras.append("black-box")
+        print(f"{name:10s} {spec.title} - {spec.description} [{'; '.join(extras)}]")
+        for pname, p in spec.params.items():
+            print(f"{'':12s}--param {pname}={p.default:g}  {p.help}")
     return 0
 
 
@@ -143,7 +174,8 @@ def _cmd_attack(args: argparse.Namespace) -> int:
 
     attack = AttackConfig(attack=args.attack, norm=args.norm, eps=args.eps, steps=args.steps,
                           step_size=args.step_size, random_start=not args.no_random_start,
-                          target=args.target, seed=args.seed, early_stop=args.early_stop)
+                          target=args.target, seed=args.seed, early_stop=args.early_stop,
+                          restarts=args.restarts, params=dict(args.param))
     config = RunConfig(model=args.model, image=args.image, resolution=args.resolution,
                        resample_filter=args.filter, device=args.device, attack=attack)
     job = prepare_job(config, label=args.label)
@@ -162,6 +194,8 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     names = record.class_names
     shape = record.original.shape
     budget = f"{cfg.eps:.4g} ({cfg.eps * 255:.2f}/255)" if cfg.norm == "linf" else f"{cfg.eps:.4g}"
+    if cfg.is_minimal:
+        budget = "none (minimal-norm search)"
     goal = f"targeted at {names[cfg.target]} ({cfg.target})" if cfg.target is not None else "untargeted"
     print(f"model        {record.model_name} on {record.device}")
     print(f"image        {record.config.image} at {shape[-1]}x{shape[-2]}")
@@ -184,7 +218,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args.device, quick=args.quick, as_json=args.json)
 
 
-COMMANDS = {"attack": _cmd_attack, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
+COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

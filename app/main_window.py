@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from advlens import __version__
-from advlens.state import ExplorerState, Frame
+from advlens.state import ExplorerState, Frame, attack_title
 from advlens.theme import apply_theme
 from advlens.widgets.controls import AttackControls
 from advlens.widgets.gallery import SampleGallery
@@ -279,9 +279,10 @@ class MainWindow(QMainWindow):
             head = "FAILED — the model held"
             tone = "fail"
         names = record.class_names
+        setting = f"minimal {cfg.norm.upper()}" if cfg.is_minimal else f"{cfg.norm.upper()} ε={budget}"
         self.banner.setText(
             f"{head}: {names[record.clean_pred[0]]} → {names[record.adv_pred[0]]} ({record.adv_conf[0]:.0%}) · "
-            f"{cfg.attack.upper()} {cfg.norm.upper()} ε={budget} · L2 {record.norms['l2'][0]:.3f} · "
+            f"{attack_title(cfg.attack)} {setting} · L2 {record.norms['l2'][0]:.3f} · "
             f"Linf {record.norms['linf'][0] * 255:.2f}/255")
         self._set_banner_tone(tone)
         if self.state.last_record_path is not None:

@@ -37,6 +37,7 @@ from advlens.engine import (
     resample,
     select_device,
 )
+from advlens.engine.attacks import planned_steps
 from advlens.engine.attacks.base import Step
 from advlens.engine.images import to_uint8
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
@@ -44,6 +45,10 @@ from advlens.engine.session import default_label
 from advlens.engine.telemetry import summarize
 
 FRAME_INTERVAL_MS = 33
+
+
+def attack_title(name: str) -> str:
+    return attack_spec(name).title
 
 
 def runs_dir() -> Path:
@@ -131,8 +136,10 @@ class ExplorerState(QObject):
         for name in attack_names():
             spec = attack_spec(name)
             entries.append({"name": spec.name, "title": spec.title, "description": spec.description,
-                            "norms": list(spec.norms), "uses_steps": spec.uses_steps,
-                            "uses_step_size": spec.uses_step_size, "uses_random_start": spec.uses_random_start})
+                            "norms": list(spec.norms), "uses_steps": spec.uses_steps, "kind": spec.kind,
+                            "uses_step_size": spec.uses_step_size, "uses_random_start": spec.uses_random_start,
+                            "targeted": spec.targeted, "needs_gradients": spec.needs_gradients,
+                            "params": {name: vars(p) for name, p in spec.params.items()}})
         return entries
 
     def model_choices(self) -> list[tuple[str, str]]:
@@ -215,7 +222,8 @@ class ExplorerState(QObject):
 
     def set_settings(self, values: dict) -> None:
         """Apply the control panel's values (plain dict) to the run configuration."""
-        attack_keys = {"attack", "norm", "eps", "step_size", "steps", "random_start", "early_stop", "target", "seed"}
+        attack_keys = {"attack", "norm", "eps", "step_size", "steps", "random_start", "early_stop", "target", "seed",
+                       "restarts", "params"}
         attack = {k: v for k, v in values.items() if k in attack_keys}
         previous_input = (self.config.resolution, self.config.resample_filter)
         self.config.attack = replace(self.config.attack, **attack)
@@ -374,7 +382,7 @@ class ExplorerState(QObject):
         frame = self._frame_from(x, x_adv, summary.topk_index, summary.topk_prob, bool(summary.metrics["success"]))
         frame.step = step.index
         frame.stage = step.stage
-        frame.total_steps = handle.job.config.attack.steps
+        frame.total_steps = planned_steps(handle.job.config.attack)
         frame.steps, frame.series = self._series(handle)
         frame.steps_per_second = handle.steps_per_second()
         self.last_frame = frame
@@ -432,7 +440,7 @@ class ExplorerState(QObject):
         frame = self._frame_from(x.to(self.device), x_adv.to(self.device), top.indices.cpu().numpy(),
                                  top.values.cpu().numpy(), bool(record.success[0]))
         frame.step = record.steps_run
-        frame.total_steps = record.config.attack.steps
+        frame.total_steps = planned_steps(record.config.attack)
         frame.steps, frame.series = self._series(self.handle)
         frame.steps_per_second = self.handle.steps_per_second()
         self.last_frame = frame

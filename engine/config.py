@@ -38,6 +38,8 @@ class AttackConfig:
     target: int | None = None  # None: untargeted
     seed: int = 0
     early_stop: bool = False  # stop updating an image once it is adversarial
+    restarts: int = 1  # run the attack this many times from new random starts, keep the best
+    params: dict[str, float] = field(default_factory=dict)  # attack-specific settings (see AttackSpec.params)
 
     def validated(self) -> AttackConfig:
         """A copy with checked and normalised fields; raises ConfigError with a plain message."""
@@ -60,8 +62,22 @@ class AttackConfig:
             raise ConfigError(f"step size must be >= 0, got {self.step_size}")
         if self.target is not None and int(self.target) < 0:
             raise ConfigError(f"target class must be >= 0, got {self.target}")
+        if self.target is not None and not spec.targeted:
+            raise ConfigError(f"{spec.title} is untargeted only: clear the target class")
+        if int(self.restarts) < 1:
+            raise ConfigError(f"restarts must be at least 1, got {self.restarts}")
+        params = {}
+        for key, value in self.params.items():
+            if key not in spec.params:
+                known = ", ".join(spec.params) or "none"
+                raise ConfigError(f"{spec.title} has no setting '{key}' (its settings: {known})")
+            p = spec.params[key]
+            if not (math.isfinite(float(value)) and p.minimum <= float(value) <= p.maximum):
+                raise ConfigError(f"{spec.title} setting '{key}' must be in [{p.minimum}, {p.maximum}], got {value}")
+            params[key] = int(value) if p.integer else float(value)
         return replace(self, attack=name, norm=norm, steps=int(self.steps), seed=int(self.seed),
-                       target=None if self.target is None else int(self.target))
+                       target=None if self.target is None else int(self.target), restarts=int(self.restarts),
+                       params=params)
 
     @property
     def effective_step_size(self) -> float:
@@ -69,8 +85,17 @@ class AttackConfig:
             return float(self.step_size)
         return 2.5 * self.eps / self.steps
 
+    @property
+    def is_minimal(self) -> bool:
+        """A minimal-norm attack: eps is not a budget, the attack looks for the smallest perturbation."""
+        from .attacks import attack_spec
+
+        return attack_spec(self.attack).kind == "minimal"
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["params"] = dict(self.params)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> AttackConfig:

@@ -95,6 +95,28 @@ def normalize_gradient(grad: torch.Tensor, norm: str) -> torch.Tensor:
     raise ConfigError(f"no plain steepest-ascent step for norm '{norm}'")
 
 
+def sparse_l1_direction(grad: torch.Tensor, x_adv: torch.Tensor, fraction: float) -> torch.Tensor:
+    """Unit-L1 ascent direction on the largest `fraction` of gradient entries (sparse L1 descent).
+
+    Entries at the box boundary whose gradient points outside are left out first, so the step is not
+    spent on values the [0, 1] clip would undo (as in SLIDE and APGD-L1).
+    """
+    g = grad.clone()
+    g[((x_adv <= 0) & (g < 0)) | ((x_adv >= 1) & (g > 0))] = 0
+    flat = g.reshape(g.shape[0], -1).abs()
+    k = max(1, int(round(fraction * flat.shape[1])))
+    threshold = flat.topk(k, dim=1).values[:, -1:]
+    mask = (flat >= threshold) & (flat > 0)
+    direction = torch.where(mask, g.reshape(flat.shape).sign(), torch.zeros_like(flat))
+    direction = direction / mask.sum(dim=1, keepdim=True).clamp_min(1)
+    return direction.reshape(grad.shape)
+
+
+def dual_norm(norm: str) -> str:
+    """The dual norm: what a gradient is measured in when perturbations are measured in `norm`."""
+    return {"linf": "l1", "l1": "linf", "l2": "l2"}[norm]
+
+
 def random_in_ball(shape: torch.Size, norm: str, eps: float, generator: torch.Generator,
                    device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A random perturbation inside the ball: uniform per value for Linf, uniform in the L2 ball."""

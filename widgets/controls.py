@@ -117,12 +117,21 @@ class AttackControls(QWidget):
         target_row.addWidget(self.targeted)
         target_row.addWidget(self.target, 1)
         form.addRow(target_row)
+        self.restarts = QSpinBox()
+        self.restarts.setRange(1, 100)
+        self.restarts.setToolTip("Run the attack this many times from new random starts and keep the best result.")
+        self.restarts.setKeyboardTracking(False)
+        form.addRow("Restarts", self.restarts)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("Random seed: the same seed and settings give the same run again.")
         self.seed.setKeyboardTracking(False)
         form.addRow("Seed", self.seed)
         outer.addWidget(attack_box)
+        self.params_box = QGroupBox("Method settings")
+        self.params_form = QFormLayout(self.params_box)
+        self.param_widgets: dict[str, QDoubleSpinBox | QSpinBox] = {}
+        outer.addWidget(self.params_box)
         outer.addStretch(1)
 
         self.attack.currentIndexChanged.connect(self._on_attack_changed)
@@ -134,7 +143,8 @@ class AttackControls(QWidget):
         self.open_model.clicked.connect(self.openModelRequested)
         for signal in (self.step_size.valueChanged, self.steps.valueChanged, self.random_start.toggled,
                        self.early_stop.toggled, self.targeted.toggled, self.target.currentIndexChanged,
-                       self.seed.valueChanged, self.resolution.currentIndexChanged, self.filter.currentIndexChanged,
+                       self.seed.valueChanged, self.restarts.valueChanged, self.resolution.currentIndexChanged,
+                       self.filter.currentIndexChanged,
                        self.device.currentIndexChanged):
             signal.connect(self._emit_changed)
         self._set_eps_range("linf")
@@ -192,6 +202,8 @@ class AttackControls(QWidget):
             "early_stop": self.early_stop.isChecked(),
             "target": self.target.currentData() if self.targeted.isChecked() else None,
             "seed": self.seed.value(),
+            "restarts": self.restarts.value(),
+            "params": {name: widget.value() for name, widget in self.param_widgets.items()},
             "resolution": None if res == "native" else int(res),
             "resample_filter": self.filter.currentText(),
             "device": self.device.currentText() or "auto",
@@ -212,9 +224,12 @@ class AttackControls(QWidget):
                 self._sync_slider()
             if "step_size" in values:
                 self.step_size.setValue(0 if values["step_size"] is None else values["step_size"] / unit)
-            for key, widget in (("steps", self.steps), ("seed", self.seed)):
+            for key, widget in (("steps", self.steps), ("seed", self.seed), ("restarts", self.restarts)):
                 if key in values:
                     widget.setValue(int(values[key]))
+            for name, value in values.get("params", {}).items():
+                if name in self.param_widgets:
+                    self.param_widgets[name].setValue(value)
             if "random_start" in values:
                 self.random_start.setChecked(bool(values["random_start"]))
             if "early_stop" in values:
@@ -253,9 +268,41 @@ class AttackControls(QWidget):
         self.steps.setEnabled(spec.get("uses_steps", True))
         self.step_size.setEnabled(spec.get("uses_step_size", True))
         self.random_start.setEnabled(spec.get("uses_random_start", True))
+        minimal = spec.get("kind") == "minimal"
+        for widget in (self.eps, self.eps_slider):
+            widget.setEnabled(not minimal)
+            widget.setToolTip("Not used: this attack searches for the smallest perturbation itself." if minimal
+                              else "Perturbation budget epsilon: how far each image may be changed.")
+        can_target = spec.get("targeted", True)
+        self.targeted.setEnabled(can_target)
+        if not can_target:
+            self.targeted.setChecked(False)
         self.attack.setToolTip(spec["description"])
+        self._build_params(spec.get("params", {}))
         self._updating = was
         self._on_norm_changed()
+
+    def _build_params(self, params: dict) -> None:
+        """One spin box per attack-specific setting, rebuilt when the method changes."""
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.param_widgets = {}
+        for name, p in params.items():
+            if p.get("integer"):
+                widget = QSpinBox()
+                widget.setRange(int(p["minimum"]), int(p["maximum"]))
+            else:
+                widget = QDoubleSpinBox()
+                widget.setDecimals(4)
+                widget.setRange(p["minimum"], p["maximum"])
+                widget.setSingleStep(max(p["default"] / 10, 10 ** -4))
+            widget.setValue(p["default"])
+            widget.setKeyboardTracking(False)
+            widget.setToolTip(p["help"])
+            widget.valueChanged.connect(self._emit_changed)
+            self.params_form.addRow(name.replace("_", " "), widget)
+            self.param_widgets[name] = widget
+        self.params_box.setVisible(bool(params))
 
     def _set_eps_range(self, norm: str) -> None:
         lo, hi, step, decimals = EPS_RANGE[norm]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
@@ -80,6 +80,21 @@ def measure(index: int, stage: str, x: torch.Tensor, x_adv: torch.Tensor, logits
     )
 
 
+def loss_and_gradient(model, x_adv: torch.Tensor, loss_fn) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, per-image loss, gradient of the summed loss w.r.t. the input), graph freed."""
+    x_adv = x_adv.detach().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model(x_adv)
+        losses = loss_fn(logits)
+        (grad,) = torch.autograd.grad(losses.sum(), x_adv)
+    return logits.detach(), losses.detach(), grad
+
+
+def per_image(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Reshape (N,) to broadcast against (N, C, H, W)."""
+    return values.reshape(-1, *([1] * (like.dim() - 1)))
+
+
 class FiniteCheck:
     """Tracks the first step whose loss or gradient was NaN/Inf, on the device; checked now and then.
 
@@ -104,17 +119,35 @@ class FiniteCheck:
 
 
 @dataclass(frozen=True)
+class AttackParam:
+    """An attack-specific setting: its default, bounds and a one-sentence explanation."""
+
+    default: float
+    minimum: float
+    maximum: float
+    help: str
+    integer: bool = False
+
+
+@dataclass(frozen=True)
 class AttackSpec:
-    """What the GUI and CLI need to know to offer an attack."""
+    """What the GUI and CLI need to know to offer an attack.
+
+    kind 'fixed': find an adversarial inside the eps-ball (success rate at a budget).
+    kind 'minimal': find the smallest adversarial perturbation (eps is not a constraint).
+    """
 
     name: str
     title: str
     norms: tuple[str, ...]
     description: str
+    kind: str = "fixed"
     uses_steps: bool = True
     uses_step_size: bool = True
     uses_random_start: bool = True
     targeted: bool = True
+    needs_gradients: bool = True
+    params: dict[str, AttackParam] = field(default_factory=dict)
 
 
 class Attack(ABC):
@@ -125,10 +158,65 @@ class Attack(ABC):
     def __init__(self, config: AttackConfig):
         self.config = config
 
+    def param(self, name: str) -> float:
+        """An attack-specific setting from the config, else its default."""
+        spec = self.spec.params[name]
+        value = self.config.params.get(name, spec.default)
+        return int(value) if spec.integer else float(value)
+
     @abstractmethod
     def steps(self, model: torch.nn.Module, x: torch.Tensor, criterion: Criterion,
               generator: torch.Generator) -> Generator[Step, None, AttackResult]:
         """Yield one Step per iteration; return the result."""
+
+
+class Restarted(Attack):
+    """Run an attack several times from new random starts and keep, per image, the best outcome.
+
+    Best means: for fixed-budget attacks the first adversarial found; for minimal-norm attacks the
+    smallest adversarial perturbation. Step indices keep counting across restarts.
+    """
+
+    def __init__(self, inner: Attack):
+        super().__init__(inner.config)
+        self.inner = inner
+        self.spec = inner.spec
+
+    def steps(self, model, x, criterion, generator):
+        from ..norms import lp_norm
+
+        total = self.config.restarts
+        best = x.clone()
+        found = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        best_norm = torch.full((x.shape[0],), float("inf"), device=x.device)
+        offset = 0
+        for r in range(total):
+            gen = self.inner.steps(model, x, criterion, generator)
+            last = -1
+            while True:
+                try:
+                    step = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                last = step.index
+                step.index += offset
+                step.stage = f"{step.stage} · restart {r + 1}/{total}"
+                yield step
+            offset += last + 1
+            if self.spec.kind == "minimal":
+                norms = lp_norm(result.x_adv - x, self.config.norm)
+                better = result.success & (norms < best_norm)
+                best_norm = torch.where(better, norms, best_norm)
+            else:
+                better = result.success & ~found
+                if r == 0:
+                    best = result.x_adv.clone()
+            best = torch.where(per_image(better, x), result.x_adv, best)
+            found = found | result.success
+            if self.spec.kind == "fixed" and bool(found.all()):
+                break
+        return AttackResult(x_adv=best, success=found, steps_run=offset - 1)
 
 
 class AttackRun:

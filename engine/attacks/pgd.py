@@ -1,4 +1,8 @@
-"""Projected gradient descent (Madry et al. 2018) in Linf and L2, and FGSM as its one-step case."""
+"""Gradient-sign family: PGD (Madry et al. 2018) in Linf, L2 and sparse L1, BIM, MI-FGSM, and FGSM.
+
+They share one loop: ascend the loss along the steepest direction for the norm, then project onto
+the eps-ball and the [0, 1] box. The variants differ only in schedule and direction.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,23 @@ from collections.abc import Generator
 import torch
 
 from ..criteria import Criterion
-from ..norms import clip_perturbation, normalize_gradient, random_in_ball
-from .base import Attack, AttackResult, AttackSpec, FiniteCheck, Step, measure
+from ..norms import clip_perturbation, lp_norm, normalize_gradient, random_in_ball, sparse_l1_direction
+from .base import (
+    Attack,
+    AttackParam,
+    AttackResult,
+    AttackSpec,
+    FiniteCheck,
+    Step,
+    loss_and_gradient,
+    measure,
+    per_image,
+)
 
 
-def _forward_with_gradient(model, x_adv: torch.Tensor, criterion: Criterion):
-    x_adv = x_adv.detach().requires_grad_(True)
-    with torch.enable_grad():
-        logits = model(x_adv)
-        losses = criterion.loss(logits)
-        (grad,) = torch.autograd.grad(losses.sum(), x_adv)
-    return logits.detach(), losses.detach(), grad
-
-
-def _keep_best(best: torch.Tensor, found: torch.Tensor, x_adv: torch.Tensor, success: torch.Tensor):
+def keep_best(best: torch.Tensor, found: torch.Tensor, x_adv: torch.Tensor, success: torch.Tensor):
     """Remember the latest adversarial iterate per image, so a later failed step cannot lose it."""
-    mask = success.reshape(-1, *([1] * (x_adv.dim() - 1)))
-    return torch.where(mask, x_adv, best), found | success
+    return torch.where(per_image(success, x_adv), x_adv, best), found | success
 
 
 class PgdAttack(Attack):
@@ -32,13 +36,20 @@ class PgdAttack(Attack):
     spec = AttackSpec(
         name="pgd",
         title="PGD",
-        norms=("linf", "l2"),
+        norms=("linf", "l2", "l1"),
         description="Projected gradient descent: repeated gradient steps, projected back into the budget.",
+        params={"l1_fraction": AttackParam(0.01, 1e-4, 1.0, "L1 only: share of the largest gradient "
+                                           "entries each step changes (sparse L1 descent).")},
     )
 
     def _schedule(self) -> tuple[int, float, bool]:
         cfg = self.config
         return cfg.steps, cfg.effective_step_size, cfg.random_start
+
+    def _direction(self, grad: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
+        if self.config.norm == "l1":
+            return sparse_l1_direction(grad, x_adv, self.param("l1_fraction"))
+        return normalize_gradient(grad, self.config.norm)
 
     def steps(self, model, x: torch.Tensor, criterion: Criterion,
               generator: torch.Generator) -> Generator[Step, None, AttackResult]:
@@ -53,29 +64,70 @@ class PgdAttack(Attack):
         best, found = x_adv.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         check = FiniteCheck(x.device)
         active = torch.ones_like(found)
+        i = 0
         for i in range(n_steps):
-            logits, losses, grad = _forward_with_gradient(model, x_adv, criterion)
+            logits, losses, grad = loss_and_gradient(model, x_adv, criterion.loss)
             check.update(i, losses, grad)
             step = measure(i, self.spec.title, x, x_adv, logits, criterion)
-            best, found = _keep_best(best, found, x_adv, step.success)
+            best, found = keep_best(best, found, x_adv, step.success)
             yield step
             if cfg.early_stop:
                 active = active & ~step.success
                 if not bool(active.any()):
                     break
-            candidate = clip_perturbation(x, x_adv + alpha * normalize_gradient(grad, cfg.norm), cfg.norm, cfg.eps)
-            x_adv = torch.where(active.reshape(-1, 1, 1, 1), candidate, x_adv)
+            candidate = clip_perturbation(x, x_adv + alpha * self._direction(grad, x_adv), cfg.norm, cfg.eps)
+            x_adv = torch.where(per_image(active, x_adv), candidate, x_adv)
         else:
             i = n_steps
             with torch.no_grad():
                 logits = model(x_adv)
             check.update(i, criterion.loss(logits))
             step = measure(i, self.spec.title, x, x_adv, logits, criterion)
-            best, found = _keep_best(best, found, x_adv, step.success)
+            best, found = keep_best(best, found, x_adv, step.success)
             yield step
         check.raise_if_bad()
-        x_final = torch.where(found.reshape(-1, 1, 1, 1), best, x_adv)
-        return AttackResult(x_adv=x_final, success=found, steps_run=i)
+        return AttackResult(x_adv=torch.where(per_image(found, x), best, x_adv), success=found, steps_run=i)
+
+
+class BimAttack(PgdAttack):
+    """Basic iterative method (Kurakin et al. 2017): PGD without the random start, step eps/steps."""
+
+    spec = AttackSpec(
+        name="bim",
+        title="BIM",
+        norms=("linf", "l2"),
+        description="Basic iterative method: PGD from the image itself, step size eps/steps.",
+        uses_random_start=False,
+    )
+
+    def _schedule(self) -> tuple[int, float, bool]:
+        cfg = self.config
+        alpha = cfg.step_size if cfg.step_size is not None else cfg.eps / cfg.steps
+        return cfg.steps, float(alpha), False
+
+
+class MiFgsmAttack(PgdAttack):
+    """Momentum iterative FGSM (Dong et al. 2018): steps follow an accumulated, L1-normalised gradient."""
+
+    spec = AttackSpec(
+        name="mifgsm",
+        title="MI-FGSM",
+        norms=("linf", "l2"),
+        description="Momentum iterative FGSM: gradient steps with momentum, which also transfer better.",
+        uses_random_start=False,
+        params={"decay": AttackParam(1.0, 0.0, 10.0, "Momentum decay factor mu (1.0 in the paper).")},
+    )
+
+    def _schedule(self) -> tuple[int, float, bool]:
+        cfg = self.config
+        self._momentum = None
+        alpha = cfg.step_size if cfg.step_size is not None else cfg.eps / cfg.steps
+        return cfg.steps, float(alpha), False
+
+    def _direction(self, grad: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
+        g = grad / per_image(lp_norm(grad, "l1").clamp_min(1e-12), grad)
+        self._momentum = g if self._momentum is None else self.param("decay") * self._momentum + g
+        return normalize_gradient(self._momentum, self.config.norm)
 
 
 class FgsmAttack(PgdAttack):

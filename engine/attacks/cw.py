@@ -1,0 +1,78 @@
+"""Carlini-Wagner L2 (2017): minimise ||delta||^2 + c * margin in tanh space with Adam, and
+binary-search the trade-off c per image. Each search stage shows as a stage in the telemetry.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..norms import lp_norm
+from .base import Attack, AttackParam, AttackResult, AttackSpec, FiniteCheck, measure, per_image
+
+
+class CarliniWagnerL2Attack(Attack):
+    spec = AttackSpec(
+        name="cw",
+        title="Carlini-Wagner L2",
+        norms=("l2",),
+        description="Carlini-Wagner L2: optimises the smallest L2 change that fools the model, searching the "
+                    "trade-off constant c.",
+        kind="minimal",
+        uses_random_start=False,
+        params={
+            "c": AttackParam(1.0, 1e-6, 1e6, "Initial trade-off constant c between distance and misclassification."),
+            "kappa": AttackParam(0.0, 0.0, 100.0, "Confidence: how far past the boundary (in logits) to go."),
+            "binary_steps": AttackParam(5, 1, 20, "Stages of the binary search over c.", integer=True),
+        },
+    )
+
+    def steps(self, model, x, criterion, generator):
+        cfg = self.config
+        lr = cfg.step_size if cfg.step_size is not None else 0.01
+        stages = self.param("binary_steps")
+        kappa = self.param("kappa")
+        x = x.detach()
+        n = x.shape[0]
+        c = torch.full((n,), self.param("c"), device=x.device, dtype=x.dtype)
+        lower = torch.zeros_like(c)
+        upper = torch.full_like(c, float("inf"))
+        best_l2 = torch.full_like(c, float("inf"))
+        best_adv = x.clone()
+        found = torch.zeros(n, dtype=torch.bool, device=x.device)
+        w_start = torch.atanh((2 * x - 1) * (1 - 1e-6))
+        check = FiniteCheck(x.device)
+        index = 0
+        x_adv = x
+        for stage in range(stages):
+            w = w_start.clone().requires_grad_(True)
+            optimizer = torch.optim.Adam([w], lr=lr)
+            stage_success = torch.zeros_like(found)
+            label = f"{self.spec.title} · c search {stage + 1}/{stages}"
+            for _ in range(cfg.steps):
+                with torch.enable_grad():
+                    x_adv = (torch.tanh(w) + 1) / 2
+                    logits = model(x_adv)
+                    l2_squared = (x_adv - x).reshape(n, -1).pow(2).sum(dim=1)
+                    margin = criterion.margin(logits).clamp_min(-kappa)
+                    loss = l2_squared + c * margin
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.sum().backward()
+                check.update(index, loss)
+                x_now = x_adv.detach()
+                step = measure(index, label, x, x_now, logits, criterion)
+                success = step.success if kappa == 0 else step.success & (criterion.margin(logits.detach()) <= -kappa)
+                l2 = lp_norm(x_now - x, "l2")
+                better = success & (l2 < best_l2)
+                best_l2 = torch.where(better, l2, best_l2)
+                best_adv = torch.where(per_image(better, x), x_now, best_adv)
+                stage_success = stage_success | success
+                found = found | success
+                yield step
+                optimizer.step()
+                index += 1
+            upper = torch.where(stage_success, torch.minimum(upper, c), upper)
+            lower = torch.where(~stage_success, torch.maximum(lower, c), lower)
+            c = torch.where(torch.isinf(upper), c * 10, (lower + upper) / 2)
+        check.raise_if_bad()
+        x_final = torch.where(per_image(found, x), best_adv, x_adv.detach())
+        return AttackResult(x_adv=x_final, success=found, steps_run=index)
