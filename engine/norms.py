@@ -119,14 +119,16 @@ def dual_norm(norm: str) -> str:
 
 def random_in_ball(shape: torch.Size, norm: str, eps: float, generator: torch.Generator,
                    device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A random perturbation inside the ball: uniform per value for Linf, uniform in the L2 ball."""
+    """A random perturbation inside the ball: uniform per value for Linf; for L2 and L1 a random
+    direction at a radius drawn uniformly from [0, eps]."""
     if norm == "linf":
         u = torch.rand(shape, generator=generator, device=device, dtype=dtype)
         return (2 * u - 1) * eps
     if norm in ("l2", "l1"):
         direction = torch.randn(shape, generator=generator, device=device, dtype=dtype)
         direction = direction / _broadcast(lp_norm(direction, norm).clamp_min(1e-12), direction)
-        dims = direction[0].numel()
-        radius = torch.rand(shape[0], generator=generator, device=device, dtype=dtype) ** (1.0 / dims)
+        # radius uniform in [0, eps] (as torchattacks and Madry et al.'s code): starts spread from the
+        # image to the boundary, where uniform-in-volume would put nearly all of them on the boundary
+        radius = torch.rand(shape[0], generator=generator, device=device, dtype=dtype)
         return direction * _broadcast(radius * eps, direction)
     raise ConfigError(f"unknown norm '{norm}'")

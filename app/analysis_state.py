@@ -1,0 +1,185 @@
+"""Runs the analyses for the Analysis tab on the engine's task runner and hands plain results to the view.
+
+Partial results (a robust-accuracy curve growing one epsilon at a time) are read by a timer from the
+task's progress mailbox, as the Explorer reads attack steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from advlens.engine import AdvLensError, AttackConfig, load_model
+from advlens.engine import analysis as an
+from advlens.engine.analysis.imagesets import ImageSet
+from advlens.engine.analysis.sweep import run_attack_on
+from advlens.engine.tasks import Progress, TaskHandle, TaskRunner
+from advlens.state import ExplorerState
+
+
+def _frequency(model, images, labels, config, progress: Progress) -> dict:
+    adv, _ = run_attack_on(model, images, labels, config, progress=progress)
+    delta = adv - images
+    return {
+        "perturbation": torch.tensor([an.laplacian_band_energy(d) for d in delta]).mean(0).tolist(),
+        "image": torch.tensor([an.laplacian_band_energy(x - x.mean()) for x in images]).mean(0).tolist(),
+    }
+
+
+def _noise(model, images, labels, config, progress: Progress):
+    with torch.no_grad():
+        keep = model(images.to(model.device)).argmax(1).cpu() == labels
+    adv, _ = run_attack_on(model, images[keep], labels[keep], config, progress=progress)
+    return an.noise_vs_adversarial(model, images[keep], labels[keep], adv, progress=progress)
+
+
+def _landscape(model, image, label, config, progress: Progress):
+    adv, ok = run_attack_on(model, image[None], torch.tensor([label]), config, progress=progress)
+    direction = (adv[0] - image) if bool(ok[0]) else None
+    radius = 2 * float(direction.norm()) if direction is not None else 2.0
+    return an.loss_landscape(model, image, label, direction, radius=radius, grid=41, progress=progress)
+
+
+class AnalysisState(QObject):
+    """The Analysis tab's state: which analysis runs, its progress, its latest (partial) result."""
+
+    started = Signal(str)
+    partial = Signal(str, object)  # kind, engine result object (plain fields)
+    finished = Signal(str, object)
+    failed = Signal(str)
+    progressed = Signal(int, int, object)  # done, total, eta seconds or None
+
+    def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
+        super().__init__(parent)
+        self.explorer = explorer
+        self.runner = TaskRunner()
+        self.handle: TaskHandle | None = None
+        self.kind = ""
+        self.last_result: Any = None
+        self._seen_version = -1
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.poll)
+
+    def _image_set(self, options: dict) -> ImageSet:
+        size = int(options["resolution"])
+        if options["source"] == "folder":
+            if not options.get("folder"):
+                raise AdvLensError("choose a folder of images first")
+            return an.folder_image_set(options["folder"], size, limit=2000)
+        return an.demo_image_set(int(options["count"]), size)
+
+    def _explorer_attack(self) -> AttackConfig:
+        config = self.explorer.config.attack
+        if config.is_minimal:
+            return AttackConfig(attack="pgd", norm="linf", eps=config.eps or 8 / 255, steps=20, seed=config.seed)
+        return replace(config, target=None, params=dict(config.params))
+
+    def start(self, kind: str, options: dict) -> bool:
+        model = self.explorer.model
+        if model is None:
+            self.failed.emit("open a model first")
+            return False
+        try:
+            minimal = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
+                                   seed=self.explorer.config.attack.seed)
+            if minimal.attack == "cw":
+                minimal = replace(minimal, norm="l2")
+            if kind == "landscape":
+                image = self.explorer.current_input()
+                if image is None:
+                    raise AdvLensError("open an image in the Explorer first")
+                label = self.explorer.label
+                if label is None:
+                    with torch.no_grad():
+                        label = int(model(image[None].to(model.device)).argmax())
+                handle = self.runner.start(_landscape, model, image, label, replace(minimal, norm="l2"))
+            else:
+                data = self._image_set(options)
+                labels = data.labels_for(model)
+                attack = self._explorer_attack()
+                if kind == "sweep":
+                    eps = an.parse_eps_range(options["eps_range"])
+                    handle = self.runner.start(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
+                elif kind == "minimal":
+                    handle = self.runner.start(an.minimal_perturbations, model, data.images, labels, minimal)
+                elif kind == "noise":
+                    handle = self.runner.start(_noise, model, data.images, labels, attack)
+                elif kind == "transfer":
+                    models = {self.explorer.model_key: model}
+                    for key, _title in self.explorer.model_choices():
+                        if key != self.explorer.model_key:
+                            path = self.explorer.extra_models.get(key, key)
+                            models[key] = load_model(path, self.explorer.device)
+                    handle = self.runner.start(an.transfer_table, models, data.images, labels, attack)
+                elif kind == "frequency":
+                    handle = self.runner.start(_frequency, model, data.images, labels, attack)
+                else:
+                    raise AdvLensError(f"unknown analysis '{kind}'")
+        except AdvLensError as exc:
+            self.failed.emit(str(exc))
+            return False
+        self.handle, self.kind, self._seen_version = handle, kind, -1
+        self.started.emit(kind)
+        self.timer.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def poll(self) -> None:
+        handle = self.handle
+        if handle is None:
+            return
+        outcome = handle.poll()
+        version, done, total, partial = handle.progress.snapshot()
+        if version != self._seen_version:
+            self._seen_version = version
+            self.progressed.emit(done, total, handle.progress.eta_seconds())
+            if partial is not None:
+                self.partial.emit(self.kind, partial)
+        if outcome is None:
+            return
+        self.timer.stop()
+        if outcome.kind == "finished":
+            self.last_result = outcome.result
+            self.finished.emit(self.kind, outcome.result)
+        elif outcome.kind == "cancelled":
+            self.failed.emit("cancelled: the plot shows what finished before")
+        else:
+            self.failed.emit(outcome.message)
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.runner.shutdown()
+
+
+def summary_text(kind: str, result: Any, norm: str) -> str:
+    """One sentence for the banner above the plot."""
+    if kind == "sweep":
+        unit = "/255" if result.norm == "linf" else ""
+        scale = 255 if result.norm == "linf" else 1
+        last = result.eps[-1] * scale if result.eps else 0
+        return (f"{result.attack.upper()} {result.norm}: clean {result.clean_accuracy:.0%} → "
+                f"{result.accuracy[-1]:.0%} at ε={last:.3g}{unit} over {result.images} images")
+    if kind == "minimal":
+        found = result.found()
+        return (f"{result.attack.upper()} {result.norm}: median minimal perturbation {result.median():.4g} "
+                f"({len(found)} of {len(result.norms)} fooled; {result.skipped} misclassified already, skipped)")
+    if kind == "landscape":
+        return (f"Loss around the image: the red star is the adversarial example at L2 "
+                f"{result.adversarial_point[0]:.3g}; shaded cells change the class")
+    if kind == "noise":
+        return (f"The attack fooled {result.adversarial_fooled:.0%}; noise of the same size fooled "
+                f"{result.gaussian_fooled:.0%} (Gaussian, same L2) and {result.uniform_fooled:.0%} (uniform, same Linf)")
+    if kind == "transfer":
+        return f"Transfer over {result.images} images every model classifies correctly"
+    if kind == "frequency":
+        p = np.asarray(result["perturbation"])
+        return f"Perturbation energy in the finest band: {p[0]:.0%} (the image's: {result['image'][0]:.0%})"
+    return ""

@@ -1,0 +1,82 @@
+"""The loss and the predicted class on a 2-D slice around an image: one axis the adversarial
+direction, the other a random direction orthogonal to it, both scaled to the same norm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..criteria import Misclassification
+from ..model import Model
+from ..tasks import Progress
+
+
+@dataclass
+class Landscape:
+    alphas: np.ndarray  # steps along the adversarial direction (in units of `radius`)
+    betas: np.ndarray  # steps along the random orthogonal direction
+    loss: np.ndarray  # (len(betas), len(alphas)) cross-entropy of the label
+    prediction: np.ndarray  # (len(betas), len(alphas)) predicted class index
+    radius: float
+    norm: str
+    label: int
+    adversarial_point: tuple[float, float]  # (alpha, beta) of the adversarial example, if given
+
+    def centre(self) -> tuple[int, int]:
+        return int(np.argmin(np.abs(self.betas))), int(np.argmin(np.abs(self.alphas)))
+
+    def to_dict(self) -> dict:
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()}
+
+
+def _unit(v: torch.Tensor) -> torch.Tensor:
+    return v / v.norm().clamp_min(1e-12)
+
+
+def loss_landscape(model: Model, image: torch.Tensor, label: int, direction: torch.Tensor | None = None,
+                   radius: float = 2.0, grid: int = 41, seed: int = 0, progress: Progress | None = None,
+                   batch: int = 128) -> Landscape:
+    """Evaluate x + a*u + b*v (clipped to [0,1]) for a, b in [-radius, radius] (L2 units).
+
+    `direction` is the adversarial perturbation (its L2 direction is used); without one, the loss
+    gradient's direction. The adversarial example itself is marked at (|delta|_2, 0).
+    """
+    device = model.device
+    x = image.to(device)
+    y = torch.tensor([label], device=device)
+    if direction is None:
+        xr = x[None].clone().requires_grad_(True)
+        with torch.enable_grad():
+            loss = Misclassification(y).loss(model(xr)).sum()
+            (direction,) = torch.autograd.grad(loss, xr)
+        direction = direction[0]
+        adv_point = (0.0, 0.0)
+    else:
+        direction = direction.to(device)
+        adv_point = (float(direction.norm()), 0.0)
+    u = _unit(direction.reshape(-1))
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    v = torch.randn(u.numel(), generator=g).to(device)
+    v = _unit(v - (v @ u) * u)
+    alphas = np.linspace(-radius, radius, grid)
+    betas = np.linspace(-radius, radius, grid)
+    aa, bb = np.meshgrid(alphas, betas)
+    coeffs = torch.tensor(np.stack([aa.ravel(), bb.ravel()], axis=1), dtype=x.dtype, device=device)
+    losses, preds = [], []
+    chunks = range(0, len(coeffs), batch)
+    for i, start in enumerate(chunks):
+        if progress is not None:
+            progress.check()
+        c = coeffs[start : start + batch]
+        points = (x.reshape(1, -1) + c[:, :1] * u + c[:, 1:] * v).clamp(0, 1).reshape(-1, *x.shape)
+        with torch.no_grad():
+            logits = model(points)
+        losses.append(Misclassification(y.expand(len(points))).loss(logits).cpu())
+        preds.append(logits.argmax(1).cpu())
+        if progress is not None:
+            progress.report(i + 1, len(chunks))
+    shape = (grid, grid)
+    return Landscape(alphas, betas, torch.cat(losses).numpy().reshape(shape), torch.cat(preds).numpy().reshape(shape),
+                     radius, "l2", int(label), adv_point)

@@ -1,0 +1,51 @@
+"""Random noise against adversarial perturbations of the same size: how special is the attack's direction?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..model import Model
+from ..norms import lp_norm
+from ..tasks import Progress
+
+
+@dataclass
+class NoiseComparison:
+    images: int
+    adversarial_fooled: float  # share of images the attack fooled
+    gaussian_fooled: float  # share fooled by Gaussian noise of the same L2 norm (any of `trials` draws)
+    uniform_fooled: float  # share fooled by uniform noise of the same Linf norm (any of `trials` draws)
+    trials: int
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tensor, adversarial: torch.Tensor,
+                         trials: int = 10, seed: int = 0, progress: Progress | None = None) -> NoiseComparison:
+    """For each image, draw noise with the L2 (Gaussian) or Linf (uniform) norm of its adversarial
+    perturbation and count it as fooled if any draw changes the prediction away from the label."""
+    device = model.device
+    x, y, adv = images.to(device), labels.to(device), adversarial.to(device)
+    delta = adv - x
+    l2 = lp_norm(delta, "l2").reshape(-1, 1, 1, 1)
+    linf = lp_norm(delta, "linf").reshape(-1, 1, 1, 1)
+    g = torch.Generator(device=device).manual_seed(seed)
+    with torch.no_grad():
+        adv_fooled = model(adv).argmax(1) != y
+        gauss = torch.zeros_like(adv_fooled)
+        unif = torch.zeros_like(adv_fooled)
+        for t in range(trials):
+            if progress is not None:
+                progress.check()
+            n = torch.randn(x.shape, generator=g, device=device)
+            n = n / lp_norm(n, "l2").reshape(-1, 1, 1, 1).clamp_min(1e-12) * l2
+            gauss |= model((x + n).clamp(0, 1)).argmax(1) != y
+            u = (2 * torch.rand(x.shape, generator=g, device=device) - 1) * linf
+            unif |= model((x + u).clamp(0, 1)).argmax(1) != y
+            if progress is not None:
+                progress.report(t + 1, trials)
+    return NoiseComparison(len(x), float(adv_fooled.float().mean()), float(gauss.float().mean()),
+                           float(unif.float().mean()), trials)

@@ -1,0 +1,149 @@
+"""Robust accuracy against epsilon, and the minimal perturbation per image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from ..attacks import AttackRun, attack_spec, make_attack
+from ..config import AttackConfig, parse_budget
+from ..criteria import make_criterion
+from ..errors import ConfigError
+from ..model import Model
+from ..norms import lp_norm
+from ..tasks import Progress
+
+
+def parse_eps_range(text: str) -> list[float]:
+    """'0:16:1/255' -> 0, 1/255, ..., 16/255; 'a,b,c' -> a list; a single number -> [it]."""
+    text = text.strip()
+    if "," in text:
+        return [parse_budget(t) for t in text.split(",") if t.strip()]
+    parts = text.split(":")
+    if len(parts) == 1:
+        return [parse_budget(text)]
+    if len(parts) != 3:
+        raise ConfigError(f"epsilon range must be START:STOP:STEP (e.g. 0:16:1/255) or a list a,b,c; got '{text}'")
+    unit_text = parts[2]
+    unit = parse_budget(unit_text)
+    if "/" in unit_text:  # 0:16:2/255 counts START and STOP in units of 1/255
+        scale = 1 / float(unit_text.split("/", 1)[1])
+        start, stop = parse_budget(parts[0]) * scale, parse_budget(parts[1]) * scale
+    else:
+        start, stop = parse_budget(parts[0]), parse_budget(parts[1])
+    if unit <= 0:
+        raise ConfigError("epsilon step must be positive")
+    count = int(np.floor((stop - start) / unit + 1e-9)) + 1
+    if count < 1 or count > 1000:
+        raise ConfigError(f"epsilon range gives {count} values; use 1 to 1000")
+    return [start + i * unit for i in range(count)]
+
+
+def _batches(n: int, size: int):
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
+                  batch: int = 64, progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(adversarial images, success) for a whole set, batch by batch, on the model's device."""
+    advs, successes = [], []
+    device = model.device
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    for part in _batches(len(images), batch):
+        if progress is not None:
+            progress.check()
+        x = images[part].to(device)
+        y = labels[part].to(device)
+        run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
+        for _ in run:
+            if progress is not None and progress.cancelled:
+                run.cancel()
+                progress.check()
+        advs.append(run.result.x_adv.detach().cpu())
+        successes.append(run.result.success.detach().cpu())
+    return torch.cat(advs), torch.cat(successes)
+
+
+@dataclass
+class RobustCurve:
+    """Robust accuracy per epsilon: an image counts as robust at eps if no attack at any eps' <= eps fooled it."""
+
+    eps: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    clean_accuracy: float = 0.0
+    images: int = 0
+    attack: str = ""
+    norm: str = ""
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
+                          eps_list: list[float], progress: Progress | None = None, batch: int = 64) -> RobustCurve:
+    """Attack at each epsilon (one job each, in order) and report accuracy as each one finishes."""
+    config = config.validated()
+    if attack_spec(config.attack).kind != "fixed":
+        raise ConfigError(f"{attack_spec(config.attack).title} is a minimal-norm attack: use 'minimal' instead")
+    with torch.no_grad():
+        clean_pred = torch.cat([model(images[p].to(model.device)).argmax(1).cpu() for p in _batches(len(images), batch)])
+    robust = clean_pred == labels
+    curve = RobustCurve(clean_accuracy=float(robust.float().mean()), images=len(images), attack=config.attack,
+                        norm=config.norm)
+    for i, eps in enumerate(sorted(eps_list)):
+        if eps > 0:
+            _, success = run_attack_on(model, images, labels, replace(config, eps=eps), batch, progress)
+            robust = robust & ~success
+        curve.eps.append(eps)
+        curve.accuracy.append(float(robust.float().mean()))
+        if progress is not None:
+            progress.report(i + 1, len(eps_list), curve)
+    return curve
+
+
+@dataclass
+class MinimalNorms:
+    """The smallest perturbation a minimal-norm attack found, per correctly classified image."""
+
+    norm: str
+    attack: str
+    norms: list[float]  # NaN where the attack found nothing
+    success: list[bool]
+    skipped: int  # misclassified before any attack
+
+    def found(self) -> np.ndarray:
+        values = np.asarray(self.norms, dtype=float)
+        return values[np.isfinite(values)]
+
+    def median(self) -> float:
+        found = self.found()
+        return float(np.median(found)) if len(found) else float("nan")
+
+    def to_dict(self) -> dict:
+        return dict(vars(self)) | {"median": self.median()}
+
+
+def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
+                          progress: Progress | None = None, batch: int = 32) -> MinimalNorms:
+    config = config.validated()
+    if attack_spec(config.attack).kind != "minimal":
+        raise ConfigError(f"{attack_spec(config.attack).title} is not a minimal-norm attack (use fmn, deepfool or cw)")
+    with torch.no_grad():
+        correct = torch.cat([(model(images[p].to(model.device)).argmax(1).cpu() == labels[p])
+                             for p in _batches(len(images), batch)])
+    x, y = images[correct], labels[correct]
+    norms: list[float] = []
+    success: list[bool] = []
+    parts = list(_batches(len(x), batch))
+    for i, part in enumerate(parts):
+        adv, ok = run_attack_on(model, x[part], y[part], config, batch, progress)
+        values = lp_norm(adv - x[part], config.norm)
+        norms += [float(v) if s else float("nan") for v, s in zip(values, ok, strict=True)]
+        success += [bool(s) for s in ok]
+        if progress is not None:
+            progress.report(i + 1, len(parts), MinimalNorms(config.norm, config.attack, list(norms), list(success),
+                                                            int((~correct).sum())))
+    return MinimalNorms(config.norm, config.attack, norms, success, int((~correct).sum()))

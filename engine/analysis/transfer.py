@@ -1,0 +1,44 @@
+"""Transfer: adversarials made on model A, evaluated on model B, for every pair."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..config import AttackConfig
+from ..model import Model
+from ..tasks import Progress
+from .sweep import run_attack_on
+
+
+@dataclass
+class TransferTable:
+    models: list[str]
+    success: list[list[float]]  # success[source][target]: share of source's adversarials that fool target
+    images: int
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
+                   progress: Progress | None = None) -> TransferTable:
+    """Only images every model classifies correctly count, so each cell is a pure transfer rate."""
+    names = list(models)
+    with torch.no_grad():
+        correct = torch.ones(len(images), dtype=torch.bool)
+        for m in models.values():
+            correct &= m(images.to(m.device)).argmax(1).cpu() == labels
+    x, y = images[correct], labels[correct]
+    table = [[float("nan")] * len(names) for _ in names]
+    for i, source in enumerate(names):
+        adv, _ = run_attack_on(models[source], x, y, config, progress=progress)
+        for j, target in enumerate(names):
+            m = models[target]
+            with torch.no_grad():
+                fooled = m(adv.to(m.device)).argmax(1).cpu() != y
+            table[i][j] = float(fooled.float().mean()) if len(y) else float("nan")
+        if progress is not None:
+            progress.report(i + 1, len(names), TransferTable(names, [row[:] for row in table], len(y)))
+    return TransferTable(names, table, len(y))

@@ -1,0 +1,165 @@
+"""The Analysis tab: choose a set of images and an analysis, watch its plot fill in, cancel at will."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .analysis_views import GroupedBarsView, HistogramView, LandscapeView, RobustCurveView, TransferTableView
+
+ANALYSES = (
+    ("sweep", "Robust accuracy vs ε", "Attack every image at each epsilon with the Explorer's attack; plot the "
+     "share still classified correctly."),
+    ("minimal", "Minimal perturbations", "Find the smallest perturbation that fools each image; show their spread."),
+    ("landscape", "Loss landscape", "Loss and class regions on a plane through the current image: the adversarial "
+     "direction against a random one."),
+    ("noise", "Noise vs attack", "Random noise of exactly the attack's size: how many images does it fool?"),
+    ("transfer", "Transfer", "Adversarials made on each opened model, tested on every other."),
+    ("frequency", "Frequency bands", "Where the perturbation's energy sits, from fine to coarse, beside the image's."),
+)
+
+
+class AnalysisPanel(QWidget):
+    """Controls on the left, one view per analysis on the right."""
+
+    runRequested = Signal(str, dict)
+    cancelRequested = Signal()
+    folderRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        outer = QHBoxLayout(self)
+        left = QVBoxLayout()
+        outer.addLayout(left, 0)
+
+        data_box = QGroupBox("Images")
+        form = QFormLayout(data_box)
+        self.source = QComboBox()
+        self.source.addItem("Held-out demo scenes", "demo")
+        self.source.addItem("A folder…", "folder")
+        self.source.setToolTip("The images the analysis runs over: demo scenes the model never saw, or your folder.")
+        form.addRow("Source", self.source)
+        self.count = QSpinBox()
+        self.count.setRange(1, 5000)
+        self.count.setValue(64)
+        self.count.setToolTip("How many images (demo scenes) to use; more is slower and steadier.")
+        form.addRow("Images", self.count)
+        self.folder = QLabel("")
+        self.folder.setWordWrap(True)
+        form.addRow("Folder", self.folder)
+        self.resolution = QComboBox()
+        self.resolution.addItems(["16", "24", "32", "48", "64", "96", "128", "256"])
+        self.resolution.setCurrentText("32")
+        self.resolution.setToolTip("Side length the images are drawn or resampled to.")
+        form.addRow("Resolution", self.resolution)
+        left.addWidget(data_box)
+
+        settings_box = QGroupBox("Settings")
+        sform = QFormLayout(settings_box)
+        self.eps_range = QLineEdit("0:16:1/255")
+        self.eps_range.setToolTip("Epsilons for the sweep: START:STOP:STEP (0:16:1/255) or a list a,b,c.")
+        sform.addRow("ε range", self.eps_range)
+        self.minimal_attack = QComboBox()
+        for name, title in (("fmn", "FMN"), ("deepfool", "DeepFool"), ("cw", "Carlini-Wagner L2")):
+            self.minimal_attack.addItem(title, name)
+        self.minimal_attack.setToolTip("The minimal-norm attack for minimal perturbations and the landscape.")
+        sform.addRow("Minimal attack", self.minimal_attack)
+        self.minimal_norm = QComboBox()
+        self.minimal_norm.addItem("L2", "l2")
+        self.minimal_norm.addItem("Linf", "linf")
+        self.minimal_norm.setToolTip("Norm the minimal perturbation is measured in.")
+        sform.addRow("Minimal norm", self.minimal_norm)
+        note = QLabel("Fixed-budget analyses use the attack set in the Explorer tab.")
+        note.setWordWrap(True)
+        sform.addRow(note)
+        left.addWidget(settings_box)
+
+        run_box = QGroupBox("Run")
+        rlayout = QVBoxLayout(run_box)
+        self.buttons: dict[str, QPushButton] = {}
+        for kind, title, tip in ANALYSES:
+            button = QPushButton(title)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _c=False, k=kind: self.runRequested.emit(k, self.options()))
+            rlayout.addWidget(button)
+            self.buttons[kind] = button
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop the analysis after the piece of work under way.")
+        self.cancel.setEnabled(False)
+        self.cancel.clicked.connect(self.cancelRequested)
+        rlayout.addWidget(self.cancel)
+        self.progress = QProgressBar()
+        rlayout.addWidget(self.progress)
+        self.eta = QLabel("")
+        rlayout.addWidget(self.eta)
+        left.addWidget(run_box)
+        left.addStretch(1)
+
+        right = QVBoxLayout()
+        outer.addLayout(right, 1)
+        self.summary = QLabel("Choose an analysis on the left.")
+        self.summary.setObjectName("banner")
+        self.summary.setWordWrap(True)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        right.addWidget(self.summary)
+        self.views = QTabWidget()
+        self.robust_view = RobustCurveView()
+        self.histogram_view = HistogramView()
+        self.landscape_view = LandscapeView()
+        self.noise_view = GroupedBarsView("Share of images fooled", "fooled")
+        self.transfer_view = TransferTableView()
+        self.frequency_view = GroupedBarsView("Energy by frequency band (finest left)", "share of energy")
+        self.view_for = {"sweep": self.robust_view, "minimal": self.histogram_view, "landscape": self.landscape_view,
+                         "noise": self.noise_view, "transfer": self.transfer_view, "frequency": self.frequency_view}
+        for kind, title, _tip in ANALYSES:
+            self.views.addTab(self.view_for[kind], title)
+        right.addWidget(self.views, 1)
+        self.source.currentIndexChanged.connect(self._on_source)
+
+    def _on_source(self, _index: int) -> None:
+        if self.source.currentData() == "folder":
+            self.folderRequested.emit()
+        self.count.setEnabled(self.source.currentData() == "demo")
+
+    def set_folder(self, path: str) -> None:
+        self.folder.setText(path)
+        if not path:
+            self.source.setCurrentIndex(0)
+
+    def options(self) -> dict:
+        return {
+            "source": self.source.currentData(),
+            "count": self.count.value(),
+            "folder": self.folder.text(),
+            "resolution": int(self.resolution.currentText()),
+            "eps_range": self.eps_range.text(),
+            "minimal_attack": self.minimal_attack.currentData(),
+            "minimal_norm": self.minimal_norm.currentData(),
+        }
+
+    def set_busy(self, busy: bool, kind: str = "") -> None:
+        for button in self.buttons.values():
+            button.setEnabled(not busy)
+        self.cancel.setEnabled(busy)
+        if busy and kind in self.view_for:
+            self.views.setCurrentWidget(self.view_for[kind])
+            self.progress.setValue(0)
+            self.eta.setText("starting…")
+
+    def set_progress(self, done: int, total: int, eta: float | None) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        self.eta.setText(f"{done}/{total}" + (f" · about {eta:.0f} s left" if eta is not None else ""))
