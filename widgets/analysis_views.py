@@ -18,6 +18,8 @@ def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
     plot.setLabel("left", y)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
     return plot
 
 
@@ -52,7 +54,8 @@ class HistogramView(QWidget):
         self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(GAUSS_COLOUR))
         self.plot.addItem(self.bars)
         self.median = pg.InfiniteLine(angle=90, pen=pg.mkPen(ATTACK_COLOUR, width=2),
-                                      label="median {value:.3f}", labelOpts={"position": 0.9})
+                                      label="median {value:.3f}",
+                                      labelOpts={"position": 0.9, "color": ATTACK_COLOUR, "fill": (255, 255, 255, 200)})
         self.plot.addItem(self.median)
         layout.addWidget(self.plot)
         self.counts = np.zeros(0)
@@ -85,7 +88,7 @@ class LandscapeView(QWidget):
         self.image.setColorMap(pg.colormap.get("viridis"))
         self.plot.addItem(self.image)
         self.regions = pg.ImageItem(axisOrder="row-major")
-        self.regions.setOpacity(0.35)
+        self.regions.setOpacity(0.5)
         self.plot.addItem(self.regions)
         self.markers = pg.ScatterPlotItem(size=14, pen=pg.mkPen("w", width=2))
         self.plot.addItem(self.markers)
@@ -118,6 +121,7 @@ class GroupedBarsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = _plot(title, "", y_label)
+        self.plot.setYRange(0, 1, padding=0.02)
         self.legend = self.plot.addLegend(offset=(-10, 10))
         layout.addWidget(self.plot)
         self.items: list[pg.BarGraphItem] = []
@@ -131,7 +135,7 @@ class GroupedBarsView(QWidget):
         width = 0.8 / max(len(series), 1)
         for k, (name, (values, colour)) in enumerate(series.items()):
             x = np.arange(len(values)) - 0.4 + width * (k + 0.5)
-            item = pg.BarGraphItem(x=x, height=values, width=width * 0.95, brush=pg.mkBrush(colour), name=name)
+            item = pg.BarGraphItem(x=x, height=values, width=width * 0.95, brush=pg.mkBrush(colour))
             self.plot.addItem(item)
             self.legend.addItem(item, name)
             self.items.append(item)

@@ -1,0 +1,178 @@
+"""The Resolution lab tab: runs the engine's lab on the task runner and draws its (partial) results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from advlens.engine import AdvLensError
+from advlens.engine.images import atomic_write_bytes
+from advlens.engine.labs.resolution import ResolutionLabConfig, ResolutionLabResult, run_resolution_lab
+from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
+from advlens.engine.tasks import TaskHandle, TaskRunner
+from advlens.state import ExplorerState
+from advlens.widgets.resolution_panel import ResolutionPanel
+
+
+class ResolutionLabState(QObject):
+    updated = Signal(object)  # ResolutionLabResult (partial or final)
+    finished = Signal(object)
+    failed = Signal(str)
+    progressed = Signal(int, int, object)
+
+    def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
+        super().__init__(parent)
+        self.explorer = explorer
+        self.runner = TaskRunner()
+        self.handle: TaskHandle | None = None
+        self.result: ResolutionLabResult | None = None
+        self._seen = -1
+        self.timer = QTimer(self)
+        self.timer.setInterval(150)
+        self.timer.timeout.connect(self.poll)
+
+    def start(self, options: dict) -> bool:
+        model = self.explorer.model
+        if model is None:
+            self.failed.emit("open a model first")
+            return False
+        try:
+            sizes = [int(t) for t in options["resolutions"].split(",") if t.strip()]
+        except ValueError:
+            self.failed.emit("resolutions must be whole numbers separated by commas")
+            return False
+        config = ResolutionLabConfig(images=options["images"], model=model.card.name, resolutions=sizes,
+                                     attack=options["attack"], steps=int(options["steps"]),
+                                     condition=options["condition"], seed=self.explorer.config.attack.seed)
+        try:
+            config = config.validated()
+        except AdvLensError as exc:
+            self.failed.emit(str(exc))
+            return False
+        self.handle = self.runner.start(run_resolution_lab, config, model)
+        self._seen = -1
+        self.timer.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def poll(self) -> None:
+        if self.handle is None:
+            return
+        outcome = self.handle.poll()
+        version, done, total, partial = self.handle.progress.snapshot()
+        if version != self._seen:
+            self._seen = version
+            self.progressed.emit(done, total, self.handle.progress.eta_seconds())
+            if partial is not None:
+                self.result = partial
+                self.updated.emit(partial)
+        if outcome is None:
+            return
+        self.timer.stop()
+        if outcome.kind == "finished":
+            self.result = outcome.result
+            self.updated.emit(outcome.result)
+            self.finished.emit(outcome.result)
+        elif outcome.kind == "cancelled":
+            self.failed.emit("cancelled: the plots show the resolutions that finished")
+        else:
+            self.failed.emit(outcome.message)
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.runner.shutdown()
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.{digits}g}"
+
+
+class ResolutionTab:
+    """Presenter between the lab state and its panel."""
+
+    def __init__(self, panel: ResolutionPanel, state: ResolutionLabState, parent: QWidget):
+        self.panel, self.state, self.parent = panel, state, parent
+        panel.runRequested.connect(self._start)
+        panel.cancelRequested.connect(state.cancel)
+        panel.exportRequested.connect(self.export_dialog)
+        panel.metricChanged.connect(lambda: state.result is not None and self.show(state.result))
+        state.progressed.connect(panel.set_progress)
+        state.updated.connect(self.show)
+        state.finished.connect(lambda _r: panel.set_busy(False))
+        state.failed.connect(self._failed)
+
+    def _start(self, options: dict) -> None:
+        if self.state.start(options):
+            self.panel.set_busy(True)
+            self.panel.outcome.setText("Running… plots fill in as each resolution finishes.")
+
+    def _failed(self, message: str) -> None:
+        self.panel.set_busy(False)
+        self.panel.outcome.setText(f"Lab stopped: {message}")
+
+    def show(self, result: ResolutionLabResult) -> None:
+        p = self.panel
+        metric = p.metric.currentData()
+        norms = result.config.norms
+        if "l2" in norms or metric.startswith("grad"):
+            source = "l2" if "l2" in norms else norms[0]
+            sizes, table = result.table(metric, source)
+            fit = result.fits.get(metric)
+            stat = result.means(metric, source) if metric.startswith("grad") else result.medians(metric, source)
+            p.l2_plot.set_data(sizes, table, stat, result.means(metric, source),
+                               (fit.slope, fit.intercept) if fit else None, PREDICTIONS.get(metric, {}),
+                               METRIC_TITLES[metric])
+        if "linf" in norms:
+            sizes, table = result.table("linf", "linf")
+            fit = result.fits.get("linf")
+            p.linf_plot.set_data(sizes, table * 255, [v * 255 for v in result.medians("linf", "linf")],
+                                 [v * 255 for v in result.means("linf", "linf")],
+                                 (fit.slope, fit.intercept + np.log(255)) if fit else None, PREDICTIONS["linf"],
+                                 "minimal Linf (/255)")
+        headers = ["size", "skipped", "clean acc.", "median L2", "median rel. L2", "median RMS", "median Linf (/255)",
+                   "mean ‖∂L/∂x‖₂"]
+        med = {m: result.medians(m, "l2") for m in ("l2", "rel_l2", "rms")} if "l2" in norms else {}
+        linf = result.medians("linf", "linf") if "linf" in norms else []
+        grads = result.means("grad_l2", norms[0])
+        rows = []
+        for j, s in enumerate(result.config.resolutions):
+            if s not in result.skipped:
+                continue
+            rows.append([str(s), str(result.skipped[s]), f"{result.clean_accuracy[s]:.0%}",
+                         *(_fmt(med[m][j]) if med else "—" for m in ("l2", "rel_l2", "rms")),
+                         _fmt(linf[j] * 255) if linf else "—", _fmt(grads[j])])
+        p.set_table(headers, rows)
+        p.strip.set_perturbations(sorted(result.strip.items()))
+        lines = [f"<b>{v}</b>" if i < 4 else v for i, v in enumerate(result.verdicts)]
+        notes = "<br>".join(f"• {n}" for n in result.notes)
+        done = "" if result.done >= result.total else f" (partial: {result.done}/{result.total})"
+        p.outcome.setText(f"<b>{result.model_name}</b>, {result.config.images}, {result.config.attack.upper()}"
+                          f"{done}<br>" + "<br>".join(lines) + f"<br><small>{notes}</small>")
+
+    def export(self, kind: str, path: Path) -> Path:
+        result = self.state.result
+        if result is None:
+            raise AdvLensError("run the lab first")
+        if kind == "csv":
+            atomic_write_bytes(path, result.to_csv().encode())
+        elif kind == "json":
+            atomic_write_bytes(path, json.dumps(result.to_json_dict(), indent=2, default=float).encode())
+        else:
+            self.panel.plots.grab().save(str(path), "PNG")
+        return path
+
+    def export_dialog(self, kind: str) -> None:
+        if self.state.result is None:
+            self.panel.outcome.setText("Nothing to export yet: run the lab first.")
+            return
+        suffix = {"csv": "CSV (*.csv)", "png": "PNG (*.png)", "json": "JSON (*.json)"}[kind]
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export", f"resolution-lab.{kind}", suffix)
+        if path:
+            self.export(kind, Path(path))

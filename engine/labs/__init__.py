@@ -1,0 +1,1 @@
+"""The labs that test the two papers' claims: one module per lab."""

@@ -1,0 +1,396 @@
+"""The Resolution lab: do minimal adversarial perturbations shrink as image resolution grows (Dube)?
+
+For each resolution s and each image: the same scene at s x s (rendered natively, or area-downsampled
+from one photo), seen natively by the model; the smallest L2 and Linf perturbations a near-minimal
+attack finds; their raw, relative, RMS norms; the input-gradient norms. Then log-log slopes against s
+with bootstrap intervals, compared with what each reading of the claim predicts (SCIENCE.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..analysis.sweep import run_attack_on
+from ..config import AttackConfig
+from ..criteria import Misclassification
+from ..demo.shapes import eval_seeds, render_batch
+from ..errors import ConfigError, ImageLoadError
+from ..images import IMAGE_SUFFIXES, load_image, resample
+from ..model import Model, load_model
+from ..norms import clip_perturbation, lp_norm, normalize_gradient, project, random_in_ball
+from ..samples import SAMPLE_PREFIX, load_sample, sample_label
+from ..tasks import Progress
+from .slopes import SlopeFit, median_slope_with_interval, verdict
+
+DEFAULT_RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256)
+CPU_RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128)
+ATTACKS = ("fmn", "deepfool", "pgd-bisect")
+CONDITIONS = ("native", "nearest-upsampled")
+
+
+@dataclass
+class ResolutionLabConfig:
+    """What to measure; round-trips through JSON like every config."""
+
+    images: str = "demo:32"  # demo:N, a folder, or sample:NAME
+    model: str = "demo"
+    resolutions: list[int] = field(default_factory=lambda: list(CPU_RESOLUTIONS))
+    attack: str = "fmn"  # fmn | deepfool | pgd-bisect
+    norms: list[str] = field(default_factory=lambda: ["l2", "linf"])
+    steps: int = 50
+    condition: str = "native"  # native | nearest-upsampled (a control: adds no detail)
+    seed: int = 0
+    batch: int = 32
+    bootstrap: int = 1000
+    device: str = "auto"
+
+    def validated(self) -> ResolutionLabConfig:
+        if self.attack not in ATTACKS:
+            raise ConfigError(f"unknown lab attack '{self.attack}': choose one of {', '.join(ATTACKS)}")
+        if self.condition not in CONDITIONS:
+            raise ConfigError(f"unknown condition '{self.condition}': choose one of {', '.join(CONDITIONS)}")
+        bad = [n for n in self.norms if n not in ("l2", "linf")]
+        if bad or not self.norms:
+            raise ConfigError("norms must be l2 and/or linf")
+        res = sorted({int(r) for r in self.resolutions})
+        if len(res) < 2 or res[0] < 8 or res[-1] > 1024:
+            raise ConfigError("give at least two resolutions between 8 and 1024 pixels")
+        if self.steps < 1:
+            raise ConfigError("steps must be at least 1")
+        return ResolutionLabConfig(**(asdict(self) | {"resolutions": res}))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ResolutionLabConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Measurement:
+    """One image at one resolution under the attack for one norm (NaN where skipped or not found)."""
+
+    image: str
+    resolution: int
+    norm: str
+    correct: bool
+    success: bool
+    l2: float
+    rel_l2: float
+    rms: float
+    linf: float
+    grad_l1: float = float("nan")  # ‖∂L/∂x‖₁ of the cross-entropy at the clean image
+    grad_l2: float = float("nan")
+
+
+GRADIENT_METRICS = ("grad_l1", "grad_l2")
+
+
+@dataclass
+class ResolutionLabResult:
+    config: ResolutionLabConfig
+    model_name: str
+    model_mode: str  # native | resize
+    notes: list[str]
+    image_names: list[str]
+    measurements: list[Measurement] = field(default_factory=list)
+    skipped: dict[int, int] = field(default_factory=dict)
+    clean_accuracy: dict[int, float] = field(default_factory=dict)
+    fits: dict[str, SlopeFit] = field(default_factory=dict)
+    verdicts: list[str] = field(default_factory=list)
+    strip: dict[int, np.ndarray] = field(default_factory=dict)  # (3, s, s) L2 perturbation of one image
+    strip_image: str = ""
+    done: int = 0
+    total: int = 0
+
+    def table(self, metric: str, norm: str) -> tuple[list[int], np.ndarray]:
+        """(resolutions, images x resolutions array of `metric` from the `norm` attack; NaN = missing).
+
+        Norms count only where the attack succeeded; gradient norms wherever the image was correct."""
+        gradient = metric in GRADIENT_METRICS
+        sizes = self.config.resolutions
+        index = {name: i for i, name in enumerate(self.image_names)}
+        out = np.full((len(self.image_names), len(sizes)), np.nan)
+        col = {s: j for j, s in enumerate(sizes)}
+        for m in self.measurements:
+            if m.norm == norm and (m.correct if gradient else m.success):
+                out[index[m.image], col[m.resolution]] = getattr(m, metric)
+        return sizes, out
+
+    def medians(self, metric: str, norm: str) -> list[float]:
+        _, t = self.table(metric, norm)
+        with np.errstate(all="ignore"):
+            return [float(np.nanmedian(t[:, j])) if np.isfinite(t[:, j]).any() else float("nan")
+                    for j in range(t.shape[1])]
+
+    def means(self, metric: str, norm: str) -> list[float]:
+        _, t = self.table(metric, norm)
+        with np.errstate(all="ignore"):
+            return [float(np.nanmean(t[:, j])) if np.isfinite(t[:, j]).any() else float("nan")
+                    for j in range(t.shape[1])]
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        names = [f.name for f in fields(Measurement)]
+        writer.writerow(names)
+        for m in self.measurements:
+            writer.writerow([getattr(m, n) for n in names])
+        return buffer.getvalue()
+
+    def to_json_dict(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "model": self.model_name,
+            "model_mode": self.model_mode,
+            "notes": self.notes,
+            "fits": {k: v.to_dict() for k, v in self.fits.items()},
+            "verdicts": self.verdicts,
+            "skipped": {str(k): v for k, v in self.skipped.items()},
+            "clean_accuracy": {str(k): v for k, v in self.clean_accuracy.items()},
+            "mean_gradient_norms": {m: self.means(m, self.config.norms[0]) for m in GRADIENT_METRICS},
+            "medians": {f"{metric}/{norm}": self.medians(metric, norm)
+                        for norm in self.config.norms for metric in ("l2", "rel_l2", "rms", "linf")},
+            "measurements": [asdict(m) for m in self.measurements],
+        }
+
+
+class ResizedModel(Model):
+    """A fixed-size model behind a resize, so it accepts every resolution (the lab says so)."""
+
+    def __init__(self, inner: Model):
+        super().__init__(inner.network, inner.card)
+        self.size = int(inner.card.input_size)
+        self.card = inner.card
+        self.to(inner.device)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] != self.size or images.shape[-2] != self.size:
+            images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", align_corners=False,
+                                   antialias=True)
+        return super().forward(images)
+
+    def checked_logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self(images)
+
+
+def _scenes(config: ResolutionLabConfig) -> tuple[list[str], callable, torch.Tensor | None]:
+    """(names, render(size) -> (N,3,s,s), known labels or None) for the configured image set."""
+    spec = config.images
+    if spec.startswith("demo:"):
+        try:
+            count = int(spec.split(":", 1)[1])
+        except ValueError as exc:
+            raise ConfigError(f"expected demo:N, got '{spec}'") from exc
+        seeds = eval_seeds(count, offset=2000)
+        labels = torch.from_numpy(render_batch(seeds[:count], 8)[1])
+
+        def render(size: int) -> torch.Tensor:
+            return torch.from_numpy(render_batch(seeds, size)[0])
+
+        return [f"demo:{s}" for s in seeds], render, labels
+    if spec.startswith(SAMPLE_PREFIX):
+        name = spec[len(SAMPLE_PREFIX):]
+        label = torch.tensor([sample_label(name)])
+        return [spec], lambda size: load_sample(name, size)[None], label
+    folder = Path(spec)
+    if not folder.is_dir():
+        raise ConfigError(f"images must be demo:N, sample:NAME or a folder; '{spec}' is none of these")
+    originals, names = [], []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        try:
+            originals.append(load_image(path))
+            names.append(path.name)
+        except ImageLoadError:
+            continue
+    if not originals:
+        raise ConfigError(f"no readable images in {folder}")
+    return names, lambda size: torch.stack([resample(im, size, "area") for im in originals]), None
+
+
+def _input_gradient_norms(model: Model, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    xr = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        loss = Misclassification(y).loss(model(xr)).sum()
+        (grad,) = torch.autograd.grad(loss, xr)
+    return lp_norm(grad, "l1"), lp_norm(grad, "l2")
+
+
+def bisect_pgd(model: Model, x: torch.Tensor, y: torch.Tensor, norm: str, steps: int = 10, iterations: int = 10,
+               seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Minimal perturbation by bisection over each image's budget, a PGD at each budget; every
+    adversarial iterate seen is a candidate, the smallest one is kept."""
+    n = x.shape[0]
+    lo, hi = torch.zeros(n, device=x.device), lp_norm(torch.maximum(x, 1 - x), norm)
+    best = x.clone()
+    best_norm = torch.full((n,), float("inf"), device=x.device)
+    criterion = Misclassification(y)
+    g = torch.Generator(device=x.device).manual_seed(seed)
+
+    def consider(x_adv: torch.Tensor, adversarial: torch.Tensor) -> None:
+        nonlocal best, best_norm
+        norms = lp_norm(x_adv - x, norm)
+        better = adversarial & (norms < best_norm)
+        best = torch.where(better.reshape(-1, 1, 1, 1), x_adv, best)
+        best_norm = torch.where(better, norms, best_norm)
+
+    for _ in range(iterations):
+        eps = (lo + hi) / 2
+        x_adv = (x + project(random_in_ball(x.shape, norm, 1.0, g, x.device), norm, eps * 0.5)).clamp(0, 1)
+        alpha = (2.5 * eps / steps).reshape(-1, 1, 1, 1)
+        success = torch.zeros(n, dtype=torch.bool, device=x.device)
+        for _ in range(steps):
+            xr = x_adv.detach().requires_grad_(True)
+            with torch.enable_grad():
+                logits = model(xr)
+                (grad,) = torch.autograd.grad(criterion.loss(logits).sum(), xr)
+            hit = criterion.is_adversarial(logits.detach())
+            consider(x_adv.detach(), hit)
+            success |= hit
+            x_adv = clip_perturbation(x, x_adv.detach() + alpha * normalize_gradient(grad, norm), norm, eps)
+        with torch.no_grad():
+            hit = criterion.is_adversarial(model(x_adv))
+        consider(x_adv, hit)
+        success |= hit
+        hi = torch.where(success, eps, hi)
+        lo = torch.where(success, lo, eps)
+    return best, torch.isfinite(best_norm)
+
+
+def _minimal(model: Model, x: torch.Tensor, y: torch.Tensor, config: ResolutionLabConfig, norm: str,
+             progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor]:
+    if config.attack == "pgd-bisect":
+        device = model.device
+        adv, ok = bisect_pgd(model, x.to(device), y.to(device), norm, steps=max(config.steps // 5, 5),
+                             seed=config.seed)
+        return adv.cpu(), ok.cpu()
+    attack = AttackConfig(attack=config.attack, norm=norm, steps=config.steps, seed=config.seed)
+    return run_attack_on(model, x, y, attack, batch=config.batch, progress=progress)
+
+
+def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[str]:
+    """What the reader must know to interpret the slopes, in words."""
+    card = model.card
+    notes = []
+    if mode == "resize":
+        notes.append(f"{card.display_name} has a fixed input size ({card.input_size} px): every resolution is "
+                     "resized to it inside the model, so the slopes measure the resize, not the model's "
+                     "sensitivity to resolution (bilinear shrinking forces raw L2 towards +1).")
+    else:
+        notes.append(f"{card.display_name} accepts any size (global pooling): it sees every resolution natively.")
+    if card.receptive_field_px:
+        notes.append(f"Its receptive field is {card.receptive_field_px} px: at larger sizes a unit sees a smaller "
+                     "share of the image, so one multi-resolution model also changes what it looks at as s grows.")
+    if card.train_sizes:
+        lo, hi = min(card.train_sizes), max(card.train_sizes)
+        outside = [s for s in config.resolutions if s < lo or s > hi]
+        notes.append(f"It was trained at {lo}-{hi} px" + (f"; {outside} lie outside that range." if outside else "."))
+    if not (config.images.startswith("demo:") or config.images.startswith(SAMPLE_PREFIX)):
+        notes.append("Your images carry no labels: at each resolution the attack moves the model away from "
+                     "its own clean prediction, so no image is skipped.")
+    if config.condition == "nearest-upsampled":
+        notes.append(f"Condition: nearest-neighbour upsampling of the {config.resolutions[0]} px images "
+                     "(adds no detail); a control, not the claim's setting.")
+    else:
+        notes.append("Condition: each resolution is the same scene sampled more finely "
+                     "(demo scenes are drawn natively; photos are area-downsampled).")
+    notes.append(f"Attack: {config.attack.upper()} ({config.steps} steps), a near-minimal search: its norms are "
+                 "upper bounds on the true minimal perturbation. Misclassified images are skipped and counted.")
+    return notes
+
+
+def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
+                       progress: Progress | None = None) -> ResolutionLabResult:
+    """Measure every (image, resolution, norm); report partial results after each piece."""
+    config = config.validated()
+    model = model if model is not None else load_model(config.model, config.device)
+    mode = "native" if model.card.input_size is None else "resize"
+    if mode == "resize":
+        model = ResizedModel(model)
+    names, render, known = _scenes(config)
+    result = ResolutionLabResult(config, model.card.name, mode, model_notes(model, mode, config), names)
+    result.total = len(config.resolutions) * len(config.norms)
+    base = render(config.resolutions[0]) if config.condition == "nearest-upsampled" else None
+    for size in config.resolutions:
+        if progress is not None:
+            progress.check()
+        if base is not None:
+            x_all = F.interpolate(base, size=(size, size), mode="nearest-exact") if size != base.shape[-1] else base
+        else:
+            x_all = render(size)
+        device = model.device
+        with torch.no_grad():
+            preds = torch.cat([model(x_all[i : i + config.batch].to(device)).argmax(1).cpu()
+                               for i in range(0, len(x_all), config.batch)])
+        labels = known if known is not None else preds  # no ground truth: attack the model's own prediction
+        correct = preds == labels
+        result.skipped[size] = int((~correct).sum())
+        result.clean_accuracy[size] = float(correct.float().mean())
+        idx = correct.nonzero()[:, 0]
+        x, y = x_all[idx], labels[idx]
+        if len(idx):
+            g1, g2 = _input_gradient_norms(model, x.to(device), y.to(device))
+            g1, g2 = g1.cpu(), g2.cpu()
+        for norm in config.norms:
+            if len(idx):
+                adv, ok = _minimal(model, x, y, config, norm, progress)
+                delta = adv - x
+                l2 = lp_norm(delta, "l2")
+                linf = lp_norm(delta, "linf")
+                xnorm = lp_norm(x, "l2").clamp_min(1e-12)
+                values = math.sqrt(x[0].numel())
+                for k, i in enumerate(idx.tolist()):
+                    found = bool(ok[k])
+                    nan = float("nan")
+                    result.measurements.append(Measurement(
+                        names[i], size, norm, True, found,
+                        float(l2[k]) if found else nan, float(l2[k] / xnorm[k]) if found else nan,
+                        float(l2[k]) / values if found else nan, float(linf[k]) if found else nan,
+                        float(g1[k]), float(g2[k])))
+                if norm == "l2" and bool(ok.any()):
+                    first = int(ok.nonzero()[0, 0])
+                    if not result.strip_image:
+                        result.strip_image = names[int(idx[first])]
+                    pick = [k for k, i in enumerate(idx.tolist()) if names[i] == result.strip_image]
+                    if pick and bool(ok[pick[0]]):
+                        result.strip[size] = delta[pick[0]].numpy()
+            for i in (~correct).nonzero()[:, 0].tolist():
+                nan = float("nan")
+                result.measurements.append(Measurement(names[i], size, norm, False, False, nan, nan, nan, nan))
+            result.done += 1
+            _refit(result)
+            if progress is not None:
+                progress.report(result.done, result.total, result)
+    _refit(result, boot=config.bootstrap)
+    return result
+
+
+def _refit(result: ResolutionLabResult, boot: int = 200) -> None:
+    """Slopes for every metric measured so far (a small bootstrap while running, the full one at the end)."""
+    fits: dict[str, SlopeFit] = {}
+    cfg = result.config
+    done_sizes = sorted({m.resolution for m in result.measurements})
+    if len(done_sizes) < 2:
+        return
+    if "l2" in cfg.norms:
+        for metric in ("l2", "rel_l2", "rms"):
+            sizes, table = result.table(metric, "l2")
+            fits[metric] = median_slope_with_interval(sizes, table, metric, boot, cfg.seed)
+    if "linf" in cfg.norms:
+        sizes, table = result.table("linf", "linf")
+        fits["linf"] = median_slope_with_interval(sizes, table, "linf", boot, cfg.seed)
+    for metric in GRADIENT_METRICS:
+        sizes, table = result.table(metric, cfg.norms[0])
+        fits[metric] = median_slope_with_interval(sizes, table, metric, boot, cfg.seed, statistic="mean")
+    result.fits = fits
+    result.verdicts = [verdict(f) for f in fits.values()]
