@@ -46,6 +46,36 @@ def _resolution(text: str) -> int | None:
     return value
 
 
+def _add_set_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="demo", help="bundled model name or model file")
+    p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
+    p.add_argument("--resolution", type=_resolution, default=32, help="images are drawn/resampled to N x N")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _progress_printer():
+    """A one-line progress display on stderr (only when it is a terminal)."""
+    from advlens.engine.tasks import Progress
+
+    if not sys.stderr.isatty():
+        return Progress()
+
+    def show(done: int, total: int, _partial) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        eta = progress.eta_seconds()
+        tail = f" ETA {eta:.0f}s" if eta is not None and done < total else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}{tail}   ")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    progress = Progress(show)
+    return progress
+
+
 def _param(text: str) -> tuple[str, float]:
     name, sep, value = text.partition("=")
     if not sep or not name:
@@ -80,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--fullscreen", action="store_true", help="start in full-screen demo mode")
 
     attack = sub.add_parser("attack", help="run one attack and write its run record")
-    attack.add_argument("--model", default="demo", help="bundled model name ('demo') or a .safetensors file with a JSON card")
+    attack.add_argument("--model", default="demo",
+                        help="bundled model ('demo'), torchvision:NAME, timm:NAME, or a model file (.safetensors, "
+                             ".pt/.pth state dict, TorchScript, .pt2, .onnx) with a card beside it")
+    attack.add_argument("--card", type=Path, default=None, metavar="FILE",
+                        help="model card (JSON/TOML: name, labels, mean, std, input_size) for a file without one")
+    attack.add_argument("--trust-pickle", action="store_true",
+                        help="load a full Python pickle model; it can run any code in the file: only for files you trust")
     attack.add_argument("--image", default="sample:star", help="image file or sample:NAME (see 'advlens samples')")
     attack.add_argument("--attack", default="pgd", help="attack name (see 'advlens attacks')")
     attack.add_argument("--norm", default="linf", choices=["linf", "l2", "l1"], help="perturbation norm")
@@ -109,6 +145,41 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
 
+    sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
+    _add_set_args(sweep)
+    sweep.add_argument("--attack", default="pgd", help="fixed-budget attack (pgd, apgd-ce, fgsm, ...)")
+    sweep.add_argument("--norm", default="linf", choices=["linf", "l2", "l1"])
+    sweep.add_argument("--eps", default="0:16:1/255", help="START:STOP:STEP (0:16:1/255) or a list a,b,c")
+    sweep.add_argument("--steps", type=int, default=20)
+    sweep.add_argument("--restarts", type=int, default=1)
+
+    analyze = sub.add_parser("analyze", help="minimal perturbations, loss landscape, noise vs attack, "
+                             "transfer, frequency bands")
+    analyze.add_argument("kind", choices=["minimal", "landscape", "noise", "transfer", "frequency"])
+    _add_set_args(analyze)
+    analyze.add_argument("--attack", default=None, help="attack (default: fmn for minimal, pgd otherwise)")
+    analyze.add_argument("--norm", default=None, choices=["linf", "l2", "l1"])
+    analyze.add_argument("--eps", type=_budget, default=8 / 255, help="budget for noise/transfer/frequency")
+    analyze.add_argument("--steps", type=int, default=50)
+    analyze.add_argument("--other-model", action="append", default=[], help="transfer: more models to compare")
+
+    res = sub.add_parser("resolution", help="Resolution lab: minimal perturbation norms against image resolution "
+                         "(Dube's claim), with log-log slopes")
+    res.add_argument("--model", default="demo", help="bundled model name or model file")
+    res.add_argument("--images", default="demo:32", help="demo:N, sample:NAME or a folder of images")
+    res.add_argument("--resolutions", default=None,
+                     help="comma list of side lengths (default 16..128 on CPU, 16..256 on a GPU)")
+    res.add_argument("--attack", default="fmn", choices=["fmn", "deepfool", "pgd-bisect"],
+                     help="near-minimal attack")
+    res.add_argument("--norms", default="l2,linf", help="l2, linf or both")
+    res.add_argument("--steps", type=int, default=100, help="attack iterations per image and norm")
+    res.add_argument("--condition", default="native", choices=["native", "nearest-upsampled"],
+                     help="native: finer samplings of one scene; nearest-upsampled: a control that adds no detail")
+    res.add_argument("--seed", type=int, default=0)
+    res.add_argument("--device", default="auto")
+    res.add_argument("--csv", type=Path, default=None, help="write every measurement to this CSV file")
+    res.add_argument("--json", action="store_true", help="print the full result as JSON")
+
     sub.add_parser("attacks", help="list the attacks with their norms and settings")
     sub.add_parser("models", help="list the bundled models")
     sub.add_parser("samples", help="list the bundled sample images")
@@ -129,6 +200,117 @@ def _cmd_models(args: argparse.Namespace) -> int:
         size = f"{card.input_size}px" if card.input_size else "any size"
         print(f"{model.name:14s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
     print("demo           alias of shapes-cnn")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from advlens.engine import AttackConfig, load_model
+    from advlens.engine.analysis import parse_eps_range, robust_accuracy_curve
+    from advlens.engine.analysis.imagesets import parse_image_set
+
+    eps_list = parse_eps_range(args.eps)
+    model = load_model(args.model, args.device)
+    data = parse_image_set(args.images, args.resolution)
+    config = AttackConfig(attack=args.attack, norm=args.norm, steps=args.steps, restarts=args.restarts, seed=args.seed)
+    curve = robust_accuracy_curve(model, data.images, data.labels_for(model), config, eps_list,
+                                  progress=_progress_printer())
+    if args.json:
+        print(json.dumps(curve.to_dict() | {"images_source": data.source}, indent=2))
+        return 0
+    unit = 255 if args.norm == "linf" else 1
+    print(f"robust accuracy of {args.model} under {args.attack.upper()} {args.norm} on {len(data.images)} images "
+          f"({data.source}, {args.resolution}px); clean {curve.clean_accuracy:.1%}")
+    for eps, acc in zip(curve.eps, curve.accuracy, strict=True):
+        label = f"{eps * 255:6.2f}/255" if unit == 255 else f"{eps:8.4f}"
+        print(f"  eps {label}  {acc:6.1%}  {'#' * round(acc * 40)}")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import torch
+
+    from advlens.engine import AttackConfig, load_model
+    from advlens.engine import analysis as an
+    from advlens.engine.analysis.imagesets import parse_image_set
+    from advlens.engine.analysis.sweep import run_attack_on
+
+    model = load_model(args.model, args.device)
+    data = parse_image_set(args.images, args.resolution)
+    labels = data.labels_for(model)
+    progress = _progress_printer()
+    norm = args.norm or ("l2" if args.kind in ("minimal", "landscape") else "linf")
+    attack = args.attack or ("fmn" if args.kind in ("minimal", "landscape") else "pgd")
+    config = AttackConfig(attack=attack, norm=norm, eps=args.eps, steps=args.steps, seed=args.seed)
+    if args.kind == "minimal":
+        result = an.minimal_perturbations(model, data.images, labels, config, progress=progress).to_dict()
+    elif args.kind == "landscape":
+        x, y = data.images[:1], labels[:1]
+        adv, ok = run_attack_on(model, x, y, config)
+        direction = (adv - x)[0] if bool(ok[0]) else None
+        radius = 2 * float(direction.norm()) if direction is not None else 2.0
+        result = an.loss_landscape(model, x[0], int(y[0]), direction, radius=radius, progress=progress).to_dict()
+    elif args.kind == "noise":
+        adv, _ = run_attack_on(model, data.images, labels, config, progress=progress)
+        result = an.noise_vs_adversarial(model, data.images, labels, adv, seed=args.seed).to_dict()
+    elif args.kind == "transfer":
+        models = {args.model: model} | {name: load_model(name, args.device) for name in args.other_model}
+        result = an.transfer_table(models, data.images, labels, config, progress=progress).to_dict()
+    else:
+        adv, _ = run_attack_on(model, data.images, labels, config, progress=progress)
+        delta = adv - data.images
+        bands = torch.tensor([an.laplacian_band_energy(d) for d in delta]).mean(0).tolist()
+        image_bands = torch.tensor([an.laplacian_band_energy(im) for im in data.images]).mean(0).tolist()
+        result = {"perturbation_bands": bands, "image_bands": image_bands, "bands": "finest first, last = residual"}
+    print(json.dumps(result, indent=None if not args.json else 2, default=float))
+    return 0
+
+
+def _int_list(text: str) -> list[int]:
+    from advlens.engine.errors import ConfigError
+
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"expected a comma list of whole numbers, got '{text}'") from exc
+
+
+def _cmd_resolution(args: argparse.Namespace) -> int:
+    from advlens.engine.device import select_device
+    from advlens.engine.images import atomic_write_bytes
+    from advlens.engine.labs.resolution import (
+        CPU_RESOLUTIONS,
+        DEFAULT_RESOLUTIONS,
+        ResolutionLabConfig,
+        run_resolution_lab,
+    )
+
+    device = select_device(args.device)
+    sizes = _int_list(args.resolutions) if args.resolutions else list(
+        DEFAULT_RESOLUTIONS if device.type == "cuda" else CPU_RESOLUTIONS)
+    config = ResolutionLabConfig(images=args.images, model=args.model, resolutions=sizes, attack=args.attack,
+                                 norms=[n.strip() for n in args.norms.split(",") if n.strip()], steps=args.steps,
+                                 condition=args.condition, seed=args.seed, device=str(device))
+    result = run_resolution_lab(config, progress=_progress_printer())
+    if args.csv:
+        atomic_write_bytes(args.csv, result.to_csv().encode())
+    if args.json:
+        print(json.dumps(result.to_json_dict(), indent=2, default=float))
+        return 0
+    print(f"Resolution lab: {result.model_name} ({result.model_mode}), {config.images}, {config.attack.upper()}")
+    for note in result.notes:
+        print(f"  - {note}")
+    header = "  size  skipped  " + "  ".join(f"{m:>9s}" for m in ("L2", "rel L2", "RMS", "Linf*255"))
+    print(header)
+    l2, rel, rms = (result.medians(m, "l2") if "l2" in config.norms else [float("nan")] * len(sizes)
+                    for m in ("l2", "rel_l2", "rms"))
+    linf = result.medians("linf", "linf") if "linf" in config.norms else [float("nan")] * len(sizes)
+    for j, s in enumerate(result.config.resolutions):
+        print(f"  {s:4d}  {result.skipped.get(s, 0):7d}  {l2[j]:9.4f}  {rel[j]:9.5f}  {rms[j]:9.5f}  {linf[j] * 255:9.3f}")
+    print("medians of the minimal perturbations found; slopes against the side length s (n = 3 s^2):")
+    for line in result.verdicts:
+        print(f"  {line}")
+    if args.csv:
+        print(f"measurements written to {args.csv}")
     return 0
 
 
@@ -169,7 +351,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_attack(args: argparse.Namespace) -> int:
-    from advlens.engine import AttackConfig, RunConfig, prepare_job
+    from advlens.engine import AttackConfig, RunConfig, load_model, prepare_job
     from advlens.engine.session import execute
 
     attack = AttackConfig(attack=args.attack, norm=args.norm, eps=args.eps, steps=args.steps,
@@ -178,7 +360,14 @@ def _cmd_attack(args: argparse.Namespace) -> int:
                           restarts=args.restarts, params=dict(args.param))
     config = RunConfig(model=args.model, image=args.image, resolution=args.resolution,
                        resample_filter=args.filter, device=args.device, attack=attack)
-    job = prepare_job(config, label=args.label)
+    model = load_model(args.model, args.device, card=args.card, trust_pickle=args.trust_pickle)
+    if model.input_size is not None and config.resolution != model.input_size:
+        config.resolution = model.input_size
+        model.notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
+                           f"the image is resampled to that size")
+    for note in model.notes:
+        sys.stderr.write(f"advlens: note: {note}\n")
+    job = prepare_job(config, model=model, label=args.label)
     record = execute(job)
     out = None
     if not args.no_save:
@@ -218,7 +407,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args.device, quick=args.quick, as_json=args.json)
 
 
-COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
+COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

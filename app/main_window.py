@@ -14,29 +14,42 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from advlens import __version__
+from advlens.analysis_state import AnalysisState
+from advlens.analysis_tab import AnalysisTab
+from advlens.engine.loaders import MODEL_SUFFIXES
+from advlens.resolution_tab import ResolutionLabState, ResolutionTab
 from advlens.state import ExplorerState, Frame, attack_title
 from advlens.theme import apply_theme
+from advlens.thumbnails import ThumbnailLoader
+from advlens.widgets.analysis_panel import AnalysisPanel
 from advlens.widgets.controls import AttackControls
+from advlens.widgets.folder_gallery import FolderGallery
 from advlens.widgets.gallery import SampleGallery
 from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
 from advlens.widgets.metric_plots import MetricPlots
+from advlens.widgets.model_card_dialog import ModelCardDialog
 from advlens.widgets.prob_bars import ProbabilityBars
+from advlens.widgets.resolution_panel import ResolutionPanel
+from advlens.widgets.trust_dialog import TrustFileDialog
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
-MODEL_FILTER = "Models (*.safetensors);;All files (*)"
+MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +65,7 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_actions()
         self._connect()
+        self._build_loading()
         self._apply_run_state("idle")
         if remember_layout:
             self._restore_layout()
@@ -119,7 +133,18 @@ class MainWindow(QMainWindow):
         self.main_split.addWidget(scroll)
         self.main_split.addWidget(right)
         self.main_split.setStretchFactor(1, 1)
-        self.setCentralWidget(self.main_split)
+
+        self.analysis_panel = AnalysisPanel()
+        self.analysis_state = AnalysisState(self.state, self)
+        self.analysis = AnalysisTab(self.analysis_panel, self.analysis_state, self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.main_split, "Explorer")
+        self.tabs.addTab(self.analysis_panel, "Analysis")
+        self.resolution_panel = ResolutionPanel()
+        self.resolution_state = ResolutionLabState(self.state, self)
+        self.resolution_tab = ResolutionTab(self.resolution_panel, self.resolution_state, self)
+        self.tabs.addTab(self.resolution_panel, "Resolution lab")
+        self.setCentralWidget(self.tabs)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -147,6 +172,10 @@ class MainWindow(QMainWindow):
         self.open_image_action = self._action("Open &image…", QKeySequence.StandardKey.Open, self.open_image_dialog,
                                               "Open an image file", file_menu)
         self._action("Open &model…", "Ctrl+M", self.open_model_dialog, "Open a model file", file_menu)
+        self._action("Open model by &name…", None, self.open_model_by_name_dialog,
+                     "Open a torchvision or timm architecture by name (when installed)", file_menu)
+        self._action("Open &folder…", "Ctrl+Shift+O", self.open_folder_dialog,
+                     "Browse a folder of images as thumbnails", file_menu)
         self.paste_action = self._action("&Paste image", QKeySequence.StandardKey.Paste, self.paste_image,
                                          "Use the image on the clipboard", file_menu)
         file_menu.addSeparator()
@@ -198,6 +227,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ state -> views
     def _on_model_changed(self) -> None:
+        """Offer only the attacks this model can run: black-box ones when it gives no gradients."""
+        catalogue = self.state.attack_catalogue()
+        if self.state.model is not None and not self.state.model.gradients_available:
+            catalogue = [a for a in catalogue if not a["needs_gradients"]]
+        if [a["name"] for a in catalogue] != [self.controls.attack.itemData(i)
+                                             for i in range(self.controls.attack.count())]:
+            self.controls.set_attacks(catalogue)
+            self.state.set_settings(self.controls.config())
         self.controls.set_models(self.state.model_choices(), self.state.model_key)
         self.controls.set_classes(self.state.labels)
         self.controls.set_config(self.state.settings())
@@ -347,7 +384,9 @@ class MainWindow(QMainWindow):
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             path = urls[0]
-            if Path(path).suffix.lower() == ".safetensors":
+            if Path(path).is_dir():
+                self.open_folder(path)
+            elif Path(path).suffix.lower() in MODEL_SUFFIXES:
                 self.state.load_model(path)
             else:
                 self.state.load_image(path)
@@ -442,6 +481,79 @@ class MainWindow(QMainWindow):
                           f"<b>AdvLens {__version__}</b><br>Watch adversarial attacks happen.<br><br>"
                           f"Model: {model}<br>Image: {s.image_name}<br>Device: {s.device_label}")
 
+    # ------------------------------------------------------------------ models and folders people have
+    def _build_loading(self) -> None:
+        """The folder gallery (a dock, shown by Open folder) and the dialogs that loading may need."""
+        self.folder_gallery = FolderGallery()
+        self.folder_dock = QDockWidget("Folder", self)
+        self.folder_dock.setObjectName("folderDock")
+        self.folder_dock.setWidget(self.folder_gallery)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.folder_dock)
+        self.folder_dock.hide()
+        self.thumbnails = ThumbnailLoader(size=self.folder_gallery.list_model.thumb, parent=self)
+        self.folder_gallery.list_model.thumbnailsWanted.connect(self._request_thumbnails)
+        self.thumbnails.thumbnailsReady.connect(self.folder_gallery.list_model.set_thumbnails)
+        self.folder_gallery.chosen.connect(self.state.load_image)
+        self.state.trustNeeded.connect(self.ask_to_trust)
+        self.state.cardNeeded.connect(self.ask_for_card)
+        self.state.notice.connect(self.show_notice)
+        self.trust_dialog: TrustFileDialog | None = None
+        self.card_dialog: ModelCardDialog | None = None
+
+    def _request_thumbnails(self, rows: list[int]) -> None:
+        model = self.folder_gallery.list_model
+        self.thumbnails.request([(row, model.path(row)) for row in rows])
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """Show a folder's images in the gallery; thumbnails load in the background as they come into view."""
+        files = self.state.open_folder(folder)
+        if files is None:
+            return False
+        self.thumbnails.reset()
+        self.folder_gallery.set_files([(path, Path(path).name) for path in files])
+        self.folder_dock.setWindowTitle(f"{Path(folder).name} — {len(files)} images")
+        self.folder_dock.show()
+        return True
+
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.open_folder(folder)
+
+    def open_model_by_name_dialog(self) -> None:
+        name, ok = QInputDialog.getText(self, "Open model by name",
+                                        "torchvision:NAME or timm:NAME (e.g. torchvision:resnet18)")
+        if ok and name.strip():
+            self.state.load_model(name.strip())
+
+    def ask_to_trust(self, path: str, reason: str) -> None:
+        """The warning dialog; only its ticked box loads the file."""
+        dialog = TrustFileDialog(Path(path).name, reason, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.state.load_model(path, trust_pickle=True))
+        dialog.finished.connect(lambda _r: setattr(self, "trust_dialog", None))
+        self.trust_dialog = dialog
+        dialog.open()
+
+    def ask_for_card(self, path: str, request: dict) -> None:
+        """The card dialog, prefilled with what could be read off the model; the answer is remembered."""
+        dialog = ModelCardDialog(Path(path).name, request, self.state.label_presets(),
+                                 request.get("architectures", []), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.state.load_model(path, card=dialog.card()))
+        dialog.finished.connect(lambda _r: setattr(self, "card_dialog", None))
+        self.card_dialog = dialog
+        dialog.open()
+
+    def show_notice(self, title: str, message: str) -> None:
+        """Something to know about what was just loaded (random weights, no gradients): a non-blocking note."""
+        self.statusBar().showMessage(f"{title}: {message.replace(chr(10), ' ')}", 15000)
+        box = QMessageBox(QMessageBox.Icon.Information, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.notice_box = box
+
     # ------------------------------------------------------------------ lifecycle
     def _restore_layout(self) -> None:
         settings = QSettings("AdvLens", "AdvLens")
@@ -457,5 +569,8 @@ class MainWindow(QMainWindow):
             settings = QSettings("AdvLens", "AdvLens")
             settings.setValue("window/geometry", self.saveGeometry())
             settings.setValue("window/split", self.main_split.saveState())
+        self.analysis_state.shutdown()
+        self.resolution_state.shutdown()
+        self.thumbnails.shutdown()
         self.state.shutdown()
         super().closeEvent(event)

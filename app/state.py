@@ -7,6 +7,8 @@ widgets a `Frame` of plain numpy data. No signal is emitted per engine step.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from advlens.engine import (
     AdvLensError,
@@ -39,7 +41,15 @@ from advlens.engine import (
 )
 from advlens.engine.attacks import planned_steps
 from advlens.engine.attacks.base import Step
-from advlens.engine.images import to_uint8
+from advlens.engine.errors import ImageLoadError, ModelCardMissing, UntrustedModelError
+from advlens.engine.images import IMAGE_SUFFIXES, list_image_files, to_uint8
+from advlens.engine.loaders import (
+    card_from_dict,
+    file_identity,
+    find_card,
+    imagenet_labels,
+    known_architectures,
+)
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
 from advlens.engine.telemetry import summarize
@@ -49,6 +59,18 @@ FRAME_INTERVAL_MS = 33
 
 def attack_title(name: str) -> str:
     return attack_spec(name).title
+
+
+def app_settings() -> QSettings:
+    """The app's settings: the INI file $ADVLENS_SETTINGS (tests, portable installs), else the user's.
+
+    Qt writes them through a temporary file and a rename (atomic sync), so a crash mid-write leaves
+    the previous settings intact.
+    """
+    path = os.environ.get("ADVLENS_SETTINGS")
+    settings = QSettings(path, QSettings.Format.IniFormat) if path else QSettings("AdvLens", "AdvLens")
+    settings.setAtomicSyncRequired(True)
+    return settings
 
 
 def runs_dir() -> Path:
@@ -102,6 +124,9 @@ class ExplorerState(QObject):
     runEnded = Signal(object)  # RunEvent
     error = Signal(str, str)  # title, message
     status = Signal(str)
+    notice = Signal(str, str)  # title, something to know that is not an error (random weights, no gradients)
+    trustNeeded = Signal(str, str)  # model file, why opening it can run code
+    cardNeeded = Signal(str, object)  # model file, a suggested card (plain dict) for the person to confirm
 
     def __init__(self, device: str = "auto", parent: QObject | None = None):
         super().__init__(parent)
@@ -111,6 +136,7 @@ class ExplorerState(QObject):
         self.model: Model | None = None
         self.model_key = ""
         self.extra_models: dict[str, str] = {}  # key -> file path, opened by the user
+        self.trusted_files: set[str] = set()  # file identities the person chose to trust, this session only
         self.source: torch.Tensor | None = None  # full-resolution image of a file (samples render natively)
         self.image_key = ""
         self.label: int | None = None
@@ -170,22 +196,45 @@ class ExplorerState(QObject):
         self.status.emit(f"{title}: {message}")
         self.error.emit(title, message)
 
-    def load_model(self, key_or_path: str) -> bool:
-        """Load a bundled model by name or a model file; on failure the old model stays."""
+    def load_model(self, key_or_path: str, trust_pickle: bool = False, card: dict | None = None) -> bool:
+        """Load a bundled model, a torchvision:/timm: name or a model file; on failure the old model stays.
+
+        A file that can run code emits `trustNeeded` and a file without a card `cardNeeded`; the window
+        asks the person and calls this again with `trust_pickle=True` or the `card` they filled in.
+        """
         if self.is_running:
             self.stop()
         path = self.extra_models.get(key_or_path, key_or_path)
+        is_file = Path(path).is_file()
+        identity = file_identity(path) if is_file else ""
+        if trust_pickle and identity:
+            self.trusted_files.add(identity)
         try:
-            model = load_model(path, self.device)
+            model_card = self._card_for(path, identity, card)
+            model = load_model(path, self.device, card=model_card, trust_pickle=identity in self.trusted_files)
+        except UntrustedModelError as exc:
+            self.status.emit(f"Not opened: {exc}")
+            self.trustNeeded.emit(str(path), str(exc))
+            return False
+        except ModelCardMissing as exc:
+            self.status.emit(f"{Path(path).name} needs a model card")
+            self.cardNeeded.emit(str(path), self._card_request(exc))
+            return False
         except AdvLensError as exc:
             self._fail("Cannot open model", exc)
             return False
+        if card is not None and identity:
+            self._remember_card(identity, card)
         key = key_or_path
-        if Path(path).exists() and key_or_path not in self.extra_models:
-            key = f"file:{Path(path).name}"
+        if (is_file or ":" in str(path)) and key_or_path not in self.extra_models:
+            key = f"file:{Path(path).name}" if is_file else str(path)
             self.extra_models[key] = str(path)
         self.model, self.model_key = model, key
         self.config.model = path
+        if model.input_size is not None:
+            self.config.resolution = model.input_size
+        if model.notes:
+            self.notice.emit(f"About {model.card.display_name}", "\n".join(f"• {note}" for note in model.notes))
         target = self.config.attack.target
         if target is not None and target >= model.num_classes:
             self.config.attack = replace(self.config.attack, target=None)
@@ -216,6 +265,62 @@ class ExplorerState(QObject):
         self.status.emit(f"Image {self.image_name}")
         return True
 
+    # ---------------------------------------------------------------- model cards, folders
+    @staticmethod
+    def _settings_key(identity: str) -> str:
+        return "model_cards/" + hashlib.sha1(identity.encode()).hexdigest()
+
+    def _card_for(self, path: str, identity: str, card: dict | None):
+        """The card to load with: the one just entered, else (no card file beside it) a remembered one."""
+        if card is not None:
+            return card_from_dict(card, where="the model card you entered")
+        if not identity or find_card(path) is not None:
+            return None
+        return self.remembered_card(identity)
+
+    def remembered_card(self, identity: str):
+        """A card entered earlier for this exact file (same path, size and time), or None."""
+        text = app_settings().value(self._settings_key(identity))
+        if not text:
+            return None
+        try:
+            return card_from_dict(json.loads(str(text)), where="a remembered model card")
+        except (ValueError, AdvLensError):
+            return None
+
+    def _remember_card(self, identity: str, card: dict) -> None:
+        settings = app_settings()
+        settings.setValue(self._settings_key(identity), json.dumps(card))
+        settings.sync()
+
+    @staticmethod
+    def _card_request(exc: ModelCardMissing) -> dict:
+        """What the card dialog needs, as plain data."""
+        suggestion = exc.suggestion
+        data = suggestion.to_dict() if suggestion is not None else {"name": Path(exc.path).stem, "labels": []}
+        data["num_classes"] = len(data.get("labels", []))
+        data["needs_architecture"] = exc.needs_architecture
+        data["architectures"] = known_architectures() if exc.needs_architecture else []
+        return data
+
+    @staticmethod
+    def label_presets() -> dict[str, list[str]]:
+        return {"ImageNet (1000 classes)": imagenet_labels()}
+
+    def open_folder(self, folder: str | os.PathLike) -> list[str] | None:
+        """The image files in a folder, or None (with one message) when it cannot be listed or has none."""
+        try:
+            files = list_image_files(folder)
+        except ImageLoadError as exc:
+            self._fail("Cannot open folder", exc)
+            return None
+        if not files:
+            self._fail("No images in this folder",
+                       f"{folder} holds no image files ({', '.join(s.lstrip('.') for s in IMAGE_SUFFIXES)})")
+            return None
+        self.status.emit(f"{len(files)} images in {Path(folder).name}")
+        return [str(path) for path in files]
+
     @property
     def image_name(self) -> str:
         return self.image_key if self.image_key.startswith(SAMPLE_PREFIX) else Path(self.image_key).name
@@ -225,6 +330,8 @@ class ExplorerState(QObject):
         attack_keys = {"attack", "norm", "eps", "step_size", "steps", "random_start", "early_stop", "target", "seed",
                        "restarts", "params"}
         attack = {k: v for k, v in values.items() if k in attack_keys}
+        if attack.get("attack", self.config.attack.attack) != self.config.attack.attack and "params" not in attack:
+            attack["params"] = {}  # settings belong to the method they were made for
         previous_input = (self.config.resolution, self.config.resample_filter)
         self.config.attack = replace(self.config.attack, **attack)
         self.config.resolution = values.get("resolution", self.config.resolution)
@@ -249,7 +356,7 @@ class ExplorerState(QObject):
                     device=self.config.device)
         return data
 
-    def _current_input(self) -> torch.Tensor | None:
+    def current_input(self) -> torch.Tensor | None:
         size = self.config.resolution
         if self.image_key.startswith(SAMPLE_PREFIX):
             return load_sample(self.image_key[len(SAMPLE_PREFIX):], size)
@@ -259,7 +366,7 @@ class ExplorerState(QObject):
 
     def _refresh_input(self) -> None:
         """Re-render the input at the chosen resolution and show the clean prediction."""
-        image = self._current_input()
+        image = self.current_input()
         if image is None or self.model is None:
             return
         try:

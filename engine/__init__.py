@@ -12,8 +12,10 @@ from .errors import (
     Cancelled,
     ConfigError,
     ImageLoadError,
+    ModelCardMissing,
     ModelLoadError,
     ModelOutputError,
+    UntrustedModelError,
 )
 from .images import load_image, resample, save_png
 from .model import Model, ModelCard, bundled_models, load_demo_model, load_model
@@ -27,8 +29,8 @@ from .telemetry import Telemetry
 __all__ = [
     "ATTACKS", "AdvLensError", "Attack", "AttackConfig", "AttackFailed", "AttackJob", "AttackResult",
     "AttackRun", "AttackRunner", "Cancelled", "ConfigError", "ImageLoadError", "Misclassification", "Model",
-    "ModelCard", "ModelLoadError", "ModelOutputError", "RunConfig", "RunControl", "RunEvent", "RunHandle",
-    "RunRecord", "Step", "TargetedMisclassification", "Telemetry", "attack_names", "attack_spec",
+    "ModelCard", "ModelCardMissing", "ModelLoadError", "ModelOutputError", "RunConfig", "RunControl", "RunEvent", "RunHandle",
+    "RunRecord", "Step", "TargetedMisclassification", "Telemetry", "UntrustedModelError", "attack_names", "attack_spec",
     "available_devices", "bundled_models", "clip_perturbation", "device_name", "execute", "load_demo_model",
     "load_image", "load_model", "load_sample", "lp_norm", "make_attack", "make_criterion", "parse_budget",
     "prepare_job", "project", "resample", "resolve_image", "run_attack", "sample_names", "save_png",

@@ -20,6 +20,24 @@ class ModelLoadError(AdvLensError):
     """A model could not be loaded, or was refused (an untrusted pickle)."""
 
 
+class UntrustedModelError(ModelLoadError):
+    """The file can run code while it loads (a full pickle): refused unless the person says they trust it."""
+
+
+class ModelCardMissing(ModelLoadError):
+    """A model file has no card (labels, mean/std, input size): `suggestion` is a best guess to confirm.
+
+    `needs_architecture` is true for weights-only files (state dicts, safetensors), which also need
+    the name of the network they belong to.
+    """
+
+    def __init__(self, message: str, path: str = "", suggestion: object = None, needs_architecture: bool = False):
+        super().__init__(message)
+        self.path = path
+        self.suggestion = suggestion
+        self.needs_architecture = needs_architecture
+
+
 class ModelOutputError(AdvLensError):
     """A model ran but its output is not a logit vector per image, or it failed on the input."""
 

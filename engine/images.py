@@ -18,16 +18,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ConfigError, ImageLoadError
 
-# Pillow warns at 89 MP and refuses at twice that; we refuse earlier: a lab image never needs more.
+# Pillow warns at 89 MP and refuses at twice that; we refuse earlier, before decoding a pixel:
+# a lab image never needs more.
 MAX_PIXELS = 64_000_000
 ALPHA_BACKGROUND = (255, 255, 255)
 FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
+# ITU-R BT.601 luma: how a colour image becomes one grey channel for a grey-input model.
+LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     """RGB from any mode: alpha composited on white, 16-bit scaled down, palettes expanded."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if image.mode.startswith("I;16") or image.mode == "I":
         array = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
         array = np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
@@ -36,6 +39,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         array = np.asarray(image, dtype=np.float64)
         hi = array.max() if array.max() > 1.0 else 1.0
         image = Image.fromarray(np.clip(array / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if image.mode not in ("1", "L", "P", "RGB", "RGBA", "LA", "PA", "RGBa", "La", "CMYK", "YCbCr", "RGBX", "I", "F"):
+        try:
+            image = image.convert("RGB")
+        except ValueError as exc:
+            raise ImageLoadError(f"colour mode {image.mode} is not supported") from exc
     if image.mode == "P":
         image = image.convert("RGBA") if "transparency" in image.info else image.convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -45,13 +53,55 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _open(source: Image.Image | bytes | str | os.PathLike, label: str) -> Image.Image:
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
+    (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"RIFF", "WebP"))
+
+
+def _detail(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else type(exc).__name__
+
+
+def _unidentified_reason(source: Image.Image | bytes | str | os.PathLike) -> str:
+    """Why Pillow could not even identify a file: empty, a known format with a zero or broken header, or not an image."""
+    if isinstance(source, bytes | bytearray):
+        head = bytes(source[:32])
+    else:
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(32)
+        except (OSError, TypeError):
+            head = b"?"
+    if not head:
+        return "not an image: the file is empty (0 bytes)"
+    kind = next((name for signature, name in _SIGNATURES if head.startswith(signature)), None)
+    if kind is None or (kind == "WebP" and head[8:12] != b"WEBP"):
+        return "not an image file AdvLens can read"
+    sizes = {"PNG": (">II", 16), "GIF": ("<HH", 6), "BMP": ("<ii", 18)}
+    if kind in sizes:
+        fmt, offset = sizes[kind]
+        if len(head) >= offset + struct.calcsize(fmt):
+            width, height = struct.unpack_from(fmt, head, offset)
+            if width == 0 or height == 0:
+                return f"{kind} image has zero size ({width}x{height})"
+    return f"corrupt or truncated {kind} image"
+
+
+def _open(source: Image.Image | bytes | str | os.PathLike, label: str, draft: int | None = None) -> Image.Image:
+    """Decode the first frame, EXIF orientation applied; the size is checked before any pixel is decoded.
+
+    `draft` asks decoders that can (JPEG) to decode at a reduced scale near that many pixels.
+    """
     try:
         data = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-        image = Image.open(data)
+        image = Image.open(data)  # reads the header only; Pillow itself refuses beyond 2 x its own limit
+        if image.width * image.height > MAX_PIXELS:
+            image.close()
+            raise Image.DecompressionBombError(f"{image.width}x{image.height}")
         image.seek(0)
+        if draft is not None and image.format == "JPEG":
+            image.draft("RGB", (draft, draft))
         image.load()
         image = ImageOps.exif_transpose(image)
     except FileNotFoundError as exc:
@@ -63,12 +113,11 @@ def _open(source: Image.Image | bytes | str | os.PathLike, label: str) -> Image.
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(f"{label}: image too large (more than {MAX_PIXELS // 1_000_000} megapixels)") from exc
     except UnidentifiedImageError as exc:
-        raise ImageLoadError(f"{label}: not an image file AdvLens can read") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError,
-            ZeroDivisionError, MemoryError, AttributeError, struct.error) as exc:
-        raise ImageLoadError(f"{label}: corrupt or truncated image ({type(exc).__name__})") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+        raise ImageLoadError(f"{label}: {_unidentified_reason(source)}") from exc
+    except ImageLoadError:
+        raise
+    except Exception as exc:  # Pillow's decoders raise many types on malformed input
+        raise ImageLoadError(f"{label}: corrupt or truncated image ({_detail(exc)})") from exc
     if image.width == 0 or image.height == 0:
         raise ImageLoadError(f"{label}: image has zero size")
     return image
@@ -85,10 +134,56 @@ def load_image(source: str | os.PathLike | bytes) -> torch.Tensor:
     label = "image data" if isinstance(source, bytes | bytearray) else str(source)
     try:
         return pil_to_tensor(_open(source, label))
-    except ImageLoadError:
-        raise
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as exc:
-        raise ImageLoadError(f"{label}: corrupt or truncated image ({type(exc).__name__})") from exc
+    except ImageLoadError as exc:
+        if str(exc).startswith(label):
+            raise
+        raise ImageLoadError(f"{label}: {exc}") from exc
+    except Exception as exc:  # converting a decoded but malformed image can fail in many ways
+        raise ImageLoadError(f"{label}: corrupt or truncated image ({_detail(exc)})") from exc
+
+
+def load_thumbnail(path: str | os.PathLike, size: int = 96) -> np.ndarray:
+    """A small (H, W, 3) uint8 preview, longest side `size`, decoded cheaply (JPEG draft mode)."""
+    label = str(path)
+    try:
+        image = _open(path, label, draft=size)
+        image.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return np.asarray(_to_rgb(image), dtype=np.uint8)
+    except ImageLoadError as exc:
+        if str(exc).startswith(label):
+            raise
+        raise ImageLoadError(f"{label}: {exc}") from exc
+    except Exception as exc:  # as in load_image: any decoder failure is the file's fault
+        raise ImageLoadError(f"{label}: corrupt or truncated image ({_detail(exc)})") from exc
+
+
+def list_image_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly in a folder (by suffix, hidden files skipped), sorted by name."""
+    folder = Path(folder)
+    try:
+        entries = [entry for entry in os.scandir(folder) if not entry.name.startswith(".")]
+    except FileNotFoundError as exc:
+        raise ImageLoadError(f"{folder}: no such folder") from exc
+    except NotADirectoryError as exc:
+        raise ImageLoadError(f"{folder}: not a folder") from exc
+    except PermissionError as exc:
+        raise ImageLoadError(f"{folder}: permission denied") from exc
+    files = [Path(entry.path) for entry in entries
+             if Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file()]
+    return sorted(files, key=lambda p: p.name.lower())
+
+
+def adapt_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """(N, C, H, W) images with the channel count a model takes: colour to grey by luma, grey repeated."""
+    have = images.shape[1]
+    if have == channels:
+        return images
+    if have == 3 and channels == 1:
+        weights = torch.tensor(LUMA_WEIGHTS, dtype=images.dtype, device=images.device).reshape(1, 3, 1, 1)
+        return (images * weights).sum(dim=1, keepdim=True)
+    if have == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1)
+    return images
 
 
 def check_filter(name: str) -> str:

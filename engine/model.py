@@ -17,6 +17,7 @@ from torch import nn
 
 from .device import select_device
 from .errors import ModelLoadError, ModelOutputError
+from .images import adapt_channels
 
 
 @dataclass
@@ -60,12 +61,18 @@ class ModelCard:
 
 
 class Model(nn.Module):
-    """A torch classifier taking [0, 1] images; `forward` returns logits of shape (N, classes)."""
+    """A torch classifier taking [0, 1] images; `forward` returns logits of shape (N, classes).
 
-    def __init__(self, network: nn.Module, card: ModelCard):
+    `kind` names the format it came from (see `loaders.FORMAT_TITLES`); `notes` are the things a
+    person must know about it (random weights, no gradients, grey input), said once at load time.
+    """
+
+    def __init__(self, network: nn.Module, card: ModelCard, kind: str = "torch", notes: Sequence[str] = ()):
         super().__init__()
         self.network = network.eval()
         self.card = card
+        self.kind = kind
+        self.notes = list(notes)
         channels = len(card.mean)
         self.register_buffer("mean", torch.tensor(card.mean, dtype=torch.float32).reshape(1, channels, 1, 1))
         self.register_buffer("std", torch.tensor(card.std, dtype=torch.float32).reshape(1, channels, 1, 1))
@@ -88,11 +95,20 @@ class Model(nn.Module):
     def device(self) -> torch.device:
         return self.mean.device
 
+    @property
+    def input_channels(self) -> int:
+        return int(self.mean.shape[1])
+
+    @property
+    def gradients_available(self) -> bool:
+        """False for a model run outside torch (ONNX in onnxruntime): only black-box attacks work on it."""
+        return bool(getattr(self.network, "gradients_available", True))
+
     def label(self, index: int) -> str:
         return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.network((images - self.mean) / self.std)
+        return self.network((adapt_channels(images, self.input_channels) - self.mean) / self.std)
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:
@@ -109,8 +125,14 @@ class Model(nn.Module):
             )
         try:
             logits = self(images)
-        except (RuntimeError, ValueError, TypeError, IndexError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except torch.cuda.OutOfMemoryError as exc:
+            torch.cuda.empty_cache()
+            raise ModelOutputError(f"out of GPU memory running {self.card.display_name} on "
+                                   f"{images.shape[-1]}x{images.shape[-2]} images: try a smaller resolution "
+                                   f"or batch, or the CPU") from exc
+        except (RuntimeError, ValueError, TypeError, IndexError, AssertionError, NotImplementedError,
+                torch.jit.Error) as exc:
+            first = first_error_line(exc)
             raise ModelOutputError(f"{self.card.display_name} failed on the input: {first}") from exc
         if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.shape[0] != images.shape[0]:
             shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
@@ -122,6 +144,16 @@ class Model(nn.Module):
                 f"{self.card.display_name} returns {logits.shape[1]} scores but its card names {self.num_classes} labels"
             )
         return logits
+
+
+def first_error_line(exc: BaseException) -> str:
+    """The line of an error message that says what went wrong (TorchScript puts it last, after a traceback)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        return lines[-1][:300]
+    return lines[0][:300]
 
 
 def _resources_models_dir() -> Path:
@@ -142,11 +174,19 @@ def _register_builtin_architectures() -> None:
 
 
 def build_architecture(name: str, args: dict) -> nn.Module:
+    """A network by name with fresh weights: a built-in one, or `torchvision:NAME` / `timm:NAME`."""
+    if name.startswith(("torchvision:", "timm:")):
+        from .loaders import build_named_architecture
+
+        return build_named_architecture(name, args)
     _register_builtin_architectures()
     if name not in ARCHITECTURES:
         raise ModelLoadError(f"unknown architecture '{name}' (known: {', '.join(sorted(ARCHITECTURES))})")
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
-    return ARCHITECTURES[name](**kwargs)
+    try:
+        return ARCHITECTURES[name](**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"cannot build architecture '{name}' with {args}: {first_error_line(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -188,26 +228,27 @@ def load_safetensors_model(weights: Path, card: ModelCard) -> Model:
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0]
         raise ModelLoadError(f"weights {weights.name} do not fit architecture {card.architecture}: {first}") from exc
-    return Model(network, card)
+    return Model(network, card, kind="safetensors")
 
 
-def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto") -> Model:
-    """A bundled model by name ('demo', 'shapes-cnn') or a safetensors file with a JSON card beside it."""
+def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto",
+               card: ModelCard | str | os.PathLike | None = None, trust_pickle: bool = False) -> Model:
+    """The one way to get a model: a bundled name ('demo'), `torchvision:NAME` / `timm:NAME`, or a file.
+
+    Files: safetensors or state dicts (+ the card's architecture), TorchScript, torch.export (.pt2),
+    ONNX (onnxruntime, no gradients) and, only with `trust_pickle=True`, full pickles. The card is
+    `card` (a ModelCard or a card file), else a JSON/TOML card beside the file; without one,
+    `ModelCardMissing` carries a guess to confirm. Every model runs one test input before it is
+    returned, so a model that cannot work fails here with one message (engine/loaders.py).
+    """
     target = select_device(device) if not isinstance(device, torch.device) else device
     key = MODEL_ALIASES.get(str(name_or_path), str(name_or_path))
     for bundled in bundled_models():
         if bundled.name == key:
             return load_safetensors_model(bundled.weights, bundled.card).to(target)
-    path = Path(name_or_path)
-    if not path.exists():
-        names = ", ".join(["demo"] + [b.name for b in bundled_models()])
-        raise ModelLoadError(f"no model '{name_or_path}': not a bundled model ({names}) nor an existing file")
-    if path.suffix == ".safetensors":
-        card_path = path.with_suffix(".json")
-        if not card_path.exists():
-            raise ModelLoadError(f"{path.name} needs a model card {card_path.name} beside it (labels, mean/std, architecture)")
-        return load_safetensors_model(path, ModelCard.from_json(card_path)).to(target)
-    raise ModelLoadError(f"unsupported model file '{path.name}': AdvLens reads .safetensors with a JSON card")
+    from .loaders import load_from_source
+
+    return load_from_source(str(name_or_path), target, card=card, trust_pickle=trust_pickle)
 
 
 def load_demo_model(device: str | torch.device | None = "auto") -> Model:

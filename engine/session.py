@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .attacks import AttackRun, make_attack
+from .attacks import AttackRun, attack_names, attack_spec, make_attack
 from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
@@ -42,6 +42,17 @@ def default_label(spec: str) -> int | None:
     return sample_label(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
 
 
+def check_gradients(attack: str, model: Model) -> None:
+    """A gradient attack on a model without gradients (ONNX in onnxruntime) is refused, saying why."""
+    if model.gradients_available or not attack_spec(attack).needs_gradients:
+        return
+    black_box = [attack_spec(name).title for name in attack_names() if not attack_spec(name).needs_gradients]
+    choice = f"choose a black-box attack ({', '.join(black_box)})" if black_box else "no black-box attack exists yet"
+    why = "is an ONNX model run by onnxruntime, which gives none" if model.kind == "onnx" else "gives none"
+    raise ConfigError(f"{attack_spec(attack).title} needs the model's gradients, but {model.card.display_name} "
+                      f"{why}: {choice}")
+
+
 def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
                 label: int | Sequence[int] | torch.Tensor | None = None) -> AttackJob:
     """Load (unless given) and check the model and image(s); resample; pick the labels to attack.
@@ -51,10 +62,13 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
     """
     config.attack = config.attack.validated()
     check_filter(config.resample_filter)
+    if model is not None:
+        check_gradients(config.attack.attack, model)
     if config.resolution is not None and not 4 <= int(config.resolution) <= 4096:
         raise ConfigError(f"resolution must be between 4 and 4096 pixels, got {config.resolution}")
     if model is None:
         model = load_model(config.model, config.device)
+        check_gradients(config.attack.attack, model)
     device = model.device
     if image is None:
         image = resolve_image(config.image, config.resolution, config.resample_filter)
@@ -63,7 +77,7 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
     elif config.resolution is not None:
         image = resample(image, int(config.resolution), config.resample_filter)
     images = (image[None] if image.dim() == 3 else image).to(device, torch.float32).contiguous()
-    if images.shape[1] != len(model.card.mean):
+    if images.shape[1] != model.input_channels and {images.shape[1], model.input_channels} != {1, 3}:
         raise ModelOutputError(f"{model.card.display_name} expects {len(model.card.mean)} colour channels, "
                                f"the image has {images.shape[1]}")
     with torch.no_grad():
@@ -177,7 +191,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
     except torch.cuda.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
         raise AttackFailed("out of GPU memory: try a smaller resolution or batch, or the CPU") from exc
-    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+    except (RuntimeError, ValueError, TypeError, IndexError, torch.jit.Error) as exc:
         raise AttackFailed(f"the model failed during the attack: {_describe_torch_error(exc)}") from exc
     duration = time.perf_counter() - start
     delta = (x_adv - x).reshape(x.shape[0], -1)

@@ -71,6 +71,9 @@ class Telemetry:
 
     def __init__(self, batch: int = 1, capacity: int = 100_000):
         self._lock = threading.Lock()
+        # drain() runs on the GUI timer and, at the end of a run, on the worker (metrics()): one at a time,
+        # or a reader copies some buffers before and some after the other drain extended them.
+        self._drain_lock = threading.RLock()
         self._pending: list[Step] = []
         self._latest: Step | None = None
         self._version = 0
@@ -87,16 +90,17 @@ class Telemetry:
 
     def drain(self) -> int:
         """Move pending steps into the host ring buffers; returns how many arrived."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-        if not pending:
-            return 0
-        for name in METRIC_NAMES:
-            stacked = torch.stack([getattr(s, name) for s in pending]).to(torch.float64)
-            self.buffers[name].extend(stacked.cpu().numpy())
-        self.step_indices.extend(np.array([[s.index] for s in pending], np.float64))
-        self.steps_seen += len(pending)
-        return len(pending)
+        with self._drain_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            if not pending:
+                return 0
+            for name in METRIC_NAMES:
+                stacked = torch.stack([getattr(s, name) for s in pending]).to(torch.float64)
+                self.buffers[name].extend(stacked.cpu().numpy())
+            self.step_indices.extend(np.array([[s.index] for s in pending], np.float64))
+            self.steps_seen += len(pending)
+            return len(pending)
 
     def latest(self) -> tuple[int, Step | None]:
         """(version, newest step); the version changes whenever a new step arrives."""
@@ -104,15 +108,18 @@ class Telemetry:
             return self._version, self._latest
 
     def series(self, name: str, image: int = 0) -> np.ndarray:
-        return self.buffers[name].array()[:, image]
+        with self._drain_lock:
+            return self.buffers[name].array()[:, image]
 
     def steps(self) -> np.ndarray:
-        return self.step_indices.array()[:, 0]
+        with self._drain_lock:
+            return self.step_indices.array()[:, 0]
 
     def metrics(self) -> dict[str, np.ndarray]:
         """Every metric as a (steps, images) array copy."""
-        self.drain()
-        return {name: buf.array().copy() for name, buf in self.buffers.items()}
+        with self._drain_lock:
+            self.drain()
+            return {name: buf.array().copy() for name, buf in self.buffers.items()}
 
 
 def summarize(step: Step, image: int = 0) -> StepSummary:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from .test_gui import main_window  # noqa: F401 - the shared window fixture
-
 pytestmark = pytest.mark.gui
 
 
-def test_the_lab_tab_runs_and_shows_every_view(qtbot, main_window, tmp_path):  # noqa: F811
+def test_the_lab_tab_runs_and_shows_every_view(qtbot, main_window, tmp_path):
     w = main_window
     w.tabs.setCurrentWidget(w.resolution_panel)
     p = w.resolution_panel
@@ -32,7 +30,7 @@ def test_the_lab_tab_runs_and_shows_every_view(qtbot, main_window, tmp_path):  #
     assert png.stat().st_size > 1000
 
 
-def test_bad_settings_say_so_and_cancel_keeps_partial_results(qtbot, main_window):  # noqa: F811
+def test_bad_settings_say_so_and_cancel_keeps_partial_results(qtbot, main_window):
     w = main_window
     p = w.resolution_panel
     p.resolutions.setText("16,abc")

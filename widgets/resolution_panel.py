@@ -145,7 +145,7 @@ class ResolutionPanel(QWidget):
         form.addRow("Attack", self.attack)
         self.steps = QSpinBox()
         self.steps.setRange(5, 5000)
-        self.steps.setValue(50)
+        self.steps.setValue(100)
         self.steps.setToolTip("Iterations of the attack per image and norm.")
         form.addRow("Steps", self.steps)
         self.condition = QComboBox()

@@ -45,7 +45,7 @@ class ResolutionLabConfig:
     resolutions: list[int] = field(default_factory=lambda: list(CPU_RESOLUTIONS))
     attack: str = "fmn"  # fmn | deepfool | pgd-bisect
     norms: list[str] = field(default_factory=lambda: ["l2", "linf"])
-    steps: int = 50
+    steps: int = 100
     condition: str = "native"  # native | nearest-upsampled (a control: adds no detail)
     seed: int = 0
     batch: int = 32
