@@ -276,3 +276,14 @@ def test_landscape_and_noise_views_fill_in(qtbot, main_window):
     result = blocker.args[1]
     assert panel.noise_view.values["attack"] == [result.adversarial_fooled]
     assert result.gaussian_fooled < result.adversarial_fooled
+
+
+def test_method_settings_show_only_what_applies_to_the_norm(main_window):
+    w = main_window
+    c = w.controls
+    c.attack.setCurrentIndex(c.attack.findData("pgd"))
+    c.norm.setCurrentIndex(c.norm.findData("linf"))
+    assert c.params_box.isHidden()
+    c.norm.setCurrentIndex(c.norm.findData("l1"))
+    assert not c.params_box.isHidden() and "l1_fraction" in c.param_widgets
+    assert w.state.config.attack.norm == "l1" and w.state.config.attack.eps == pytest.approx(20.0)

@@ -302,7 +302,19 @@ class AttackControls(QWidget):
             widget.valueChanged.connect(self._emit_changed)
             self.params_form.addRow(name.replace("_", " "), widget)
             self.param_widgets[name] = widget
-        self.params_box.setVisible(bool(params))
+        self._param_norms = {name: tuple(p.get("norms", ())) for name, p in params.items()}
+        self._show_params_for_norm()
+
+    def _show_params_for_norm(self) -> None:
+        """Show only the settings that apply to the chosen norm (L1's sparsity only for L1)."""
+        norm = self.norm.currentData()
+        visible = 0
+        for row, name in enumerate(self.param_widgets):
+            norms = getattr(self, "_param_norms", {}).get(name, ())
+            show = not norms or norm in norms
+            self.params_form.setRowVisible(row, show)
+            visible += show
+        self.params_box.setVisible(visible > 0)
 
     def _set_eps_range(self, norm: str) -> None:
         lo, hi, step, decimals = EPS_RANGE[norm]
@@ -321,6 +333,7 @@ class AttackControls(QWidget):
         norm = self.norm.currentData()
         if norm is None:
             return
+        self._show_params_for_norm()
         previous = getattr(self, "_norm", None)
         self._norm = norm
         if previous != norm:

@@ -127,6 +127,7 @@ class AttackParam:
     maximum: float
     help: str
     integer: bool = False
+    norms: tuple[str, ...] = ()  # the norms it applies to; empty: all
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ class PgdAttack(Attack):
         title="PGD",
         norms=("linf", "l2", "l1"),
         description="Projected gradient descent: repeated gradient steps, projected back into the budget.",
-        params={"l1_fraction": AttackParam(0.01, 1e-4, 1.0, "L1 only: share of the largest gradient "
-                                           "entries each step changes (sparse L1 descent).")},
+        params={"l1_fraction": AttackParam(0.01, 1e-4, 1.0, "Share of the largest gradient entries each L1 "
+                                           "step changes (sparse L1 descent).", norms=("l1",))},
     )
 
     def _schedule(self) -> tuple[int, float, bool]:
