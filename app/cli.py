@@ -180,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--csv", type=Path, default=None, help="write every measurement to this CSV file")
     res.add_argument("--json", action="store_true", help="print the full result as JSON")
 
+    stab = sub.add_parser("stability", help="Stability lab: a fixed ReLU architecture against networks that grow "
+                          "with the problem (Bastounis, Hansen, Vlačić)")
+    stab.add_argument("--stripes", default="2,4,8,16,32,64", help="K values: a comma list or a power-of-two range 2:64")
+    stab.add_argument("--dims", default="2,32,256", help="input dimensions d: a comma list or a range 2:1024")
+    stab.add_argument("--train", type=int, default=2000, help="training points per setting")
+    stab.add_argument("--test", type=int, default=1000, help="held-out test points per setting")
+    stab.add_argument("--width", type=int, default=16, help="width of the fixed architecture")
+    stab.add_argument("--depth", type=int, default=2, help="hidden layers of the fixed architecture")
+    stab.add_argument("--seeds", type=int, default=3, help="trainings of the fixed architecture per setting")
+    stab.add_argument("--steps", type=int, default=2000, help="Adam steps per training")
+    stab.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
+    stab.add_argument("--attack-points", type=int, default=200, help="test points whose distance is measured")
+    stab.add_argument("--norm", default="l2", choices=["l2", "linf"], help="norm of the headline rho")
+    stab.add_argument("--seed", type=int, default=0)
+    stab.add_argument("--json", action="store_true", help="print the full result as JSON")
+
     sub.add_parser("attacks", help="list the attacks with their norms and settings")
     sub.add_parser("models", help="list the bundled models")
     sub.add_parser("samples", help="list the bundled sample images")
@@ -314,6 +330,32 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stability(args: argparse.Namespace) -> int:
+    from advlens.engine.labs.stability import StabilityConfig, parse_int_list, run_stability_lab, table_rows
+
+    config = StabilityConfig(stripes=parse_int_list(args.stripes, "stripes"), dims=parse_int_list(args.dims, "dims"),
+                             train_points=args.train, test_points=args.test, width=args.width, depth=args.depth,
+                             seeds=args.seeds, train_steps=args.steps, learning_rate=args.lr,
+                             attack_points=args.attack_points, norm=args.norm, seed=args.seed).validated()
+    result = run_stability_lab(config, progress=_progress_printer())
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=float))
+        return 0
+    arch = "-".join(["d", *[str(config.width)] * config.depth, "1"])
+    print(f"Stability lab: {config.train_points} training / {config.test_points} test points per (K, d), margin "
+          f"δ = 0.1/K; fixed {arch} MLP (Adam, {config.train_steps} steps, {config.seeds} seeds); "
+          f"ρ = median {config.norm.upper()} distance to a class change / δ")
+    headers, cells = table_rows(result.rows, config.norm)
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
+    for row in cells:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    print(result.summary)
+    print(result.departures)
+    print(f"({result.seconds:.0f} s)")
+    return 0
+
+
 def _cmd_attacks(args: argparse.Namespace) -> int:
     from advlens.engine.attacks import attack_names, attack_spec
 
@@ -407,7 +449,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(args.device, quick=args.quick, as_json=args.json)
 
 
-COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "train-demo": _cmd_train}
+COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "stability": _cmd_stability, "train-demo": _cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,8 @@ from advlens.analysis_state import AnalysisState
 from advlens.analysis_tab import AnalysisTab
 from advlens.engine.loaders import MODEL_SUFFIXES
 from advlens.resolution_tab import ResolutionLabState, ResolutionTab
+from advlens.stability_state import StabilityState
+from advlens.stability_tab import StabilityTab
 from advlens.state import ExplorerState, Frame, attack_title
 from advlens.theme import apply_theme
 from advlens.thumbnails import ThumbnailLoader
@@ -46,6 +48,7 @@ from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
 from advlens.widgets.prob_bars import ProbabilityBars
 from advlens.widgets.resolution_panel import ResolutionPanel
+from advlens.widgets.stability_panel import StabilityPanel
 from advlens.widgets.trust_dialog import TrustFileDialog
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
@@ -144,6 +147,10 @@ class MainWindow(QMainWindow):
         self.resolution_state = ResolutionLabState(self.state, self)
         self.resolution_tab = ResolutionTab(self.resolution_panel, self.resolution_state, self)
         self.tabs.addTab(self.resolution_panel, "Resolution lab")
+        self.stability_panel = StabilityPanel()
+        self.stability_state = StabilityState(self)
+        self.stability_tab = StabilityTab(self.stability_panel, self.stability_state)
+        self.tabs.addTab(self.stability_panel, "Stability lab")
         self.setCentralWidget(self.tabs)
 
         self.progress = QProgressBar()
@@ -571,6 +578,7 @@ class MainWindow(QMainWindow):
             settings.setValue("window/split", self.main_split.saveState())
         self.analysis_state.shutdown()
         self.resolution_state.shutdown()
+        self.stability_state.shutdown()
         self.thumbnails.shutdown()
         self.state.shutdown()
         super().closeEvent(event)

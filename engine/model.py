@@ -78,6 +78,7 @@ class Model(nn.Module):
         self.register_buffer("std", torch.tensor(card.std, dtype=torch.float32).reshape(1, channels, 1, 1))
         for p in self.network.parameters():
             p.requires_grad_(False)
+        self.eval()  # inference only: libraries that check `model.training` see an eval-mode model
 
     @property
     def labels(self) -> list[str]:

@@ -1,0 +1,99 @@
+"""Runs the Stability lab on the engine's task runner for the Stability tab.
+
+The worker reports a `StabilitySnapshot` (finished rows, the training curve under way, a stage line)
+into the task's progress mailbox; a timer here reads the newest one, so the training thread never
+waits for the GUI and the GUI never gets a signal per Adam step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from advlens.engine import AdvLensError
+from advlens.engine.labs.stability import StabilityConfig, StabilityResult, parse_int_list, run_stability_lab
+from advlens.engine.tasks import TaskHandle, TaskRunner
+
+
+def config_from_options(options: dict) -> StabilityConfig:
+    """The panel's plain options as a validated engine config (ConfigError on bad input)."""
+    return StabilityConfig(
+        stripes=parse_int_list(str(options["stripes"]), "stripes K"),
+        dims=parse_int_list(str(options["dims"]), "dimensions d"),
+        train_points=int(options["train_points"]), test_points=int(options["test_points"]),
+        width=int(options["width"]), depth=int(options["depth"]), seeds=int(options["seeds"]),
+        train_steps=int(options["train_steps"]), learning_rate=float(options["learning_rate"]),
+        norm=str(options["norm"]),
+    ).validated()
+
+
+class StabilityState(QObject):
+    """The Stability tab's state: the run under way, its newest snapshot, its result."""
+
+    started = Signal(object)  # the StabilityConfig
+    partial = Signal(object)  # StabilitySnapshot
+    finished = Signal(object)  # StabilityResult
+    failed = Signal(str)
+    progressed = Signal(int, int, object, str)  # done, total, eta seconds or None, stage
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.runner = TaskRunner()
+        self.handle: TaskHandle | None = None
+        self.config: StabilityConfig | None = None
+        self.last_result: StabilityResult | None = None
+        self.last_rows: list = []
+        self._seen_version = -1
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.poll)
+
+    @property
+    def running(self) -> bool:
+        return self.handle is not None and self.timer.isActive()
+
+    def start(self, options: dict) -> bool:
+        try:
+            config = config_from_options(options)
+        except AdvLensError as exc:
+            self.failed.emit(str(exc))
+            return False
+        self.config = config
+        self.last_rows = []
+        self.handle = self.runner.start(run_stability_lab, config)
+        self._seen_version = -1
+        self.started.emit(config)
+        self.timer.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+    def poll(self) -> None:
+        handle = self.handle
+        if handle is None:
+            return
+        outcome = handle.poll()
+        version, done, total, snapshot = handle.progress.snapshot()
+        if version != self._seen_version:
+            self._seen_version = version
+            stage = snapshot.stage if snapshot is not None else ""
+            self.progressed.emit(done, total, handle.progress.eta_seconds(), stage)
+            if snapshot is not None:
+                self.last_rows = snapshot.rows
+                self.partial.emit(snapshot)
+        if outcome is None:
+            return
+        self.timer.stop()
+        if outcome.kind == "finished":
+            self.last_result = outcome.result
+            self.last_rows = outcome.result.rows
+            self.finished.emit(outcome.result)
+        elif outcome.kind == "cancelled":
+            self.failed.emit("cancelled: the plots keep the settings that finished")
+        else:
+            self.failed.emit(outcome.message)
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.runner.shutdown()
