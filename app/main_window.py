@@ -282,8 +282,12 @@ class MainWindow(QMainWindow):
                 self.banner.setText(f"Step {frame.step}/{frame.total_steps}: {frame.clean_label} → "
                                     f"{frame.adv_label} ({frame.adv_conf:.0%}) — model {verdict}")
         self.bars.set_probabilities(frame.topk_labels, frame.topk_probs, frame.true_label, frame.target_label)
-        self.progress.setMaximum(max(frame.total_steps, 1))
-        self.progress.setValue(frame.step)
+        total = max(frame.total_steps, 1)
+        if total != self.progress.maximum():
+            self.progress.setMaximum(total)
+            self.plots.set_step_range(total)
+        if frame.step != self.progress.value():
+            self.progress.setValue(frame.step)
         if frame.steps_per_second:
             self.rate_label.setText(f"{frame.steps_per_second:.1f} steps/s · {self.state.frames_per_second():.0f} fps")
 

@@ -54,7 +54,9 @@ from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
 from advlens.engine.telemetry import summarize
 
-FRAME_INTERVAL_MS = 33
+FRAME_INTERVAL_MS = 33  # the fastest the views refresh (30 Hz)
+MAX_FRAME_INTERVAL_MS = 250  # the slowest they may back off to (4 Hz)
+GUI_SHARE_TARGET = (0.25, 0.45)  # share of wall time the GUI thread may spend drawing a run
 
 
 def attack_title(name: str) -> str:
@@ -149,6 +151,9 @@ class ExplorerState(QObject):
         self._input: torch.Tensor | None = None
         self._clean: tuple[int, float] | None = None
         self._drawn_version = -1
+        self._last_tick: float | None = None
+        self._poll_cost = 0.0
+        self._paint_cost = 0.0
         self._frames_drawn = 0
         self._fps_window: list[float] = []
         self.timer = QTimer(self)
@@ -425,6 +430,8 @@ class ExplorerState(QObject):
         self.handle = self.runner.start(job, paused=paused)
         self._drawn_version = -1
         self._fps_window.clear()
+        self._last_tick = None
+        self.timer.setInterval(FRAME_INTERVAL_MS)
         self._set_state("paused" if paused else "running")
         self.timer.start()
         return True
@@ -467,6 +474,7 @@ class ExplorerState(QObject):
         handle = self.handle
         if handle is None:
             return
+        tick = time.perf_counter()
         event = handle.poll()  # read first: if it ended, the telemetry below is complete
         handle.telemetry.drain()
         version, step = handle.telemetry.latest()
@@ -476,6 +484,34 @@ class ExplorerState(QObject):
         if event is not None:
             self.timer.stop()
             self._finish(event)
+            return
+        self._poll_cost = time.perf_counter() - tick
+        # a zero timer fires once the repaints this frame queued are done: the rest of its cost
+        QTimer.singleShot(0, self._frame_drawn)
+        self._adapt_frame_rate(tick, self._poll_cost + self._paint_cost)
+
+    def _frame_drawn(self) -> None:
+        if self._last_tick is not None:
+            self._paint_cost = max(time.perf_counter() - self._last_tick - self._poll_cost, 0.0)
+
+    def _adapt_frame_rate(self, tick: float, busy: float) -> None:
+        """Back off the refresh rate when drawing eats into the attack, speed up again when it does not.
+
+        Drawing runs Python on the GUI thread and so competes with the attack thread for the GIL; on a
+        small CPU a 30 Hz redraw of every view can slow the attack five-fold. The GUI's share is
+        estimated from this tick's own work plus how late the tick came (paint events delay it).
+        """
+        interval = self.timer.interval() / 1000
+        if self._last_tick is not None:
+            period = max(tick - self._last_tick, 1e-6)
+            late = max(period - interval, 0.0)
+            share = min((busy + late) / period, 1.0)
+            low, high = GUI_SHARE_TARGET
+            if share > high:
+                self.timer.setInterval(min(int(self.timer.interval() * 1.3) + 1, MAX_FRAME_INTERVAL_MS))
+            elif share < low:
+                self.timer.setInterval(max(int(self.timer.interval() * 0.9), FRAME_INTERVAL_MS))
+        self._last_tick = tick
 
     def frames_per_second(self) -> float:
         if len(self._fps_window) < 2:

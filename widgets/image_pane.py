@@ -90,7 +90,9 @@ class ImagePane(QWidget):
 
     def set_caption(self, text: str, tone: str = "") -> None:
         """Caption under the image; tone 'good', 'bad' or '' colours it."""
-        self.caption.setText(text)
-        self.caption.setProperty("tone", tone)
-        self.caption.style().unpolish(self.caption)
-        self.caption.style().polish(self.caption)
+        if text != self.caption.text():
+            self.caption.setText(text)
+        if tone != self.caption.property("tone"):  # re-polishing restyles the label: only when it changes
+            self.caption.setProperty("tone", tone)
+            self.caption.style().unpolish(self.caption)
+            self.caption.style().polish(self.caption)

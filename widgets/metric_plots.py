@@ -49,6 +49,12 @@ class MetricPlots(QWidget):
             self.curves[name] = self.plots[index].plot([], [], name=legend, pen=pg.mkPen(colour, width=2),
                                                        antialias=False, skipFiniteCheck=True)
 
+    def set_step_range(self, last_step: int) -> None:
+        """Fix the step axis for a run: axes that do not move every frame are not re-laid out every frame."""
+        for plot in self.plots:
+            plot.setXRange(0, max(last_step, 1), padding=0.02)
+            plot.disableAutoRange(axis="x")
+
     def set_series(self, steps: np.ndarray, series: dict[str, np.ndarray]) -> None:
         """Replace every curve's data (names as in SERIES; missing or all-NaN series are hidden)."""
         for name, curve in self.curves.items():
@@ -61,6 +67,8 @@ class MetricPlots(QWidget):
     def clear(self) -> None:
         for curve in self.curves.values():
             curve.setData([], [])
+        for plot in self.plots:
+            plot.enableAutoRange(axis="x")
 
     def point_counts(self) -> dict[str, int]:
         return {name: len(curve.xData) if curve.xData is not None else 0 for name, curve in self.curves.items()}
