@@ -99,17 +99,22 @@ class FiniteCheck:
     """Tracks the first step whose loss or gradient was NaN/Inf, on the device; checked now and then.
 
     Checking every step would synchronise the GPU every step; checking every `every` steps and at
-    the end still names the exact first bad step.
+    the end still names the exact first bad step. A NaN gradient makes the next step's loss NaN, so
+    the loss (N values) is watched every step and the gradients only on checking steps.
     """
 
     def __init__(self, device: torch.device, every: int = 8):
         self.first_bad = torch.tensor(-1, device=device)
         self.every = every
 
-    def update(self, index: int, *tensors: torch.Tensor) -> None:
-        ok = torch.stack([torch.isfinite(t).all() for t in tensors]).all()
-        self.first_bad = torch.where((self.first_bad < 0) & ~ok, torch.tensor(index, device=ok.device), self.first_bad)
-        if index % self.every == 0:
+    def update(self, index: int, loss: torch.Tensor, *others: torch.Tensor) -> None:
+        """Check the per-image loss every step; the (large) gradients only on checking steps."""
+        checking = index % self.every == 0
+        ok = torch.isfinite(loss).all()
+        if checking and others:
+            ok = ok & torch.stack([torch.isfinite(t).all() for t in others]).all()
+        self.first_bad = torch.where((self.first_bad < 0) & ~ok, index, self.first_bad)
+        if checking:
             self.raise_if_bad()
 
     def raise_if_bad(self) -> None:
