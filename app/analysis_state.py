@@ -11,14 +11,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine import analysis as an
 from advlens.engine.analysis.imagesets import ImageSet
 from advlens.engine.analysis.sweep import run_attack_on
-from advlens.engine.tasks import Progress, TaskHandle, TaskRunner
+from advlens.engine.tasks import Progress, TaskOutcome
 from advlens.state import ExplorerState
+from advlens.task_poller import TaskPoller
 
 
 def _frequency(model, images, labels, config, progress: Progress) -> dict:
@@ -44,7 +45,7 @@ def _landscape(model, image, label, config, progress: Progress):
     return an.loss_landscape(model, image, label, direction, radius=radius, grid=41, progress=progress)
 
 
-class AnalysisState(QObject):
+class AnalysisState(TaskPoller):
     """The Analysis tab's state: which analysis runs, its progress, its latest (partial) result."""
 
     started = Signal(str)
@@ -54,16 +55,10 @@ class AnalysisState(QObject):
     progressed = Signal(int, int, object)  # done, total, eta seconds or None
 
     def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(parent=parent)
         self.explorer = explorer
-        self.runner = TaskRunner()
-        self.handle: TaskHandle | None = None
         self.kind = ""
         self.last_result: Any = None
-        self._seen_version = -1
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self.poll)
 
     def _image_set(self, options: dict) -> ImageSet:
         size = int(options["resolution"])
@@ -97,55 +92,42 @@ class AnalysisState(QObject):
                 if label is None:
                     with torch.no_grad():
                         label = int(model(image[None].to(model.device)).argmax())
-                handle = self.runner.start(_landscape, model, image, label, replace(minimal, norm="l2"))
+                self.launch(_landscape, model, image, label, replace(minimal, norm="l2"))
             else:
                 data = self._image_set(options)
                 labels = data.labels_for(model)
                 attack = self._explorer_attack()
                 if kind == "sweep":
                     eps = an.parse_eps_range(options["eps_range"])
-                    handle = self.runner.start(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
+                    self.launch(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
                 elif kind == "minimal":
-                    handle = self.runner.start(an.minimal_perturbations, model, data.images, labels, minimal)
+                    self.launch(an.minimal_perturbations, model, data.images, labels, minimal)
                 elif kind == "noise":
-                    handle = self.runner.start(_noise, model, data.images, labels, attack)
+                    self.launch(_noise, model, data.images, labels, attack)
                 elif kind == "transfer":
                     models = {self.explorer.model_key: model}
                     for key, _title in self.explorer.model_choices():
                         if key != self.explorer.model_key:
                             path = self.explorer.extra_models.get(key, key)
                             models[key] = load_model(path, self.explorer.device)
-                    handle = self.runner.start(an.transfer_table, models, data.images, labels, attack)
+                    self.launch(an.transfer_table, models, data.images, labels, attack)
                 elif kind == "frequency":
-                    handle = self.runner.start(_frequency, model, data.images, labels, attack)
+                    self.launch(_frequency, model, data.images, labels, attack)
                 else:
                     raise AdvLensError(f"unknown analysis '{kind}'")
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
-        self.handle, self.kind, self._seen_version = handle, kind, -1
+        self.kind = kind
         self.started.emit(kind)
-        self.timer.start()
         return True
 
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
+    def on_progress(self, done: int, total: int, eta: float | None, partial: Any) -> None:
+        self.progressed.emit(done, total, eta)
+        if partial is not None:
+            self.partial.emit(self.kind, partial)
 
-    def poll(self) -> None:
-        handle = self.handle
-        if handle is None:
-            return
-        outcome = handle.poll()
-        version, done, total, partial = handle.progress.snapshot()
-        if version != self._seen_version:
-            self._seen_version = version
-            self.progressed.emit(done, total, handle.progress.eta_seconds())
-            if partial is not None:
-                self.partial.emit(self.kind, partial)
-        if outcome is None:
-            return
-        self.timer.stop()
+    def on_outcome(self, outcome: TaskOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.finished.emit(self.kind, outcome.result)
@@ -153,10 +135,6 @@ class AnalysisState(QObject):
             self.failed.emit("cancelled: the plot shows what finished before")
         else:
             self.failed.emit(outcome.message)
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        self.runner.shutdown()
 
 
 def summary_text(kind: str, result: Any, norm: str) -> str:

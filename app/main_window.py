@@ -51,6 +51,7 @@ from advlens.widgets.resolution_panel import ResolutionPanel
 from advlens.widgets.stability_panel import StabilityPanel
 from advlens.widgets.trust_dialog import TrustFileDialog
 
+NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
 
@@ -327,7 +328,8 @@ class MainWindow(QMainWindow):
             head = "FAILED — the model held"
             tone = "fail"
         names = record.class_names
-        setting = f"minimal {cfg.norm.upper()}" if cfg.is_minimal else f"{cfg.norm.upper()} ε={budget}"
+        norm = NORM_TITLES.get(cfg.norm, cfg.norm)
+        setting = f"minimal {norm}" if cfg.is_minimal else f"{norm} ε={budget}"
         self.banner.setText(
             f"{head}: {names[record.clean_pred[0]]} → {names[record.adv_pred[0]]} ({record.adv_conf[0]:.0%}) · "
             f"{attack_title(cfg.attack)} {setting} · L2 {record.norms['l2'][0]:.3f} · "

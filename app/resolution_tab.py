@@ -6,34 +6,29 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from advlens.engine import AdvLensError
 from advlens.engine.images import atomic_write_bytes
 from advlens.engine.labs.resolution import ResolutionLabConfig, ResolutionLabResult, run_resolution_lab
 from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
-from advlens.engine.tasks import TaskHandle, TaskRunner
+from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
+from advlens.task_poller import TaskPoller
 from advlens.widgets.resolution_panel import ResolutionPanel
 
 
-class ResolutionLabState(QObject):
+class ResolutionLabState(TaskPoller):
     updated = Signal(object)  # ResolutionLabResult (partial or final)
     finished = Signal(object)
     failed = Signal(str)
     progressed = Signal(int, int, object)
 
     def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(interval_ms=150, parent=parent)
         self.explorer = explorer
-        self.runner = TaskRunner()
-        self.handle: TaskHandle | None = None
         self.result: ResolutionLabResult | None = None
-        self._seen = -1
-        self.timer = QTimer(self)
-        self.timer.setInterval(150)
-        self.timer.timeout.connect(self.poll)
 
     def start(self, options: dict) -> bool:
         model = self.explorer.model
@@ -53,29 +48,16 @@ class ResolutionLabState(QObject):
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
-        self.handle = self.runner.start(run_resolution_lab, config, model)
-        self._seen = -1
-        self.timer.start()
+        self.launch(run_resolution_lab, config, model)
         return True
 
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
+    def on_progress(self, done: int, total: int, eta: float | None, partial) -> None:
+        self.progressed.emit(done, total, eta)
+        if partial is not None:
+            self.result = partial
+            self.updated.emit(partial)
 
-    def poll(self) -> None:
-        if self.handle is None:
-            return
-        outcome = self.handle.poll()
-        version, done, total, partial = self.handle.progress.snapshot()
-        if version != self._seen:
-            self._seen = version
-            self.progressed.emit(done, total, self.handle.progress.eta_seconds())
-            if partial is not None:
-                self.result = partial
-                self.updated.emit(partial)
-        if outcome is None:
-            return
-        self.timer.stop()
+    def on_outcome(self, outcome: TaskOutcome) -> None:
         if outcome.kind == "finished":
             self.result = outcome.result
             self.updated.emit(outcome.result)
@@ -84,10 +66,6 @@ class ResolutionLabState(QObject):
             self.failed.emit("cancelled: the plots show the resolutions that finished")
         else:
             self.failed.emit(outcome.message)
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        self.runner.shutdown()
 
 
 def _fmt(value: float, digits: int = 4) -> str:

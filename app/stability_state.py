@@ -7,11 +7,12 @@ waits for the GUI and the GUI never gets a signal per Adam step.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from advlens.engine import AdvLensError
 from advlens.engine.labs.stability import StabilityConfig, StabilityResult, parse_int_list, run_stability_lab
-from advlens.engine.tasks import TaskHandle, TaskRunner
+from advlens.engine.tasks import TaskOutcome
+from advlens.task_poller import TaskPoller
 
 
 def config_from_options(options: dict) -> StabilityConfig:
@@ -26,7 +27,7 @@ def config_from_options(options: dict) -> StabilityConfig:
     ).validated()
 
 
-class StabilityState(QObject):
+class StabilityState(TaskPoller):
     """The Stability tab's state: the run under way, its newest snapshot, its result."""
 
     started = Signal(object)  # the StabilityConfig
@@ -36,20 +37,10 @@ class StabilityState(QObject):
     progressed = Signal(int, int, object, str)  # done, total, eta seconds or None, stage
 
     def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self.runner = TaskRunner()
-        self.handle: TaskHandle | None = None
+        super().__init__(parent=parent)
         self.config: StabilityConfig | None = None
         self.last_result: StabilityResult | None = None
         self.last_rows: list = []
-        self._seen_version = -1
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self.poll)
-
-    @property
-    def running(self) -> bool:
-        return self.handle is not None and self.timer.isActive()
 
     def start(self, options: dict) -> bool:
         try:
@@ -59,32 +50,17 @@ class StabilityState(QObject):
             return False
         self.config = config
         self.last_rows = []
-        self.handle = self.runner.start(run_stability_lab, config)
-        self._seen_version = -1
+        self.launch(run_stability_lab, config)
         self.started.emit(config)
-        self.timer.start()
         return True
 
-    def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
+    def on_progress(self, done: int, total: int, eta: float | None, snapshot) -> None:
+        self.progressed.emit(done, total, eta, snapshot.stage if snapshot is not None else "")
+        if snapshot is not None:
+            self.last_rows = snapshot.rows
+            self.partial.emit(snapshot)
 
-    def poll(self) -> None:
-        handle = self.handle
-        if handle is None:
-            return
-        outcome = handle.poll()
-        version, done, total, snapshot = handle.progress.snapshot()
-        if version != self._seen_version:
-            self._seen_version = version
-            stage = snapshot.stage if snapshot is not None else ""
-            self.progressed.emit(done, total, handle.progress.eta_seconds(), stage)
-            if snapshot is not None:
-                self.last_rows = snapshot.rows
-                self.partial.emit(snapshot)
-        if outcome is None:
-            return
-        self.timer.stop()
+    def on_outcome(self, outcome: TaskOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.last_rows = outcome.result.rows
@@ -93,7 +69,3 @@ class StabilityState(QObject):
             self.failed.emit("cancelled: the plots keep the settings that finished")
         else:
             self.failed.emit(outcome.message)
-
-    def shutdown(self) -> None:
-        self.timer.stop()
-        self.runner.shutdown()
