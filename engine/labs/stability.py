@@ -553,15 +553,13 @@ def run_stability_lab(config: StabilityConfig, progress: Progress | None = None)
     per_setting = setting_units(config)
     total = per_setting * len(settings)
     rows: list[SettingRow] = []
-    state: dict = {"curve": None, "stage": "starting", "last": 0.0}
+    state: dict = {"curve": None, "stage": "starting"}
 
-    def report(done: int, force: bool = False) -> None:
+    def report(done: int) -> None:
+        # every log_every training steps: the mailbox keeps only the newest snapshot, and a time-based
+        # throttle here would make what a reader sees depend on the machine's speed
         if progress is None:
             return
-        now = time.perf_counter()
-        if not force and now - state["last"] < 0.05:
-            return
-        state["last"] = now
         curve = state["curve"].copy() if state["curve"] is not None else None
         progress.report(min(done, total), total, StabilitySnapshot(list(rows), curve, state["stage"]))
 
@@ -576,11 +574,11 @@ def run_stability_lab(config: StabilityConfig, progress: Progress | None = None)
 
         def on_stage(text: str, units: int, base: int = base) -> None:
             state["stage"] = text
-            report(base + units, force=True)
+            report(base + units)
 
         with torch_threads(config.threads):
             rows.append(run_setting(SettingJob(k, d, config), progress, on_curve, on_stage))
-        report((i + 1) * per_setting, force=True)
+        report((i + 1) * per_setting)
     result = StabilityResult(config, rows, time.perf_counter() - started)
     result.summary = summarise(result)
     return result
