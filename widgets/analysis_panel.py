@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTabWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis_views import GroupedBarsView, HistogramView, LandscapeView, RobustCurveView, TransferTableView
+from .task_progress import TaskProgress
 
 ANALYSES = (
     ("sweep", "Robust accuracy vs ε", "Attack every image at each epsilon with the Explorer's attack; plot the "
@@ -96,15 +96,10 @@ class AnalysisPanel(QWidget):
             button.clicked.connect(lambda _c=False, k=kind: self.runRequested.emit(k, self.options()))
             rlayout.addWidget(button)
             self.buttons[kind] = button
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setToolTip("Stop the analysis after the piece of work under way.")
-        self.cancel.setEnabled(False)
-        self.cancel.clicked.connect(self.cancelRequested)
-        rlayout.addWidget(self.cancel)
-        self.progress = QProgressBar()
-        rlayout.addWidget(self.progress)
-        self.eta = QLabel("")
-        rlayout.addWidget(self.eta)
+        self.task = TaskProgress("Stop the analysis after the piece of work under way.")
+        self.task.cancelRequested.connect(self.cancelRequested)
+        self.cancel = self.task.cancel
+        rlayout.addWidget(self.task)
         left.addWidget(run_box)
         left.addStretch(1)
 
@@ -153,13 +148,9 @@ class AnalysisPanel(QWidget):
     def set_busy(self, busy: bool, kind: str = "") -> None:
         for button in self.buttons.values():
             button.setEnabled(not busy)
-        self.cancel.setEnabled(busy)
+        self.task.set_busy(busy)
         if busy and kind in self.view_for:
             self.views.setCurrentWidget(self.view_for[kind])
-            self.progress.setValue(0)
-            self.eta.setText("starting…")
 
     def set_progress(self, done: int, total: int, eta: float | None) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.eta.setText(f"{done}/{total}" + (f" · about {eta:.0f} s left" if eta is not None else ""))
+        self.task.set_progress(done, total, eta)

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from .image_pane import DIVERGING_MAP
+from .task_progress import TaskProgress
 
 REFERENCE_COLOURS = [(31, 119, 180), (44, 160, 44), (148, 103, 189), (140, 86, 75)]
 L2_METRICS = (("l2", "raw L2"), ("rel_l2", "relative L2"), ("rms", "RMS"), ("grad_l1", "mean ‖∂L/∂x‖₁"),
@@ -158,16 +158,11 @@ class ResolutionPanel(QWidget):
         self.run = QPushButton("Run the lab")
         self.run.setToolTip("Measure every image at every resolution; plots fill in as each resolution finishes.")
         self.run.clicked.connect(lambda: self.runRequested.emit(self.options()))
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setEnabled(False)
-        self.cancel.setToolTip("Stop after the batch under way; what finished stays plotted.")
-        self.cancel.clicked.connect(self.cancelRequested)
+        self.task = TaskProgress("Stop after the batch under way; what finished stays plotted.", "resolution×norm")
+        self.task.cancelRequested.connect(self.cancelRequested)
+        self.cancel = self.task.cancel
         left.addWidget(self.run)
-        left.addWidget(self.cancel)
-        self.progress = QProgressBar()
-        left.addWidget(self.progress)
-        self.eta = QLabel("")
-        left.addWidget(self.eta)
+        left.addWidget(self.task)
         export = QGroupBox("Export")
         elayout = QVBoxLayout(export)
         for kind, title in (("csv", "Measurements (CSV)…"), ("png", "Plots (PNG)…"), ("json", "Result (JSON)…")):
@@ -218,12 +213,10 @@ class ResolutionPanel(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         self.run.setEnabled(not busy)
-        self.cancel.setEnabled(busy)
+        self.task.set_busy(busy)
 
     def set_progress(self, done: int, total: int, eta: float | None) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.eta.setText(f"{done}/{total} resolution×norm" + (f" · about {eta:.0f} s left" if eta else ""))
+        self.task.set_progress(done, total, eta)
 
     def set_table(self, headers: list[str], rows: list[list[str]]) -> None:
         self.table.setColumnCount(len(headers))

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -29,6 +28,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .task_progress import TaskProgress
 
 KIND_COLOURS = {"fixed": (214, 39, 40), "zigzag": (44, 160, 44), "nearest": (31, 119, 180), "wide": (255, 127, 14)}
 KIND_NAMES = {"fixed": "fixed MLP (median)", "zigzag": "zigzag, 2(K−1) units", "nearest": "1-NN max-net",
@@ -149,15 +150,10 @@ class StabilityPanel(QWidget):
         self.run_button.setToolTip("Train and measure every network at every (K, d); plots fill in as it goes.")
         self.run_button.clicked.connect(lambda: self.runRequested.emit(self.options()))
         rlayout.addWidget(self.run_button)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the piece of work under way; finished settings stay.")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancelRequested)
-        rlayout.addWidget(self.cancel_button)
-        self.progress = QProgressBar()
-        rlayout.addWidget(self.progress)
-        self.eta = QLabel("")
-        rlayout.addWidget(self.eta)
+        self.task = TaskProgress("Stop after the piece of work under way; finished settings stay.", "work units")
+        self.task.cancelRequested.connect(self.cancelRequested)
+        self.cancel_button = self.task.cancel
+        rlayout.addWidget(self.task)
         self.stage = QLabel("")
         self.stage.setWordWrap(True)
         rlayout.addWidget(self.stage)
@@ -315,15 +311,10 @@ class StabilityPanel(QWidget):
     # ---------------------------------------------------------------------------------------- outputs
     def set_busy(self, busy: bool) -> None:
         self.run_button.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
-        if busy:
-            self.progress.setValue(0)
-            self.eta.setText("starting…")
+        self.task.set_busy(busy)
 
     def set_progress(self, done: int, total: int, eta: float | None, stage: str) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
-        self.eta.setText(f"{done / max(total, 1):.0%}" + (f" · about {eta:.0f} s left" if eta is not None else ""))
+        self.task.set_progress(done, total, eta)
         self.stage.setText(stage)
 
     def set_training(self, title: str, steps: list[int], members: list[str], loss: list[list[float]],
