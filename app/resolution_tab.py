@@ -99,7 +99,8 @@ class ResolutionTab:
         p = self.panel
         metric = p.metric.currentData()
         norms = result.config.norms
-        if "l2" in norms or metric.startswith("grad"):
+        clean_metric = metric.startswith(("grad", "first_order"))
+        if "l2" in norms or clean_metric:
             source = "l2" if "l2" in norms else norms[0]
             sizes, table = result.table(metric, source)
             fit = result.fits.get(metric)

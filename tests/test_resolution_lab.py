@@ -35,6 +35,16 @@ def test_one_measurement_per_image_resolution_and_norm(tiny_result, demo_model):
             assert np.isnan(m.l2)
 
 
+def test_first_order_estimates_are_positive_and_below_what_the_linear_model_allows(tiny_result):
+    for m in tiny_result.measurements:
+        if m.correct:
+            assert m.first_order_l2 > 0 and m.first_order_linf > 0
+            # Hoelder: ‖g‖₁ <= sqrt(n)·‖g‖₂, so the Linf estimate is at least the L2 one / sqrt(n)
+            assert m.first_order_linf >= m.first_order_l2 / np.sqrt(3 * m.resolution**2) * (1 - 1e-5)
+        else:
+            assert np.isnan(m.first_order_l2)
+
+
 def test_skipped_counts_are_the_misclassified_images(tiny_result, demo_model):
     seeds = eval_seeds(5, offset=2000)
     for size in (16, 24, 32):
@@ -46,7 +56,8 @@ def test_skipped_counts_are_the_misclassified_images(tiny_result, demo_model):
 
 
 def test_fits_and_verdicts_cover_every_metric(tiny_result):
-    assert set(tiny_result.fits) == {"l2", "rel_l2", "rms", "linf", "grad_l1", "grad_l2"}
+    assert set(tiny_result.fits) == {"l2", "rel_l2", "rms", "linf", "grad_l1", "grad_l2", "first_order_l2",
+                                     "first_order_linf"}
     assert all(np.isfinite(f.slope) for f in tiny_result.fits.values())
     assert any("Dube B" in v for v in tiny_result.verdicts)
     assert "sees every resolution natively" in " ".join(tiny_result.notes)

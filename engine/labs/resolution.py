@@ -91,9 +91,13 @@ class Measurement:
     linf: float
     grad_l1: float = float("nan")  # ‖∂L/∂x‖₁ of the cross-entropy at the clean image
     grad_l2: float = float("nan")
+    first_order_l2: float = float("nan")  # margin / ‖∇ margin‖₂: the linear model's minimal L2
+    first_order_linf: float = float("nan")  # margin / ‖∇ margin‖₁: the linear model's minimal Linf
 
 
 GRADIENT_METRICS = ("grad_l1", "grad_l2")
+FIRST_ORDER_METRICS = ("first_order_l2", "first_order_linf")
+CLEAN_METRICS = GRADIENT_METRICS + FIRST_ORDER_METRICS  # defined for every correct image, attack or not
 
 
 @dataclass
@@ -117,7 +121,7 @@ class ResolutionLabResult:
         """(resolutions, images x resolutions array of `metric` from the `norm` attack; NaN = missing).
 
         Norms count only where the attack succeeded; gradient norms wherever the image was correct."""
-        gradient = metric in GRADIENT_METRICS
+        gradient = metric in CLEAN_METRICS
         sizes = self.config.resolutions
         index = {name: i for i, name in enumerate(self.image_names)}
         out = np.full((len(self.image_names), len(sizes)), np.nan)
@@ -159,6 +163,7 @@ class ResolutionLabResult:
             "skipped": {str(k): v for k, v in self.skipped.items()},
             "clean_accuracy": {str(k): v for k, v in self.clean_accuracy.items()},
             "mean_gradient_norms": {m: self.means(m, self.config.norms[0]) for m in GRADIENT_METRICS},
+            "median_first_order": {m: self.medians(m, self.config.norms[0]) for m in FIRST_ORDER_METRICS},
             "medians": {f"{metric}/{norm}": self.medians(metric, norm)
                         for norm in self.config.norms for metric in ("l2", "rel_l2", "rms", "linf")},
             "measurements": [asdict(m) for m in self.measurements],
@@ -218,12 +223,22 @@ def _scenes(config: ResolutionLabConfig) -> tuple[list[str], callable, torch.Ten
     return names, lambda size: torch.stack([resample(im, size, "area") for im in originals]), None
 
 
-def _input_gradient_norms(model: Model, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _clean_gradients(model: Model, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per image: the cross-entropy's input-gradient norms (Simon-Gabriel et al.'s measure) and the
+    first-order minimal perturbations margin / ‖∇ margin‖_q (q the dual norm), from one forward."""
     xr = x.detach().requires_grad_(True)
+    criterion = Misclassification(y)
     with torch.enable_grad():
-        loss = Misclassification(y).loss(model(xr)).sum()
-        (grad,) = torch.autograd.grad(loss, xr)
-    return lp_norm(grad, "l1"), lp_norm(grad, "l2")
+        logits = model(xr)
+        (ce_grad,) = torch.autograd.grad(criterion.loss(logits).sum(), xr, retain_graph=True)
+        margin = criterion.margin(logits)
+        (margin_grad,) = torch.autograd.grad(margin.sum(), xr)
+    margin = margin.detach()
+    return {
+        "grad_l1": lp_norm(ce_grad, "l1"), "grad_l2": lp_norm(ce_grad, "l2"),
+        "first_order_l2": margin / lp_norm(margin_grad, "l2").clamp_min(1e-12),
+        "first_order_linf": margin / lp_norm(margin_grad, "l1").clamp_min(1e-12),
+    }
 
 
 def bisect_pgd(model: Model, x: torch.Tensor, y: torch.Tensor, norm: str, steps: int = 10, iterations: int = 10,
@@ -339,8 +354,7 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
         idx = correct.nonzero()[:, 0]
         x, y = x_all[idx], labels[idx]
         if len(idx):
-            g1, g2 = _input_gradient_norms(model, x.to(device), y.to(device))
-            g1, g2 = g1.cpu(), g2.cpu()
+            clean = {k: v.cpu() for k, v in _clean_gradients(model, x.to(device), y.to(device)).items()}
         for norm in config.norms:
             if len(idx):
                 adv, ok = _minimal(model, x, y, config, norm, progress)
@@ -356,7 +370,7 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
                         names[i], size, norm, True, found,
                         float(l2[k]) if found else nan, float(l2[k] / xnorm[k]) if found else nan,
                         float(l2[k]) / values if found else nan, float(linf[k]) if found else nan,
-                        float(g1[k]), float(g2[k])))
+                        **{name: float(clean[name][k]) for name in CLEAN_METRICS}))
                 if norm == "l2" and bool(ok.any()):
                     first = int(ok.nonzero()[0, 0])
                     if not result.strip_image:
@@ -392,5 +406,8 @@ def _refit(result: ResolutionLabResult, boot: int = 200) -> None:
     for metric in GRADIENT_METRICS:
         sizes, table = result.table(metric, cfg.norms[0])
         fits[metric] = median_slope_with_interval(sizes, table, metric, boot, cfg.seed, statistic="mean")
+    for metric in FIRST_ORDER_METRICS:
+        sizes, table = result.table(metric, cfg.norms[0])
+        fits[metric] = median_slope_with_interval(sizes, table, metric, boot, cfg.seed)
     result.fits = fits
     result.verdicts = [verdict(f) for f in fits.values()]

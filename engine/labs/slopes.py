@@ -17,9 +17,13 @@ PREDICTIONS: dict[str, dict[str, float]] = {
     "rel_l2": {"Dube A": -1.0, "Dube B": -2.0, "Dube C": -1.5, "Simon-Gabriel": -1.0},
     "rms": {"Dube A": -1.0, "Dube B": -2.0, "Dube C": -1.5, "Simon-Gabriel": -1.0},
     "linf": {"Simon-Gabriel (first order)": -1.0},
+    "first_order_l2": {"Dube B": -1.0, "Dube C": -0.5, "Simon-Gabriel": 0.0},
+    "first_order_linf": {"Simon-Gabriel": -1.0},
 }
 METRIC_TITLES = {"l2": "raw L2", "rel_l2": "relative L2 (‖δ‖₂/‖x‖₂)", "rms": "RMS",
-                 "linf": "Linf", "grad_l1": "mean ‖∂L/∂x‖₁", "grad_l2": "mean ‖∂L/∂x‖₂"}
+                 "linf": "Linf", "grad_l1": "mean ‖∂L/∂x‖₁", "grad_l2": "mean ‖∂L/∂x‖₂",
+                 "first_order_l2": "first-order L2 (margin/‖∇margin‖₂)",
+                 "first_order_linf": "first-order Linf (margin/‖∇margin‖₁)"}
 
 
 @dataclass
