@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         self.stability_tab = StabilityTab(self.stability_panel, self.stability_state)
         self.tabs.addTab(self.stability_panel, "Stability lab")
         self.setCentralWidget(self.tabs)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -232,6 +233,12 @@ class MainWindow(QMainWindow):
         self.controls.modelChosen.connect(s.load_model)
         self.controls.openModelRequested.connect(self.open_model_dialog)
         self.gallery.chosen.connect(s.load_image)
+
+    def _on_tab_changed(self, index: int) -> None:
+        """The status bar's step counter and rate belong to the Explorer's run: shown only there."""
+        explorer = self.tabs.widget(index) is self.main_split
+        self.progress.setVisible(explorer)
+        self.rate_label.setVisible(explorer)
 
     # ------------------------------------------------------------------ state -> views
     def _on_model_changed(self) -> None:

@@ -287,3 +287,12 @@ def test_method_settings_show_only_what_applies_to_the_norm(main_window):
     c.norm.setCurrentIndex(c.norm.findData("l1"))
     assert not c.params_box.isHidden() and "l1_fraction" in c.param_widgets
     assert w.state.config.attack.norm == "l1" and w.state.config.attack.eps == pytest.approx(20.0)
+
+
+def test_the_explorer_run_counter_shows_only_on_the_explorer_tab(main_window):
+    w = main_window
+    assert not w.progress.isHidden()
+    w.tabs.setCurrentWidget(w.analysis_panel)
+    assert w.progress.isHidden() and w.rate_label.isHidden()
+    w.tabs.setCurrentIndex(0)
+    assert not w.progress.isHidden()
