@@ -8,21 +8,6 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def main_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
-    from advlens.gui import create_window
-    from advlens.theme import configure_plots
-
-    configure_plots()
-    window = create_window(remember_layout=False)
-    qtbot.addWidget(window)
-    window.resize(1400, 850)
-    window.show()
-    yield window
-    window.close()
-
-
 def _small(panel, stripes="2,4", dims="2,3", steps=400, seeds=2):
     panel.stripes.setText(stripes)
     panel.dims.setText(dims)
