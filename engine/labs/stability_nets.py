@@ -32,6 +32,30 @@ SCAN_MAX_PIECES = 20_000
 SCAN_STEP_PAST = 1e-10  # move this far past a kink so the next piece's pattern is read unambiguously
 
 
+def _scan_piece(idx: torch.Tensor, g: torch.Tensor, dg: torch.Tensor, next_kink: torch.Tensor,
+                start_positive: torch.Tensor, t: torch.Tensor, t_max: torch.Tensor, result: torch.Tensor,
+                todo: torch.Tensor) -> None:
+    """One linear piece of an exact line scan, for the points `idx` still scanning (updated in place).
+
+    On the piece the decision value is g + dg*s: the class flips where it crosses 0 (class 1, g > 0, is
+    lost where g reaches 0; class 0 where g rises above 0), if that comes before the next kink and
+    before the end of the line; otherwise the scan moves just past the kink.
+    """
+    pos = start_positive[idx]
+    lost_now = torch.where(pos, g <= 0, g > 0)
+    crosses = torch.where(pos, dg < 0, dg > 0)
+    s_flip = torch.where(crosses, -g / torch.where(crosses, dg, torch.ones_like(dg)),
+                         torch.full_like(g, math.inf)).clamp_min(0)
+    s_flip = torch.where(lost_now, torch.zeros_like(s_flip), s_flip)
+    room = t_max[idx] - t[idx]
+    flipped = (s_flip <= next_kink) & (s_flip <= room)
+    result[idx[flipped]] = t[idx[flipped]] + s_flip[flipped]
+    done = flipped | (next_kink >= room)
+    todo[idx[done]] = False
+    keep = ~done
+    t[idx[keep]] = t[idx[keep]] + next_kink[keep] + SCAN_STEP_PAST
+
+
 def _init_linear(layer: nn.Linear, generator: torch.Generator, through_cube: bool) -> None:
     """PyTorch's default initialisation (uniform in +-1/sqrt(fan_in)), drawn from the job's own generator.
 
@@ -116,21 +140,7 @@ class ReluNet(nn.Module):
                 h, dh = z * on, dz * on
             g = self.layers[-1](h).squeeze(-1)
             dg = (dh @ self.layers[-1].weight.T).squeeze(-1)
-            pos = start_positive[idx]
-            # class 1 (g > 0) is lost where g reaches 0; class 0 where g rises above 0.
-            lost_now = torch.where(pos, g <= 0, g > 0)
-            crosses = torch.where(pos, dg < 0, dg > 0)
-            s_flip = torch.where(crosses, -g / torch.where(crosses, dg, torch.ones_like(dg)),
-                                 torch.full_like(g, math.inf)).clamp_min(0)
-            s_flip = torch.where(lost_now, torch.zeros_like(s_flip), s_flip)
-            room = t_max[idx] - t[idx]
-            flipped = (s_flip <= next_kink) & (s_flip <= room)
-            result[idx[flipped]] = t[idx[flipped]] + s_flip[flipped]
-            out_of_room = ~flipped & (next_kink >= room)
-            done = flipped | out_of_room
-            todo[idx[done]] = False
-            keep = ~done
-            t[idx[keep]] = t[idx[keep]] + next_kink[keep] + SCAN_STEP_PAST
+            _scan_piece(idx, g, dg, next_kink, start_positive, t, t_max, result, todo)
         return result
 
     def proven_radius(self, x: torch.Tensor, norm: str) -> torch.Tensor | None:
@@ -252,21 +262,7 @@ class NearestNeighbourNet(nn.Module):
                 break
             m1, s1, k1 = top(a1[idx], b1[idx], t[idx])
             m0, s0, k0 = top(a0[idx], b0[idx], t[idx])
-            g, dg = m1 - m0, s1 - s0
-            next_kink = torch.minimum(k1, k0)
-            pos = start_positive[idx]
-            lost_now = torch.where(pos, g <= 0, g > 0)
-            crosses = torch.where(pos, dg < 0, dg > 0)
-            s_flip = torch.where(crosses, -g / torch.where(crosses, dg, torch.ones_like(dg)),
-                                 torch.full_like(g, math.inf)).clamp_min(0)
-            s_flip = torch.where(lost_now, torch.zeros_like(s_flip), s_flip)
-            room = t_max[idx] - t[idx]
-            flipped = (s_flip <= next_kink) & (s_flip <= room)
-            result[idx[flipped]] = t[idx[flipped]] + s_flip[flipped]
-            done = flipped | (next_kink >= room)
-            todo[idx[done]] = False
-            keep = ~done
-            t[idx[keep]] = t[idx[keep]] + next_kink[keep] + SCAN_STEP_PAST
+            _scan_piece(idx, m1 - m0, s1 - s0, torch.minimum(k1, k0), start_positive, t, t_max, result, todo)
         return result
 
     def proven_radius(self, x: torch.Tensor, norm: str) -> torch.Tensor:
