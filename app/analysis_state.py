@@ -16,33 +16,9 @@ from PySide6.QtCore import QObject, Signal
 from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine import analysis as an
 from advlens.engine.analysis.imagesets import ImageSet
-from advlens.engine.analysis.sweep import run_attack_on
-from advlens.engine.tasks import Progress, TaskOutcome
+from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
-
-
-def _frequency(model, images, labels, config, progress: Progress) -> dict:
-    adv, _ = run_attack_on(model, images, labels, config, progress=progress)
-    delta = adv - images
-    return {
-        "perturbation": torch.tensor([an.laplacian_band_energy(d) for d in delta]).mean(0).tolist(),
-        "image": torch.tensor([an.laplacian_band_energy(x - x.mean()) for x in images]).mean(0).tolist(),
-    }
-
-
-def _noise(model, images, labels, config, progress: Progress):
-    with torch.no_grad():
-        keep = model(images.to(model.device)).argmax(1).cpu() == labels
-    adv, _ = run_attack_on(model, images[keep], labels[keep], config, progress=progress)
-    return an.noise_vs_adversarial(model, images[keep], labels[keep], adv, progress=progress)
-
-
-def _landscape(model, image, label, config, progress: Progress):
-    adv, ok = run_attack_on(model, image[None], torch.tensor([label]), config, progress=progress)
-    direction = (adv[0] - image) if bool(ok[0]) else None
-    radius = 2 * float(direction.norm()) if direction is not None else 2.0
-    return an.loss_landscape(model, image, label, direction, radius=radius, grid=41, progress=progress)
 
 
 class AnalysisState(TaskPoller):
@@ -92,7 +68,7 @@ class AnalysisState(TaskPoller):
                 if label is None:
                     with torch.no_grad():
                         label = int(model(image[None].to(model.device)).argmax())
-                self.launch(_landscape, model, image, label, replace(minimal, norm="l2"))
+                self.launch(an.adversarial_landscape, model, image, label, replace(minimal, norm="l2"))
             else:
                 data = self._image_set(options)
                 labels = data.labels_for(model)
@@ -103,7 +79,7 @@ class AnalysisState(TaskPoller):
                 elif kind == "minimal":
                     self.launch(an.minimal_perturbations, model, data.images, labels, minimal)
                 elif kind == "noise":
-                    self.launch(_noise, model, data.images, labels, attack)
+                    self.launch(an.noise_vs_attack, model, data.images, labels, attack)
                 elif kind == "transfer":
                     models = {self.explorer.model_key: model}
                     for key, _title in self.explorer.model_choices():
@@ -112,7 +88,7 @@ class AnalysisState(TaskPoller):
                             models[key] = load_model(path, self.explorer.device)
                     self.launch(an.transfer_table, models, data.images, labels, attack)
                 elif kind == "frequency":
-                    self.launch(_frequency, model, data.images, labels, attack)
+                    self.launch(an.frequency_comparison, model, data.images, labels, attack)
                 else:
                     raise AdvLensError(f"unknown analysis '{kind}'")
         except AdvLensError as exc:

@@ -243,12 +243,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    import torch
 
     from advlens.engine import AttackConfig, load_model
     from advlens.engine import analysis as an
     from advlens.engine.analysis.imagesets import parse_image_set
-    from advlens.engine.analysis.sweep import run_attack_on
 
     model = load_model(args.model, args.device)
     data = parse_image_set(args.images, args.resolution)
@@ -260,23 +258,15 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.kind == "minimal":
         result = an.minimal_perturbations(model, data.images, labels, config, progress=progress).to_dict()
     elif args.kind == "landscape":
-        x, y = data.images[:1], labels[:1]
-        adv, ok = run_attack_on(model, x, y, config)
-        direction = (adv - x)[0] if bool(ok[0]) else None
-        radius = 2 * float(direction.norm()) if direction is not None else 2.0
-        result = an.loss_landscape(model, x[0], int(y[0]), direction, radius=radius, progress=progress).to_dict()
+        result = an.adversarial_landscape(model, data.images[0], int(labels[0]), config, progress=progress).to_dict()
     elif args.kind == "noise":
-        adv, _ = run_attack_on(model, data.images, labels, config, progress=progress)
-        result = an.noise_vs_adversarial(model, data.images, labels, adv, seed=args.seed).to_dict()
+        result = an.noise_vs_attack(model, data.images, labels, config, progress=progress).to_dict()
     elif args.kind == "transfer":
         models = {args.model: model} | {name: load_model(name, args.device) for name in args.other_model}
         result = an.transfer_table(models, data.images, labels, config, progress=progress).to_dict()
     else:
-        adv, _ = run_attack_on(model, data.images, labels, config, progress=progress)
-        delta = adv - data.images
-        bands = torch.tensor([an.laplacian_band_energy(d) for d in delta]).mean(0).tolist()
-        image_bands = torch.tensor([an.laplacian_band_energy(im) for im in data.images]).mean(0).tolist()
-        result = {"perturbation_bands": bands, "image_bands": image_bands, "bands": "finest first, last = residual"}
+        result = an.frequency_comparison(model, data.images, labels, config, progress=progress)
+        result["bands"] = "finest first, last = residual"
     print(json.dumps(result, indent=None if not args.json else 2, default=float))
     return 0
 

@@ -42,3 +42,16 @@ def radial_fft_energy(image: torch.Tensor, bins: int = 8) -> tuple[np.ndarray, n
     energy = np.bincount(index.ravel(), weights=power.ravel(), minlength=bins)
     total = energy.sum()
     return (edges[:-1] + edges[1:]) / 2, energy / total if total > 0 else energy
+
+
+def frequency_comparison(model, images: torch.Tensor, labels: torch.Tensor, config, progress=None) -> dict:
+    """Mean Laplacian band energy of the attack's perturbations beside that of the images (mean removed),
+    finest band first, the coarse residual last."""
+    from .sweep import run_attack_on
+
+    adv, _ = run_attack_on(model, images, labels, config, progress=progress)
+    return {
+        "perturbation": torch.tensor([laplacian_band_energy(d) for d in adv - images]).mean(0).tolist(),
+        "image": torch.tensor([laplacian_band_energy(x - x.mean()) for x in images]).mean(0).tolist(),
+    }
+

@@ -80,3 +80,16 @@ def loss_landscape(model: Model, image: torch.Tensor, label: int, direction: tor
     shape = (grid, grid)
     return Landscape(alphas, betas, torch.cat(losses).numpy().reshape(shape), torch.cat(preds).numpy().reshape(shape),
                      radius, "l2", int(label), adv_point)
+
+
+def adversarial_landscape(model: Model, image: torch.Tensor, label: int, config, grid: int = 41,
+                          progress: Progress | None = None) -> Landscape:
+    """Attack the image with `config`, then the landscape on the plane of its perturbation (twice its
+    norm either side); without an adversarial, around the loss gradient instead."""
+    from .sweep import run_attack_on
+
+    adv, ok = run_attack_on(model, image[None], torch.tensor([label]), config, progress=progress)
+    direction = (adv[0] - image) if bool(ok[0]) else None
+    radius = 2 * float(direction.norm()) if direction is not None else 2.0
+    return loss_landscape(model, image, label, direction, radius=radius, grid=grid, progress=progress)
+

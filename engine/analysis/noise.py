@@ -49,3 +49,16 @@ def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tenso
                 progress.report(t + 1, trials)
     return NoiseComparison(len(x), float(adv_fooled.float().mean()), float(gauss.float().mean()),
                            float(unif.float().mean()), trials)
+
+
+def noise_vs_attack(model: Model, images: torch.Tensor, labels: torch.Tensor, config, trials: int = 10,
+                    progress: Progress | None = None) -> NoiseComparison:
+    """Attack the correctly classified images with `config`, then compare with noise of the same norms."""
+    from .sweep import run_attack_on
+
+    with torch.no_grad():
+        keep = model(images.to(model.device)).argmax(1).cpu() == labels
+    adv, _ = run_attack_on(model, images[keep], labels[keep], config, progress=progress)
+    return noise_vs_adversarial(model, images[keep], labels[keep], adv, trials=trials, seed=config.seed,
+                                progress=progress)
+
