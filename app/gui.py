@@ -11,6 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from advlens.engine.errors import describe_unexpected
+
 SCREENSHOT_SIZE = (1600, 900)
 SCREENSHOT_TIMEOUT_MS = 120_000
 log = logging.getLogger("advlens")
@@ -33,8 +35,8 @@ def install_error_hooks(window) -> None:
     def report(exc_type, exc, tb) -> None:
         log.error("unhandled error", exc_info=(exc_type, exc, tb))
         if window is not None:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            QTimer.singleShot(0, lambda: window.show_error("Unexpected error", f"{exc_type.__name__}: {first}"))
+            message = describe_unexpected(exc)
+            QTimer.singleShot(0, lambda: window.show_error("Unexpected error", message))
 
     sys.excepthook = report
     threading.excepthook = lambda args: report(args.exc_type, args.exc_value, args.exc_traceback)

@@ -52,3 +52,19 @@ class AttackFailed(AdvLensError):
 
 class Cancelled(AdvLensError):
     """A run was cancelled by the user."""
+
+
+def first_error_line(exc: BaseException) -> str:
+    """The line of an error message that says what went wrong (TorchScript puts it last, after a traceback)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        return lines[-1][:300]
+    return lines[0][:300]
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """'Type: what went wrong' for an error that is not one of ours (one line, for a dialog or stderr)."""
+    name = type(exc).__name__
+    return f"{name}: {first_error_line(exc)}" if str(exc).strip() else name

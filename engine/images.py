@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ConfigError, ImageLoadError
+from .errors import ConfigError, ImageLoadError, first_error_line
 
 # Pillow warns at 89 MP and refuses at twice that; we refuse earlier, before decoding a pixel:
 # a lab image never needs more.
@@ -59,8 +59,7 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 
 
 def _detail(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:120] if text else type(exc).__name__
+    return first_error_line(exc)[:120]
 
 
 def _unidentified_reason(source: Image.Image | bytes | str | os.PathLike) -> str:

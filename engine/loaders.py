@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ModelCardMissing, ModelLoadError, ModelOutputError, UntrustedModelError
-from .model import Model, ModelCard, build_architecture, first_error_line
+from .errors import ModelCardMissing, ModelLoadError, ModelOutputError, UntrustedModelError, first_error_line
+from .model import Model, ModelCard, build_architecture
 
 FORMAT_TITLES: dict[str, str] = {
     "safetensors": "safetensors weights",
@@ -67,10 +67,6 @@ class ModelFile:
     state_dict: dict[str, torch.Tensor] | None = None
     input_shape: tuple[int | None, ...] | None = None  # (N, C, H, W) when the file fixes it
     notes: list[str] = field(default_factory=list)
-
-
-def _first_line(exc: BaseException) -> str:
-    return first_error_line(exc)
 
 
 # ---------------------------------------------------------------------------------------------- labels
@@ -115,7 +111,7 @@ def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ModelLoadError(f"cannot read model card {path.name}: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"cannot read model card {path.name}: {first_error_line(exc)}") from exc
 
 
 def read_card(path: str | os.PathLike) -> ModelCard:
@@ -127,7 +123,7 @@ def read_card(path: str | os.PathLike) -> ModelCard:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ModelLoadError(f"cannot read model card {path.name}: {_first_line(exc)}") from exc
+            raise ModelLoadError(f"cannot read model card {path.name}: {first_error_line(exc)}") from exc
     if not isinstance(data, dict):
         raise ModelLoadError(f"model card {path.name} must be an object of fields (name, labels, mean, std, ...)")
     return card_from_dict(data, where=path.name, base=path.parent)
@@ -146,14 +142,14 @@ def card_from_dict(data: dict, where: str = "model card", base: Path | None = No
                 data["labels"] = [line.strip() for line in label_file.read_text(encoding="utf-8").splitlines()
                                   if line.strip()]
             except (OSError, UnicodeDecodeError) as exc:
-                raise ModelLoadError(f"{where}: cannot read labels file {labels}: {_first_line(exc)}") from exc
+                raise ModelLoadError(f"{where}: cannot read labels file {labels}: {first_error_line(exc)}") from exc
     elif labels is None and isinstance(data.get("num_classes"), int):
         data["labels"] = numbered_labels(data["num_classes"])
     data.setdefault("name", Path(where).stem if where.endswith(CARD_SUFFIXES) else "model")
     try:
         card = ModelCard.from_dict(data)
     except TypeError as exc:
-        raise ModelLoadError(f"{where}: needs at least 'name' and 'labels' ({_first_line(exc)})") from exc
+        raise ModelLoadError(f"{where}: needs at least 'name' and 'labels' ({first_error_line(exc)})") from exc
     return validate_card(card, where)
 
 
@@ -224,7 +220,7 @@ def _zip_kind(path: Path) -> str:
             if formats and archive.read(formats[0]).strip() == b"pt2":
                 return "export"
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ModelLoadError(f"{path.name} is a corrupt or truncated archive ({_first_line(exc)})") from exc
+        raise ModelLoadError(f"{path.name} is a corrupt or truncated archive ({first_error_line(exc)})") from exc
     if any("/code/" in n or n.endswith("/constants.pkl") for n in names):
         return "torchscript"
     if any(n.endswith("data.pkl") for n in names):
@@ -254,7 +250,7 @@ def _read_safetensors(path: Path) -> ModelFile:
     try:
         state = load_file(str(path))
     except (OSError, SafetensorError, ValueError) as exc:
-        raise ModelLoadError(f"cannot read weights {path.name}: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"cannot read weights {path.name}: {first_error_line(exc)}") from exc
     return ModelFile("safetensors", state_dict=state)
 
 
@@ -262,7 +258,7 @@ def _read_torchscript(path: Path) -> ModelFile:
     try:
         network = torch.jit.load(str(path), map_location="cpu")
     except (RuntimeError, ValueError, OSError) as exc:
-        raise ModelLoadError(f"{path.name} is not a readable TorchScript archive: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"{path.name} is not a readable TorchScript archive: {first_error_line(exc)}") from exc
     return ModelFile("torchscript", network=network)
 
 
@@ -289,7 +285,7 @@ def _read_torch_pickle(path: Path, kind: str, trust_pickle: bool) -> ModelFile:
             raise UntrustedModelError(_untrusted_message(path, f" that calls {wanted.group(1)}")) from exc
         return _from_trusted_object(path, _load_trusted(path, plain=False))
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ModelLoadError(f"{path.name} is a corrupt or truncated PyTorch file ({_first_line(exc)})") from exc
+        raise ModelLoadError(f"{path.name} is a corrupt or truncated PyTorch file ({first_error_line(exc)})") from exc
     state = _find_state_dict(obj)
     if state is None:
         raise ModelLoadError(f"{path.name} holds a {type(obj).__name__}, not a state dict of weight tensors")
@@ -312,7 +308,7 @@ def _load_trusted(path: Path, plain: bool) -> object:
                 return pickle.load(handle)  # the person chose to trust this file
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # unpickling a trusted file may raise anything its code raises
-        raise ModelLoadError(f"{path.name} could not be unpickled: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"{path.name} could not be unpickled: {first_error_line(exc)}") from exc
 
 
 def _from_trusted_object(path: Path, obj: object) -> ModelFile:
@@ -394,7 +390,7 @@ def export_archive_risk(path: Path) -> str | None:
                     except Exception:  # any failure here means torch.export.load would fall back to unpickling
                         return "its sample inputs are a full pickle"
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, AttributeError) as exc:
-        raise ModelLoadError(f"{path.name} is a corrupt torch.export archive ({_first_line(exc)})") from exc
+        raise ModelLoadError(f"{path.name} is a corrupt torch.export archive ({first_error_line(exc)})") from exc
     return None
 
 
@@ -441,7 +437,7 @@ class ExportedNetwork(nn.Module):
                 return torch.cat([self.program(image[None]) for image in x])
             return self.program(x)
         except AssertionError as exc:  # the program's shape guards raise AssertionError
-            raise RuntimeError(f"the exported program refuses this input ({_first_line(exc)})") from exc
+            raise RuntimeError(f"the exported program refuses this input ({first_error_line(exc)})") from exc
 
 
 def _read_export(path: Path, trust_pickle: bool) -> ModelFile:
@@ -454,7 +450,7 @@ def _read_export(path: Path, trust_pickle: bool) -> ModelFile:
         program = torch.export.load(str(path))
         module = program.module()
     except Exception as exc:  # the archive reader raises many types on malformed archives
-        raise ModelLoadError(f"{path.name} is not a readable torch.export program: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"{path.name} is not a readable torch.export program: {first_error_line(exc)}") from exc
     shape = _export_input_shape(program)
     notes = []
     if shape is not None and shape[2] is not None:
@@ -496,7 +492,7 @@ class OnnxNetwork(nn.Module):
         try:
             return self.session.run(None, {self.input_name: array})[0]
         except Exception as exc:  # onnxruntime's error classes do not derive from RuntimeError
-            raise RuntimeError(f"onnxruntime: {_first_line(exc)}") from exc
+            raise RuntimeError(f"onnxruntime: {first_error_line(exc)}") from exc
 
 
 def _read_onnx(path: Path) -> ModelFile:
@@ -508,7 +504,7 @@ def _read_onnx(path: Path) -> ModelFile:
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own (non-standard) exception classes
-        raise ModelLoadError(f"{path.name} is not a readable ONNX model: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"{path.name} is not a readable ONNX model: {first_error_line(exc)}") from exc
     inputs = session.get_inputs()
     if len(inputs) != 1:
         raise ModelLoadError(f"{path.name} takes {len(inputs)} inputs; AdvLens feeds one image batch")
@@ -542,7 +538,7 @@ def build_named_architecture(spec: str, args: dict | None = None) -> nn.Module:
             return module.get_model(name, weights=None, **args)
         return module.create_model(name, pretrained=False, **args)
     except (ValueError, KeyError, RuntimeError, TypeError) as exc:
-        raise ModelLoadError(f"{source} cannot build '{name}': {_first_line(exc)}") from exc
+        raise ModelLoadError(f"{source} cannot build '{name}': {first_error_line(exc)}") from exc
 
 
 def load_named(spec: str) -> tuple[ModelFile, ModelCard]:
@@ -557,7 +553,7 @@ def load_named(spec: str) -> tuple[ModelFile, ModelCard]:
 
 
 def _random_weights_note(spec: str, exc: BaseException) -> str:
-    return (f"{spec} has RANDOM weights: its pretrained weights could not be fetched ({_first_line(exc)}); "
+    return (f"{spec} has RANDOM weights: its pretrained weights could not be fetched ({first_error_line(exc)}); "
             f"its predictions mean nothing until you load trained weights")
 
 
@@ -580,7 +576,7 @@ def _load_torchvision(models, name: str) -> tuple[ModelFile, ModelCard]:
         try:
             network = models.get_model(name, weights=None)
         except (ValueError, KeyError, RuntimeError, TypeError) as build_exc:
-            raise ModelLoadError(f"torchvision cannot build '{name}': {_first_line(build_exc)}") from build_exc
+            raise ModelLoadError(f"torchvision cannot build '{name}': {first_error_line(build_exc)}") from build_exc
     meta = getattr(weights, "meta", {}) or {}
     labels = list(meta.get("categories") or imagenet_labels())
     mean, std, size = IMAGENET_MEAN, IMAGENET_STD, IMAGENET_SIZE
@@ -606,7 +602,7 @@ def _load_timm(timm, name: str) -> tuple[ModelFile, ModelCard]:
         try:
             network = timm.create_model(name, pretrained=False)
         except (ValueError, KeyError, RuntimeError, TypeError) as build_exc:
-            raise ModelLoadError(f"timm cannot build '{name}': {_first_line(build_exc)}") from build_exc
+            raise ModelLoadError(f"timm cannot build '{name}': {first_error_line(build_exc)}") from build_exc
         notes.append(_random_weights_note(spec, exc))
     config = dict(getattr(network, "pretrained_cfg", None) or {})
     classes = int(config.get("num_classes") or getattr(network, "num_classes", 1000))
@@ -733,7 +729,7 @@ def probe(model: Model) -> None:
             raise
         hint = "" if model.input_size else "; if it needs a fixed size, set input_size in its model card"
         raise ModelOutputError(f"{model.card.display_name} fails on a {size}x{size} test image with "
-                               f"{model.input_channels} channel(s): {_first_line(cause)}{hint}") from cause
+                               f"{model.input_channels} channel(s): {first_error_line(cause)}{hint}") from cause
 
 
 def _resolve_card(card: ModelCard | str | os.PathLike | None, path: Path | None) -> ModelCard | None:
@@ -796,6 +792,6 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
     try:
         model = Model(network, model_card, kind=content.kind, notes=notes).to(device)
     except RuntimeError as exc:
-        raise ModelLoadError(f"cannot move {where.name} to {device}: {_first_line(exc)}") from exc
+        raise ModelLoadError(f"cannot move {where.name} to {device}: {first_error_line(exc)}") from exc
     probe(model)
     return model

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .device import select_device
-from .errors import ModelLoadError, ModelOutputError
+from .errors import ModelLoadError, ModelOutputError, first_error_line
 from .images import adapt_channels
 
 
@@ -147,16 +147,6 @@ class Model(nn.Module):
         return logits
 
 
-def first_error_line(exc: BaseException) -> str:
-    """The line of an error message that says what went wrong (TorchScript puts it last, after a traceback)."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    if lines[0].startswith("The following operation failed in the TorchScript interpreter"):
-        return lines[-1][:300]
-    return lines[0][:300]
-
-
 def _resources_models_dir() -> Path:
     from .. import resources
 
@@ -227,8 +217,8 @@ def load_safetensors_model(weights: Path, card: ModelCard) -> Model:
     try:
         network.load_state_dict(state)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ModelLoadError(f"weights {weights.name} do not fit architecture {card.architecture}: {first}") from exc
+        raise ModelLoadError(f"weights {weights.name} do not fit architecture {card.architecture}: "
+                             f"{first_error_line(exc)}") from exc
     return Model(network, card, kind="safetensors")
 
 

@@ -14,7 +14,7 @@ import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .errors import AdvLensError
+from .errors import AdvLensError, describe_unexpected
 from .record import RunRecord
 from .session import AttackJob, RunControl, execute
 from .telemetry import Telemetry
@@ -52,8 +52,7 @@ class RunHandle:
             event = RunEvent("failed", message=str(exc))
         except BaseException as exc:  # noqa: BLE001 - every worker error must reach the GUI
             log.error("unexpected error in attack worker:\n%s", traceback.format_exc())
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            event = RunEvent("failed", message=f"unexpected error: {type(exc).__name__}: {first}"[:400])
+            event = RunEvent("failed", message=f"unexpected error: {describe_unexpected(exc)}"[:400])
         self.ended_at = time.perf_counter()
         self.events.put(event)
 

@@ -18,7 +18,7 @@ from .attacks import AttackRun, attack_names, attack_spec, make_attack
 from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
-from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError
+from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError, first_error_line
 from .images import check_filter, resample
 from .model import Model, load_model
 from .record import RunRecord
@@ -149,11 +149,6 @@ class RunControl:
                 self._cond.wait()
 
 
-def _describe_torch_error(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
-
-
 def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunControl | None = None) -> RunRecord:
     """Run the attack step by step; returns the record (status 'cancelled' if stopped early)."""
     cfg = job.config.attack
@@ -192,7 +187,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         torch.cuda.empty_cache()
         raise AttackFailed("out of GPU memory: try a smaller resolution or batch, or the CPU") from exc
     except (RuntimeError, ValueError, TypeError, IndexError, torch.jit.Error) as exc:
-        raise AttackFailed(f"the model failed during the attack: {_describe_torch_error(exc)}") from exc
+        raise AttackFailed(f"the model failed during the attack: {first_error_line(exc)}") from exc
     duration = time.perf_counter() - start
     delta = (x_adv - x).reshape(x.shape[0], -1)
     clean_conf, clean_pred = clean_probs.max(dim=1)

@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import AdvLensError, Cancelled
+from .errors import AdvLensError, Cancelled, describe_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,7 @@ class TaskRunner:
                 handle.outcome.put(TaskOutcome("failed", message=str(exc)))
             except BaseException as exc:  # noqa: BLE001 - every worker error must reach the caller
                 log.error("analysis task failed:\n%s", traceback.format_exc())
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                handle.outcome.put(TaskOutcome("failed", message=f"{type(exc).__name__}: {first}"[:400]))
+                handle.outcome.put(TaskOutcome("failed", message=describe_unexpected(exc)[:400]))
 
         handle.future = self._executor.submit(work)
         self.current = handle
