@@ -50,6 +50,7 @@ from advlens.engine.loaders import (
     imagenet_labels,
     known_architectures,
 )
+from advlens.engine.norms import lp_norm
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
 from advlens.engine.telemetry import summarize
@@ -536,8 +537,10 @@ class ExplorerState(QObject):
     def _frame_from(self, x: torch.Tensor, x_adv: torch.Tensor, topk_index, topk_prob, success: bool) -> Frame:
         """A frame from tensors the attack already computed: no extra forward pass on the GUI thread."""
         model = self.model
-        delta = (x_adv - x).detach().cpu().numpy()
-        peak = float(np.abs(delta).max())
+        delta_t = (x_adv - x).detach()[None]
+        norms = {name: float(lp_norm(delta_t, name)[0]) for name in ("l0", "l2", "linf")}
+        delta = delta_t[0].cpu().numpy()
+        peak = norms["linf"]
         clean_pred, clean_conf = self._clean or (0, 0.0)
         return Frame(
             original=_hwc(x),
@@ -554,8 +557,7 @@ class ExplorerState(QObject):
             success=success,
             topk_labels=[model.label(int(i)) for i in topk_index],
             topk_probs=np.asarray(topk_prob, dtype=float),
-            norms={"l2": float(np.sqrt((delta ** 2).sum())), "linf": peak,
-                   "l0": float((np.abs(delta) > 1e-6).sum())},
+            norms=norms,
         )
 
     @staticmethod

@@ -21,6 +21,7 @@ from .device import device_name
 from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError, first_error_line
 from .images import check_filter, resample
 from .model import Model, load_model
+from .norms import lp_norm
 from .record import RunRecord
 from .samples import SAMPLE_PREFIX, resolve_image, sample_label
 from .telemetry import Telemetry
@@ -189,7 +190,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
     except (RuntimeError, ValueError, TypeError, IndexError, torch.jit.Error) as exc:
         raise AttackFailed(f"the model failed during the attack: {first_error_line(exc)}") from exc
     duration = time.perf_counter() - start
-    delta = (x_adv - x).reshape(x.shape[0], -1)
+    delta = x_adv - x
     clean_conf, clean_pred = clean_probs.max(dim=1)
     adv_conf, adv_pred = adv_probs.max(dim=1)
     return RunRecord(
@@ -204,9 +205,9 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         adv_conf=adv_conf.tolist(),
         success=success.tolist(),
         norms={
-            "l0": (delta.abs() > 1e-6).sum(dim=1).tolist(),
-            "l2": delta.norm(dim=1).tolist(),
-            "linf": delta.abs().amax(dim=1).tolist(),
+            "l0": lp_norm(delta, "l0").long().tolist(),
+            "l2": lp_norm(delta, "l2").tolist(),
+            "linf": lp_norm(delta, "linf").tolist(),
         },
         status=status,
         steps_run=run.last_step.index if run.last_step is not None else 0,
