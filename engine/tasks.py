@@ -8,6 +8,7 @@ runner), and the CLI passes a Progress that prints a bar.
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -37,6 +38,8 @@ class Progress:
         self._on_report = on_report
 
     def report(self, done: int, total: int, partial: Any = None) -> None:
+        """Publish progress; `partial` is deep-copied, so the computation may go on mutating its own."""
+        partial = copy.deepcopy(partial)
         with self._lock:
             self.done, self.total, self.partial = done, total, partial
             self.version += 1

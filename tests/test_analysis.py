@@ -135,6 +135,16 @@ def test_a_sweep_on_the_task_runner_reports_progress_and_can_be_cancelled(demo_m
         runner.shutdown()
 
 
+def test_a_reported_partial_result_is_a_snapshot_the_computation_cannot_change_under_the_reader():
+    from advlens.engine.tasks import Progress
+
+    progress = Progress()
+    rows = {16: 0.5}
+    progress.report(1, 2, rows)
+    rows[24] = 0.75  # the computation goes on with its own object while the GUI reads the last report
+    assert progress.snapshot()[3] == {16: 0.5}
+
+
 def test_analysis_inputs_are_plain_and_results_serialise(demo_model, small_set):
     import json
 
