@@ -57,7 +57,8 @@ def create_window(demo: bool = True, image: str | None = None, model: str | None
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from advlens.theme import apply_theme, configure_plots
+    from advlens.state import app_settings
+    from advlens.theme import apply_theme, configure_plots, set_choice
 
     logging.basicConfig(level=logging.WARNING)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -65,6 +66,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setOrganizationName("AdvLens")
     app.setDesktopFileName("advlens")
     app.setWindowIcon(app_icon())
+    set_choice(str(app_settings().value("view/theme", "system")))
     apply_theme(app)
     configure_plots()
     screenshot: Path | None = getattr(args, "screenshot", None)

@@ -10,8 +10,8 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -36,8 +36,9 @@ from advlens.engine.loaders import MODEL_SUFFIXES
 from advlens.resolution_tab import ResolutionLabState, ResolutionTab
 from advlens.stability_state import StabilityState
 from advlens.stability_tab import StabilityTab
-from advlens.state import ExplorerState, Frame, attack_title
-from advlens.theme import apply_theme
+from advlens.state import ExplorerState, Frame, app_settings, attack_title
+from advlens.theme import THEMES, apply_theme, configure_plots, plot_background, plot_foreground
+from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
 from advlens.widgets.analysis_panel import AnalysisPanel
 from advlens.widgets.controls import AttackControls
@@ -46,6 +47,7 @@ from advlens.widgets.gallery import SampleGallery
 from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
 from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
+from advlens.widgets.plot_style import restyle_plots
 from advlens.widgets.prob_bars import ProbabilityBars
 from advlens.widgets.resolution_panel import ResolutionPanel
 from advlens.widgets.stability_panel import StabilityPanel
@@ -185,6 +187,9 @@ class MainWindow(QMainWindow):
                      "Open a torchvision or timm architecture by name (when installed)", file_menu)
         self._action("Open &folder…", "Ctrl+Shift+O", self.open_folder_dialog,
                      "Browse a folder of images as thumbnails", file_menu)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.paste_action = self._action("&Paste image", QKeySequence.StandardKey.Paste, self.paste_image,
                                          "Use the image on the clipboard", file_menu)
         file_menu.addSeparator()
@@ -207,6 +212,17 @@ class MainWindow(QMainWindow):
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,
                                               "Full screen with large fonts, for projectors", view_menu)
         self.fullscreen_action.setCheckable(True)
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        chosen = app_settings().value("view/theme", "system")
+        for key, title in THEMES.items():
+            action = self._action(title, None, lambda _=False, k=key: self.set_theme(k),
+                                  f"Draw the app {title.lower()}" if key != "system" else "Light or dark as the system is",
+                                  theme_menu)
+            action.setCheckable(True)
+            action.setChecked(key == chosen)
+            action.setData(key)
+            self.theme_group.addAction(action)
         help_menu = bar.addMenu("&Help")
         self._action("&About AdvLens", None, self.show_about, "What is loaded, and on which device", help_menu)
 
@@ -494,6 +510,44 @@ class MainWindow(QMainWindow):
             self.fullscreen_action.setChecked(True)
         apply_theme(app)
 
+    def set_theme(self, choice: str) -> None:
+        """Switch light/dark now (plots recoloured in place) and remember the choice."""
+        set_theme_choice(choice)
+        apply_theme(QApplication.instance())
+        configure_plots()
+        restyle_plots(self, plot_background(), plot_foreground())
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == choice)
+        settings = app_settings()
+        settings.setValue("view/theme", choice)
+        settings.sync()
+
+    def _fill_recent_menu(self) -> None:
+        """Built when opened, so it always shows what the settings hold now."""
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.state.recent
+        for kind, opener in (("images", self.open_recent_image), ("models", self.open_recent_model)):
+            paths = recent.items(kind)
+            menu.addSection(kind.capitalize())
+            if not paths:
+                menu.addAction("(none yet)").setEnabled(False)
+            for path in paths:
+                action = menu.addAction(Path(path).name, lambda p=path, o=opener: o(p))
+                action.setToolTip(path)
+        menu.addSeparator()
+        menu.addAction("Clear the list", recent.clear)
+
+    def open_recent_image(self, path: str) -> None:
+        if not Path(path).exists():
+            self.state.recent.remove("images", path)
+        self.state.load_image(path)
+
+    def open_recent_model(self, path: str) -> None:
+        if not Path(path).exists():
+            self.state.recent.remove("models", path)
+        self.state.load_model(path)
+
     def show_about(self) -> None:
         s = self.state
         model = s.model.card.display_name if s.model else "none"
@@ -576,7 +630,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ lifecycle
     def _restore_layout(self) -> None:
-        settings = QSettings("AdvLens", "AdvLens")
+        settings = app_settings()
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -586,7 +640,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if self.remember_layout:
-            settings = QSettings("AdvLens", "AdvLens")
+            settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
             settings.setValue("window/split", self.main_split.saveState())
         self.analysis_state.shutdown()

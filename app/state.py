@@ -54,6 +54,7 @@ from advlens.engine.norms import lp_norm
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
 from advlens.engine.telemetry import summarize
+from advlens.recent import RecentFiles
 
 FRAME_INTERVAL_MS = 33  # the fastest the views refresh (30 Hz)
 MAX_FRAME_INTERVAL_MS = 250  # the slowest they may back off to (4 Hz)
@@ -139,6 +140,7 @@ class ExplorerState(QObject):
         self.model: Model | None = None
         self.model_key = ""
         self.extra_models: dict[str, str] = {}  # key -> file path, opened by the user
+        self.recent = RecentFiles(app_settings())
         self.trusted_files: set[str] = set()  # file identities the person chose to trust, this session only
         self.source: torch.Tensor | None = None  # full-resolution image of a file (samples render natively)
         self.image_key = ""
@@ -231,6 +233,8 @@ class ExplorerState(QObject):
             return False
         if card is not None and identity:
             self._remember_card(identity, card)
+        if is_file:
+            self.recent.add("models", path)
         key = key_or_path
         if (is_file or ":" in str(path)) and key_or_path not in self.extra_models:
             key = f"file:{Path(path).name}" if is_file else str(path)
@@ -267,6 +271,8 @@ class ExplorerState(QObject):
             return False
         self.source, self.image_key, self.label = source, key, label
         self.config.image = key
+        if source is not None and not isinstance(spec, bytes | bytearray):
+            self.recent.add("images", spec)
         self._refresh_input()
         self.status.emit(f"Image {self.image_name}")
         return True

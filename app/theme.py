@@ -1,4 +1,4 @@
-"""Light or dark, following the system, with sizes that read from the back of a room."""
+"""Light or dark (following the system unless the person chose one), with sizes that read from afar."""
 
 from __future__ import annotations
 
@@ -21,10 +21,29 @@ QToolBar QToolButton {{ font-size: {title}pt; padding: 4px 10px; }}
 """
 
 
-def is_dark() -> bool:
+THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+_choice = "system"
+
+
+def system_is_dark() -> bool:
     hints = QGuiApplication.styleHints()
     scheme = getattr(hints, "colorScheme", None)
     return scheme is not None and scheme() == Qt.ColorScheme.Dark
+
+
+def is_dark() -> bool:
+    """Whether the app is drawn dark now: the person's choice, else the system's scheme."""
+    return system_is_dark() if _choice == "system" else _choice == "dark"
+
+
+def set_choice(choice: str) -> None:
+    """'system', 'light' or 'dark' (anything else means 'system', e.g. an old settings file)."""
+    global _choice
+    _choice = choice if choice in THEMES else "system"
+
+
+def plot_background() -> tuple[int, int, int]:
+    return (25, 25, 25) if is_dark() else (255, 255, 255)
 
 
 def _dark_palette() -> QPalette:
@@ -48,16 +67,14 @@ def plot_foreground() -> tuple[int, int, int]:
 
 def configure_plots() -> None:
     """pyqtgraph colours; must run before plot widgets are created."""
-    dark = is_dark()
-    pg.setConfigOptions(antialias=False, background=(25, 25, 25) if dark else "w",
-                        foreground=plot_foreground(), imageAxisOrder="row-major")
+    pg.setConfigOptions(antialias=False, background=plot_background(), foreground=plot_foreground(),
+                        imageAxisOrder="row-major")
 
 
 def apply_theme(app: QApplication) -> None:
     app.setStyle("Fusion")
     dark = is_dark()
-    if dark:
-        app.setPalette(_dark_palette())
+    app.setPalette(_dark_palette() if dark else app.style().standardPalette())
     size = app.font().pointSizeF()
     if size <= 0:
         size = 10.0
