@@ -35,6 +35,7 @@ class AttackJob:
     model: Model
     images: torch.Tensor  # (N, C, H, W) in [0, 1]
     labels: torch.Tensor  # (N,)
+    clean_logits: torch.Tensor | None = None  # from prepare_job's check, so execute need not run it again
 
 
 def default_label(spec: str) -> int | None:
@@ -95,7 +96,7 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
     if target is not None and target >= model.num_classes:
         raise ConfigError(f"target class {target} does not exist: {model.card.display_name} has "
                           f"{model.num_classes} classes (0..{model.num_classes - 1})")
-    return AttackJob(config=config, model=model, images=images, labels=labels)
+    return AttackJob(config=config, model=model, images=images, labels=labels, clean_logits=clean)
 
 
 class RunControl:
@@ -162,8 +163,11 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
     start = time.perf_counter()
     status = "finished"
     try:
-        with torch.no_grad():
-            clean_probs = model(x).softmax(dim=1)
+        if job.clean_logits is not None and job.clean_logits.shape[0] == x.shape[0]:
+            clean_probs = job.clean_logits.softmax(dim=1)
+        else:
+            with torch.no_grad():
+                clean_probs = model(x).softmax(dim=1)
         while True:
             if not control.wait_to_continue():
                 run.cancel()

@@ -124,10 +124,13 @@ def test_fmn_matches_foolbox(demo_model, parity_set, norm):
     fb = pytest.importorskip("foolbox")
     x, y = parity_set
     fmodel = fb.PyTorchModel(demo_model, bounds=(0, 1))
-    attack = fb.attacks.L2FMNAttack(steps=100) if norm == "l2" else fb.attacks.LInfFMNAttack(steps=100)
+    # Foolbox's L2 FMN with its default max_stepsize=1.0 stalls at ||delta||_2 = 1 on these 32 px scenes
+    # (median exactly 1.0000, vs 0.41 with max_stepsize=0.1): a reference that weak proves nothing, so the
+    # L2 reference is Foolbox's DDN (another minimal-L2 attack; median 0.34 here) at the same step count.
+    attack = fb.attacks.DDNAttack(steps=100) if norm == "l2" else fb.attacks.LInfFMNAttack(steps=100)
     _, ref, _ = attack(fmodel, x, y, epsilons=None)
     ours = _ours(demo_model, x, y, attack="fmn", norm=norm, eps=0.0, steps=100)
-    _check_minimal(f"FMN {norm}", demo_model, x, y, ours, ref, norm)
+    _check_minimal(f"FMN {norm} (reference: Foolbox {type(attack).__name__})", demo_model, x, y, ours, ref, norm)
 
 
 def test_deepfool_matches_foolbox(demo_model, parity_set):
