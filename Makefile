@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 # a machine with an NVIDIA GPU gets torch from the index as usual.
 TORCH_CPU := torch==2.13.0
 TORCHATTACKS := torchattacks==3.5.1
+ONNX2TORCH := onnx2torch==1.5.15
 
 .PHONY: run test lint bench screenshot clean venv
 
@@ -25,6 +26,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	# torchattacks is a test-only reference; its declared deps would pull another torch.
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCHATTACKS)
+	# onnx2torch (ONNX -> torch, so ONNX models get gradients) declares torchvision, which only its NMS and
+	# RoiAlign converters import: PyPI has no CPU torchvision for our CPU torch, and pip would pull another torch.
+	$(BIN)/python -m pip install --quiet --no-deps $(ONNX2TORCH)
 	$(BIN)/python -m pip install --quiet scipy tqdm foolbox==3.3.4
 	touch $(STAMP)
 

@@ -87,9 +87,9 @@ def _param(text: str) -> tuple[str, float]:
 
 
 def default_runs_dir() -> Path:
-    from platformdirs import user_data_path
+    from advlens.engine.runs import default_runs_dir as runs_dir
 
-    return user_data_path("advlens", appauthor=False) / "runs"
+    return runs_dir()  # $ADVLENS_RUNS_DIR, else the user data folder: the same as the app's
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model card (JSON/TOML: name, labels, mean, std, input_size) for a file without one")
     attack.add_argument("--trust-pickle", action="store_true",
                         help="load a full Python pickle model; it can run any code in the file: only for files you trust")
+    attack.add_argument("--onnx-runtime", action="store_true",
+                        help="run an ONNX model in onnxruntime (black-box attacks only) instead of converting it "
+                             "to PyTorch with onnx2torch")
     attack.add_argument("--image", default="sample:star", help="image file or sample:NAME (see 'advlens samples')")
     attack.add_argument("--attack", default="pgd", help="attack name (see 'advlens attacks')")
     attack.add_argument("--norm", default="linf", choices=["linf", "l2", "l1"], help="perturbation norm")
@@ -204,7 +207,36 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None, help="output folder (default: the package's resources/models)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None)
+    _add_runs_parser(sub)
     return parser
+
+
+def _add_runs_parser(sub) -> None:
+    runs = sub.add_parser("runs", help="saved run records: list, show, compare, replay, report")
+    verbs = runs.add_subparsers(dest="runs_command", parser_class=_Parser, metavar="ACTION", required=True)
+    listing = verbs.add_parser("list", help="the records in a runs folder, newest first, one line each")
+    listing.add_argument("--dir", type=Path, default=None, help="runs folder (default: $ADVLENS_RUNS_DIR or the "
+                         "user data folder, where 'advlens attack' and the app save runs)")
+    listing.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    show = verbs.add_parser("show", help="one record's settings, outcome and versions")
+    show.add_argument("path", type=Path, help="record folder (or its record.json)")
+    show.add_argument("--json", action="store_true", help="print the record (without arrays) as JSON")
+    compare = verbs.add_parser("compare", help="two records side by side: settings that differ, outcomes")
+    compare.add_argument("a", type=Path, help="first record folder")
+    compare.add_argument("b", type=Path, help="second record folder")
+    compare.add_argument("--json", action="store_true", help="print the comparison (with per-step series) as JSON")
+    replay = verbs.add_parser("replay", help="run a record's attack again from its config and seed; exit 0 if "
+                              "the result is identical, 1 if it differs")
+    replay.add_argument("path", type=Path, help="record folder")
+    replay.add_argument("--device", default=None, help="compute on this device instead of the record's setting")
+    replay.add_argument("--card", type=Path, default=None, metavar="FILE", help="model card for a model file without one")
+    replay.add_argument("--trust-pickle", action="store_true",
+                        help="load a full Python pickle model; it can run any code in the file: only for files you trust")
+    replay.add_argument("--out", type=Path, default=None, help="also save the replayed run as a record here")
+    replay.add_argument("--json", action="store_true", help="print the verdict and the replayed record as JSON")
+    report = verbs.add_parser("report", help="write a one-page, self-contained HTML report of a record")
+    report.add_argument("path", type=Path, help="record folder")
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -392,7 +424,8 @@ def _cmd_attack(args: argparse.Namespace) -> int:
                           restarts=args.restarts, params=dict(args.param))
     config = RunConfig(model=args.model, image=args.image, resolution=args.resolution,
                        resample_filter=args.filter, device=args.device, attack=attack)
-    model = load_model(args.model, args.device, card=args.card, trust_pickle=args.trust_pickle)
+    model = load_model(args.model, args.device, card=args.card, trust_pickle=args.trust_pickle,
+                       onnx_runtime=args.onnx_runtime)
     if model.input_size is not None and config.resolution != model.input_size:
         config.resolution = model.input_size
         model.notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
@@ -433,6 +466,70 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from advlens.engine import runs
+
+    if args.runs_command == "list":
+        folder = args.dir or runs.default_runs_dir()
+        if args.dir is None and not folder.exists():
+            summaries = []
+        else:
+            summaries = runs.list_runs(folder)
+        if args.json:
+            print(json.dumps([s.to_dict() for s in summaries], indent=2, default=float))
+        elif not summaries:
+            print(f"no run records in {folder}")
+        for summary in summaries if not args.json else ():
+            print(summary.line())
+        return 0
+    if args.runs_command == "show":
+        record = runs.load_record(args.path)
+        if args.json:
+            print(json.dumps(record.to_json_dict() | {"record_path": str(args.path)}, indent=2))
+        else:
+            for key, value in runs.record_lines(record, args.path):
+                print(f"{key:12s} {value}")
+        return 0
+    if args.runs_command == "compare":
+        comparison = runs.compare_records(runs.load_record(args.a), runs.load_record(args.b), args.a, args.b)
+        if args.json:
+            print(json.dumps(comparison.to_dict(), indent=2, default=str))
+            return 0
+        print(f"A  {args.a}\nB  {args.b}")
+        norms = (comparison.a.config.attack.norm, comparison.b.config.attack.norm)
+        rows = [(f, runs.setting_text(f, a, norms[0]), runs.setting_text(f, b, norms[1]))
+                for f, a, b in comparison.differences]
+        print("settings that differ:" if rows else "settings: the same")
+        rows += [("", "", "")] + list(comparison.outcome) if rows else list(comparison.outcome)
+        width = [max(len(r[i]) for r in rows) for i in range(2)]
+        for f, a, b in rows:
+            print(f"  {f:{width[0]}s}  {a:{width[1]}s}  {b}".rstrip())
+        return 0
+    if args.runs_command == "replay":
+        record = runs.load_record(args.path)
+        model = None
+        if args.card is not None or args.trust_pickle:
+            from advlens.engine import load_model
+
+            model = load_model(record.config.model, args.device or record.config.device, card=args.card,
+                               trust_pickle=args.trust_pickle)
+        result = runs.replay_record(record, device=args.device, model=model)
+        for note in result.notes:
+            sys.stderr.write(f"advlens: note: {note}\n")
+        if args.out is not None:
+            result.replayed.save(args.out)
+        if args.json:
+            print(json.dumps(result.to_dict() | {"record_path": str(args.path)}, indent=2))
+        else:
+            print(result.verdict() if result.identical else "DIFFERS from the record:")
+            for line in result.differences:
+                print(f"  - {line}")
+        return 0 if result.identical else EXIT_FAILED
+    out = runs.write_report(runs.load_record(args.path), args.out, source=args.path)
+    print(f"report written to {out}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from advlens.engine import bench
 
@@ -440,6 +537,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "stability": _cmd_stability, "train-demo": _cmd_train}
+COMMANDS["runs"] = _cmd_runs
 
 
 def main(argv: list[str] | None = None) -> int:

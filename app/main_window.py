@@ -34,6 +34,7 @@ from advlens.analysis_state import AnalysisState
 from advlens.analysis_tab import AnalysisTab
 from advlens.engine.loaders import MODEL_SUFFIXES
 from advlens.resolution_tab import ResolutionLabState, ResolutionTab
+from advlens.run_records import RunRecordActions
 from advlens.stability_state import StabilityState
 from advlens.stability_tab import StabilityTab
 from advlens.state import ExplorerState, Frame, app_settings, attack_title
@@ -200,6 +201,16 @@ class MainWindow(QMainWindow):
         self._action("Save &screenshot…", "Ctrl+Shift+S", self.screenshot_dialog, "Save a picture of the window",
                      file_menu)
         file_menu.addSeparator()
+        self.runs = RunRecordActions(self)
+        self.open_run_action = self._action("Open r&un…", "Ctrl+Shift+R", self.runs.open_run_dialog,
+                                            "Open a saved run: its settings, model, image, final images and curves",
+                                            file_menu)
+        self.compare_runs_action = self._action("&Compare runs…", None, self.runs.compare_dialog,
+                                                "Two saved runs side by side: images, curves, settings that differ",
+                                                file_menu)
+        self.export_report_action = self._action("Export rep&ort…", None, self.runs.export_report_dialog,
+                                                 "Save a one-page HTML report of the current run", file_menu)
+        file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, "Quit AdvLens", file_menu)
 
         run_menu = bar.addMenu("&Run")
@@ -207,6 +218,9 @@ class MainWindow(QMainWindow):
         self.pause_action = self._action("Pause", "F6", self.state.pause, "Pause after the current step", run_menu)
         self.step_action = self._action("Step", "F7", self.state.step, "Run exactly one iteration", run_menu)
         self.stop_action = self._action("Stop", "Esc", self.state.stop, "Stop the attack within one step", run_menu)
+        self.replay_action = self._action("&Replay", "F8", self.runs.replay,
+                                          "Run the current run again with its settings and seed, and say whether "
+                                          "it matched its record", run_menu)
 
         view_menu = bar.addMenu("&View")
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,

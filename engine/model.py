@@ -223,14 +223,16 @@ def load_safetensors_model(weights: Path, card: ModelCard) -> Model:
 
 
 def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto",
-               card: ModelCard | str | os.PathLike | None = None, trust_pickle: bool = False) -> Model:
+               card: ModelCard | str | os.PathLike | None = None, trust_pickle: bool = False,
+               onnx_runtime: bool = False) -> Model:
     """The one way to get a model: a bundled name ('demo'), `torchvision:NAME` / `timm:NAME`, or a file.
 
     Files: safetensors or state dicts (+ the card's architecture), TorchScript, torch.export (.pt2),
-    ONNX (onnxruntime, no gradients) and, only with `trust_pickle=True`, full pickles. The card is
-    `card` (a ModelCard or a card file), else a JSON/TOML card beside the file; without one,
-    `ModelCardMissing` carries a guess to confirm. Every model runs one test input before it is
-    returned, so a model that cannot work fails here with one message (engine/loaders.py).
+    ONNX (converted to torch by onnx2torch where it matches onnxruntime, else — or with
+    `onnx_runtime=True` — run by onnxruntime, no gradients) and, only with `trust_pickle=True`,
+    full pickles. The card is `card` (a ModelCard or a card file), else a JSON/TOML card beside the
+    file; without one, `ModelCardMissing` carries a guess to confirm. Every model runs one test input
+    before it is returned, so a model that cannot work fails here with one message (engine/loaders.py).
     """
     target = select_device(device) if not isinstance(device, torch.device) else device
     key = MODEL_ALIASES.get(str(name_or_path), str(name_or_path))
@@ -239,7 +241,8 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
             return load_safetensors_model(bundled.weights, bundled.card).to(target)
     from .loaders import load_from_source
 
-    return load_from_source(str(name_or_path), target, card=card, trust_pickle=trust_pickle)
+    return load_from_source(str(name_or_path), target, card=card, trust_pickle=trust_pickle,
+                            onnx_runtime=onnx_runtime)
 
 
 def load_demo_model(device: str | torch.device | None = "auto") -> Model:

@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,20 +145,27 @@ class RunRecord:
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> RunRecord:
+        """Read a record folder (or its record.json); anything wrong is one RecordError, never a traceback."""
         folder = Path(folder)
+        if folder.name == "record.json" and folder.is_file():
+            folder = folder.parent
+        if not folder.exists():
+            raise RecordError(f"{folder} is not a readable run record: no such folder")
+        if not (folder / "record.json").is_file():
+            raise RecordError(f"{folder} is not a readable run record: it has no record.json")
         try:
             data = json.loads((folder / "record.json").read_text())
             with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
                 original = arrays["original"]
                 adversarial = arrays["adversarial"]
                 metrics = {k[len("metric_"):]: arrays[k] for k in arrays.files if k.startswith("metric_")}
-        except (OSError, ValueError, KeyError) as exc:
+            data.pop("shape", None)
+            data["config"] = RunConfig.from_dict(data["config"])
+            known = {f.name for f in fields(cls)}
+            return cls(original=original, adversarial=adversarial, metrics=metrics,
+                       **{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as exc:
             raise RecordError(f"{folder} is not a readable run record: {exc}") from exc
-        data.pop("shape", None)
-        data["config"] = RunConfig.from_dict(data["config"])
-        known = {f.name for f in fields(cls)}
-        return cls(original=original, adversarial=adversarial, metrics=metrics,
-                   **{k: v for k, v in data.items() if k in known})
 
     def same_as(self, other: RunRecord) -> bool:
         """Equal in every field and array (exactly)."""

@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import pytest
 import torch
 
 
@@ -61,3 +62,23 @@ def test_a_model_file_without_a_card_says_how_to_give_one(tmp_path, demo_model):
     assert result.returncode == 2
     assert "scripted.pt has no model card" in result.stderr and "scripted.json" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_onnx_runtime_flag_keeps_an_onnx_model_in_onnxruntime(tmp_path, demo_model):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / "demo.onnx"
+    try:
+        torch.onnx.export(demo_model.network, (torch.rand(1, 3, 32, 32),), str(path), dynamo=False,
+                          input_names=["x"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}})
+    except Exception as exc:  # the exporter is optional machinery
+        pytest.skip(f"torch.onnx.export could not build the test model offline: {exc}")
+    path.with_suffix(".json").write_text(json.dumps(_card(demo_model)))
+    run = ("attack", "--model", str(path), "--attack", "pgd", "--resolution", "32", "--steps", "1", "--device", "cpu",
+           "--no-save")
+    refused = advlens(*run, "--onnx-runtime")
+    assert refused.returncode != 0 and "chosen over converting it to PyTorch" in refused.stderr
+    assert "needs the model's gradients" in refused.stderr
+    converted = advlens(*run)
+    if "converted to PyTorch with onnx2torch" in converted.stderr:  # onnx2torch is installed
+        assert converted.returncode == 0, converted.stderr

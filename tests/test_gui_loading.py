@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -92,7 +93,8 @@ def test_a_model_without_a_card_asks_once_and_is_remembered(qtbot, main_window, 
     assert w.card_dialog is None and w.state.model.card.name == "my shapes"
 
 
-def test_an_onnx_model_says_why_only_black_box_attacks_work(qtbot, main_window, demo_model, tmp_path):
+def test_an_onnx_model_offers_the_attacks_it_can_run_and_says_why(qtbot, main_window, demo_model, tmp_path,
+                                                                   monkeypatch):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     w = main_window
@@ -105,7 +107,14 @@ def test_an_onnx_model_says_why_only_black_box_attacks_work(qtbot, main_window, 
     _card_for(path, labels=list(demo_model.labels))
     with qtbot.waitSignal(w.state.notice) as notice:
         assert w.state.load_model(str(path))
-    assert "no gradients" in notice.args[1]
+    if w.state.model.gradients_available:  # converted by onnx2torch: every attack is offered
+        assert "converted to PyTorch with onnx2torch" in notice.args[1]
+        offered = [w.controls.attack.itemData(i) for i in range(w.controls.attack.count())]
+        assert "pgd" in offered and "square" in offered
+    monkeypatch.setitem(sys.modules, "onnx2torch", None)  # as without onnx2torch: onnxruntime, no gradients
+    with qtbot.waitSignal(w.state.notice) as notice:
+        assert w.state.load_model(str(path))
+    assert "no gradients" in notice.args[1] and "onnx2torch is not installed" in notice.args[1]
     assert not w.state.model.gradients_available
     offered = [w.controls.attack.itemData(i) for i in range(w.controls.attack.count())]
     assert offered == ["square"]  # the picker offers only what can run without gradients

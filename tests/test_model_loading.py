@@ -15,12 +15,13 @@ import urllib.error
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from advlens.engine import AttackConfig, RunConfig, prepare_job
+from advlens.engine import AttackConfig, RunConfig, loaders, prepare_job
 from advlens.engine.errors import (
     ConfigError,
     ModelCardMissing,
@@ -29,10 +30,12 @@ from advlens.engine.errors import (
     UntrustedModelError,
 )
 from advlens.engine.loaders import (
+    OnnxConversionFailed,
     card_from_dict,
     export_archive_risk,
     file_identity,
     imagenet_labels,
+    import_onnx2torch,
     read_card,
 )
 from advlens.engine.model import load_model
@@ -121,21 +124,105 @@ def test_every_format_round_trips_the_demo_logits(kind, demo_files, demo_model):
     assert model.kind == expected_kind and model.gradients_available
 
 
-def test_onnx_round_trips_and_offers_only_black_box_attacks(demo_model, tmp_path):
-    path = _onnx_export(demo_model.network, torch.rand(1, 3, DEMO_INPUT, DEMO_INPUT), tmp_path / "demo.onnx")
+@pytest.fixture(scope="module")
+def demo_onnx(demo_model, tmp_path_factory) -> Path:
+    """The demo exported to ONNX by torch's exporter (its default opset, newer than onnx2torch's)."""
+    path = tmp_path_factory.mktemp("onnx") / "demo.onnx"
+    _onnx_export(demo_model.network, torch.rand(1, 3, DEMO_INPUT, DEMO_INPUT), path)
     _write_card(path, _card(demo_model))
-    model = load_model(path, "cpu")
-    x = torch.rand(3, 3, DEMO_INPUT, DEMO_INPUT, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        assert (model(x) - demo_model(x)).abs().max().item() <= 1e-4
-    assert model.kind == "onnx" and not model.gradients_available
-    assert any("no gradients" in note for note in model.notes)
+    return path
+
+
+def _needs_onnx2torch() -> None:
+    try:
+        import_onnx2torch()
+    except OnnxConversionFailed as exc:
+        pytest.skip(str(exc))
+
+
+def _max_pool_graph(path: Path, weights: np.ndarray) -> Path:
+    """Global max pooling then a linear layer: onnxruntime runs it; onnx2torch has no GlobalMaxPool converter."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("GlobalMaxPool", ["x"], ["pooled"]), helper.make_node("Flatten", ["pooled"], ["flat"]),
+         helper.make_node("MatMul", ["flat", "w"], ["logits"])], "max-pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", weights.shape[1]])],
+        [numpy_helper.from_array(weights, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def _only_black_box_attacks_run(model) -> None:
     config = RunConfig(image="sample:star", resolution=DEMO_INPUT, attack=AttackConfig(attack="pgd", steps=2))
     with pytest.raises(ConfigError, match="needs the model's gradients.*ONNX.*Square"):
         prepare_job(config, model=model)
     config.attack = AttackConfig(attack="square", eps=8 / 255, steps=3)
     record = execute(prepare_job(config, model=model))
     assert record.status == "finished" and record.norms["linf"][0] <= 8 / 255 + 1e-6
+
+
+def test_onnx_converts_to_torch_with_the_same_logits_and_every_attack_works(demo_onnx, demo_model):
+    _needs_onnx2torch()
+    model = load_model(demo_onnx, "cpu")
+    x = torch.rand(3, 3, DEMO_INPUT, DEMO_INPUT, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert (model(x) - demo_model(x)).abs().max().item() <= 1e-4
+    assert model.kind == "onnx" and model.gradients_available and "torchvision" not in sys.modules
+    assert len(model.notes) == 1 and "converted to PyTorch with onnx2torch" in model.notes[0]
+    config = RunConfig(image="sample:star", resolution=DEMO_INPUT,
+                       attack=AttackConfig(attack="pgd", eps=8 / 255, steps=3))
+    record = execute(prepare_job(config, model=model))
+    assert record.status == "finished" and record.steps_run == 3
+    assert 0 < record.norms["linf"][0] <= 8 / 255 + 1e-6
+
+
+def test_an_onnx_graph_onnx2torch_cannot_convert_runs_in_onnxruntime_for_black_box_attacks(demo_model, tmp_path):
+    weights = np.random.default_rng(0).standard_normal((3, 10)).astype(np.float32)
+    path = _max_pool_graph(tmp_path / "max-pool.onnx", weights)
+    _write_card(path, _card(demo_model, mean=[0.0] * 3, std=[1.0] * 3))
+    model = load_model(path, "cpu")
+    x = torch.rand(2, 3, DEMO_INPUT, DEMO_INPUT, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.allclose(model(x), x.amax(dim=(2, 3)) @ torch.from_numpy(weights), atol=1e-5)
+    assert model.kind == "onnx" and not model.gradients_available
+    (note,) = model.notes
+    assert "run by onnxruntime" in note and "no gradients" in note
+    if "conversion unavailable" not in note:  # onnx2torch installed: it says which operator it lacks
+        assert "conversion failed: onnx2torch has no converter for GlobalMaxPool" in note
+    _only_black_box_attacks_run(model)
+
+
+class WrongLogits(nn.Module):
+    """What a converter that differs from onnxruntime would give: logits of the right shape, wrong values."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(1, 2, 3))[:, None].expand(-1, 10)
+
+
+@pytest.mark.parametrize("why", ["chosen", "not installed", "disagrees"])
+def test_onnx_stays_in_onnxruntime_and_says_why(why, demo_onnx, demo_model, monkeypatch):
+    if why == "not installed":
+        monkeypatch.setitem(sys.modules, "onnx2torch", None)
+    if why == "disagrees":
+        monkeypatch.setattr(loaders, "_convert_onnx",
+                            lambda path, shape: loaders.ConvertedOnnxNetwork(WrongLogits(), shape))
+    model = load_model(demo_onnx, "cpu", onnx_runtime=why == "chosen")
+    x = torch.rand(3, 3, DEMO_INPUT, DEMO_INPUT, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert (model(x) - demo_model(x)).abs().max().item() <= 1e-4
+    assert not model.gradients_available and isinstance(model.network, loaders.OnnxNetwork)
+    reason = {"chosen": "(chosen over converting it to PyTorch)",
+              "not installed": "(conversion unavailable: onnx2torch is not installed)",
+              "disagrees": "(conversion failed: the converted model's logits differ from onnxruntime's by"}[why]
+    (note,) = model.notes
+    assert note.startswith(f"an ONNX model run by onnxruntime {reason}") and "no gradients" in note
+    if why == "chosen":
+        _only_black_box_attacks_run(model)
 
 
 def test_a_gradient_attack_runs_on_a_torchscript_model(demo_files):
