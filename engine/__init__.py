@@ -17,6 +17,7 @@ from .errors import (
     ModelOutputError,
     UntrustedModelError,
 )
+from .executor import Executor, InProcessExecutor, SweepJob, SweepResult
 from .images import load_image, resample, save_png
 from .model import Model, ModelCard, bundled_models, load_demo_model, load_model
 from .norms import clip_perturbation, lp_norm, project
@@ -28,9 +29,11 @@ from .telemetry import Telemetry
 
 __all__ = [
     "ATTACKS", "AdvLensError", "Attack", "AttackConfig", "AttackFailed", "AttackJob", "AttackResult",
-    "AttackRun", "AttackRunner", "Cancelled", "ConfigError", "ImageLoadError", "Misclassification", "Model",
+    "AttackRun", "AttackRunner", "Cancelled", "ConfigError", "Executor", "ImageLoadError",
+    "InProcessExecutor", "Misclassification", "Model",
     "ModelCard", "ModelCardMissing", "ModelLoadError", "ModelOutputError", "RunConfig", "RunControl", "RunEvent", "RunHandle",
-    "RunRecord", "Step", "TargetedMisclassification", "Telemetry", "UntrustedModelError", "attack_names", "attack_spec",
+    "RunRecord", "Step", "SweepJob", "SweepResult", "TargetedMisclassification", "Telemetry",
+    "UntrustedModelError", "attack_names", "attack_spec",
     "available_devices", "bundled_models", "clip_perturbation", "device_name", "execute", "load_demo_model",
     "load_image", "load_model", "load_sample", "lp_norm", "make_attack", "make_criterion", "parse_budget",
     "prepare_job", "project", "resample", "resolve_image", "run_attack", "sample_names", "save_png",

@@ -3,7 +3,8 @@
 The analysis functions take a `Progress` and call `progress.report(done, total, partial)` as each
 piece finishes; they stop at the next piece once `progress.cancelled` is set. `TaskRunner` runs one
 such function at a time on a worker thread (Qt-free; the app polls it on a timer, like the attack
-runner), and the CLI passes a Progress that prints a bar.
+runner), and the CLI passes a Progress that prints a bar. Sweeps split their pieces into executor
+jobs (`executor.py`) and still report through the one Progress their caller watches.
 """
 
 from __future__ import annotations

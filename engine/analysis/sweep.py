@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -10,7 +11,8 @@ import torch
 from ..attacks import AttackRun, attack_spec, make_attack
 from ..config import AttackConfig, parse_budget
 from ..criteria import make_criterion
-from ..errors import ConfigError
+from ..errors import Cancelled, ConfigError
+from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..model import Model
 from ..norms import lp_norm
 from ..tasks import Progress
@@ -47,24 +49,36 @@ def _batches(n: int, size: int):
 
 
 def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                  batch: int = 64, progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(adversarial images, success) for a whole set, batch by batch, on the model's device."""
+                  batch: int = 64, progress: Progress | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(adversarial images, success) for a whole set, batch by batch, on the model's device.
+
+    One generator, seeded from the config, runs through every batch, so a set gives the same numbers
+    whoever calls this. It stops with `Cancelled` at the next step once `progress` is cancelled or
+    `should_stop()` says so (an executor's job passes its own flag).
+    """
+    if should_stop is None and progress is not None:
+        should_stop = lambda: progress.cancelled  # noqa: E731
     advs, successes = [], []
     device = model.device
     generator = torch.Generator(device=device).manual_seed(config.seed)
     for part in _batches(len(images), batch):
-        if progress is not None:
-            progress.check()
+        if should_stop is not None and should_stop():
+            raise Cancelled("cancelled")
         x = images[part].to(device)
         y = labels[part].to(device)
         run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
         for _ in run:
-            if progress is not None and progress.cancelled:
+            if should_stop is not None and should_stop():
                 run.cancel()
-                progress.check()
+                raise Cancelled("cancelled")
         advs.append(run.result.x_adv.detach().cpu())
         successes.append(run.result.success.detach().cpu())
     return torch.cat(advs), torch.cat(successes)
+
+
+def _stop_flag(progress: Progress | None) -> Callable[[], bool] | None:
+    return (lambda: progress.cancelled) if progress is not None else None
 
 
 @dataclass
@@ -83,8 +97,10 @@ class RobustCurve:
 
 
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                          eps_list: list[float], progress: Progress | None = None, batch: int = 64) -> RobustCurve:
-    """Attack at each epsilon (one job each, in order) and report accuracy as each one finishes."""
+                          eps_list: list[float], progress: Progress | None = None, batch: int = 64,
+                          executor: Executor | None = None) -> RobustCurve:
+    """One job per epsilon on `executor` (default: an in-process pool for this call); the curve is
+    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons."""
     config = config.validated()
     if attack_spec(config.attack).kind != "fixed":
         raise ConfigError(f"{attack_spec(config.attack).title} is a minimal-norm attack: use 'minimal' instead")
@@ -93,14 +109,20 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
     robust = clean_pred == labels
     curve = RobustCurve(clean_accuracy=float(robust.float().mean()), images=len(images), attack=config.attack,
                         norm=config.norm)
-    for i, eps in enumerate(sorted(eps_list)):
-        if eps > 0:
-            _, success = run_attack_on(model, images, labels, replace(config, eps=eps), batch, progress)
-            robust = robust & ~success
-        curve.eps.append(eps)
-        curve.accuracy.append(float(robust.float().mean()))
-        if progress is not None:
-            progress.report(i + 1, len(eps_list), curve)
+    ordered = sorted(eps_list)
+    with JobGroup(executor, _stop_flag(progress)) as jobs:
+        key = jobs.register_model(model)
+        x, y = array_of(images), array_of(labels)
+        futures = [jobs.submit(SweepJob(key, replace(config, eps=eps).to_dict(), x, y, seed=config.seed,
+                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}"))
+                   if eps > 0 else finished(None) for eps in ordered]
+        for i, (eps, result) in enumerate(zip(ordered, jobs.in_order(futures), strict=True)):
+            if result is not None:
+                robust = robust & ~torch.from_numpy(result.success)
+            curve.eps.append(eps)
+            curve.accuracy.append(float(robust.float().mean()))
+            if progress is not None:
+                progress.report(i + 1, len(eps_list), curve)
     return curve
 
 
@@ -127,7 +149,9 @@ class MinimalNorms:
 
 
 def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                          progress: Progress | None = None, batch: int = 32) -> MinimalNorms:
+                          progress: Progress | None = None, batch: int = 32,
+                          executor: Executor | None = None) -> MinimalNorms:
+    """One job per batch of correctly classified images, reported in order as they finish."""
     config = config.validated()
     if attack_spec(config.attack).kind != "minimal":
         raise ConfigError(f"{attack_spec(config.attack).title} is not a minimal-norm attack (use fmn, deepfool or cw)")
@@ -138,12 +162,17 @@ def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tens
     norms: list[float] = []
     success: list[bool] = []
     parts = list(_batches(len(x), batch))
-    for i, part in enumerate(parts):
-        adv, ok = run_attack_on(model, x[part], y[part], config, batch, progress)
-        values = lp_norm(adv - x[part], config.norm)
-        norms += [float(v) if s else float("nan") for v, s in zip(values, ok, strict=True)]
-        success += [bool(s) for s in ok]
-        if progress is not None:
-            progress.report(i + 1, len(parts), MinimalNorms(config.norm, config.attack, list(norms), list(success),
-                                                            int((~correct).sum())))
+    with JobGroup(executor, _stop_flag(progress)) as jobs:
+        key = jobs.register_model(model)
+        futures = [jobs.submit(SweepJob(key, config.to_dict(), array_of(x[part]), array_of(y[part]),
+                                        seed=config.seed, batch=batch,
+                                        tag=f"images {part.start}:{part.stop}")) for part in parts]
+        for i, (part, result) in enumerate(zip(parts, jobs.in_order(futures), strict=True)):
+            adv, ok = torch.from_numpy(result.adversarial), torch.from_numpy(result.success)
+            values = lp_norm(adv - x[part], config.norm)
+            norms += [float(v) if s else float("nan") for v, s in zip(values, ok, strict=True)]
+            success += [bool(s) for s in ok]
+            if progress is not None:
+                progress.report(i + 1, len(parts), MinimalNorms(config.norm, config.attack, list(norms),
+                                                                list(success), int((~correct).sum())))
     return MinimalNorms(config.norm, config.attack, norms, success, int((~correct).sum()))

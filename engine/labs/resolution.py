@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -18,11 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..analysis.sweep import run_attack_on
 from ..config import AttackConfig
 from ..criteria import Misclassification
 from ..demo.shapes import eval_seeds, render_batch
-from ..errors import ConfigError, ImageLoadError
+from ..errors import Cancelled, ConfigError, ImageLoadError
+from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
 from ..model import Model, load_model
 from ..norms import clip_perturbation, lp_norm, normalize_gradient, project, random_in_ball
@@ -242,9 +244,11 @@ def _clean_gradients(model: Model, x: torch.Tensor, y: torch.Tensor) -> dict[str
 
 
 def bisect_pgd(model: Model, x: torch.Tensor, y: torch.Tensor, norm: str, steps: int = 10, iterations: int = 10,
-               seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+               seed: int = 0,
+               should_stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Minimal perturbation by bisection over each image's budget, a PGD at each budget; every
-    adversarial iterate seen is a candidate, the smallest one is kept."""
+    adversarial iterate seen is a candidate, the smallest one is kept. `should_stop()` is asked
+    before every step (`Cancelled` once it says so)."""
     n = x.shape[0]
     lo, hi = torch.zeros(n, device=x.device), lp_norm(torch.maximum(x, 1 - x), norm)
     best = x.clone()
@@ -265,6 +269,8 @@ def bisect_pgd(model: Model, x: torch.Tensor, y: torch.Tensor, norm: str, steps:
         alpha = (2.5 * eps / steps).reshape(-1, 1, 1, 1)
         success = torch.zeros(n, dtype=torch.bool, device=x.device)
         for _ in range(steps):
+            if should_stop is not None and should_stop():
+                raise Cancelled("cancelled")
             xr = x_adv.detach().requires_grad_(True)
             with torch.enable_grad():
                 logits = model(xr)
@@ -282,15 +288,17 @@ def bisect_pgd(model: Model, x: torch.Tensor, y: torch.Tensor, norm: str, steps:
     return best, torch.isfinite(best_norm)
 
 
-def _minimal(model: Model, x: torch.Tensor, y: torch.Tensor, config: ResolutionLabConfig, norm: str,
-             progress: Progress | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _minimal_job(key: str, x: torch.Tensor, y: torch.Tensor, config: ResolutionLabConfig, norm: str,
+                 size: int) -> SweepJob:
+    """The near-minimal attack on one resolution's correct images for one norm, as an executor job."""
     if config.attack == "pgd-bisect":
-        device = model.device
-        adv, ok = bisect_pgd(model, x.to(device), y.to(device), norm, steps=max(config.steps // 5, 5),
-                             seed=config.seed)
-        return adv.cpu(), ok.cpu()
-    attack = AttackConfig(attack=config.attack, norm=norm, steps=config.steps, seed=config.seed)
-    return run_attack_on(model, x, y, attack, batch=config.batch, progress=progress)
+        attack = {"attack": "pgd", "norm": norm, "steps": max(config.steps // 5, 5), "seed": config.seed}
+        method = "pgd-bisect"
+    else:
+        attack = AttackConfig(attack=config.attack, norm=norm, steps=config.steps, seed=config.seed).to_dict()
+        method = "attack"
+    return SweepJob(key, attack, array_of(x), array_of(y), seed=config.seed, batch=config.batch,
+                    method=method, tag=f"{size}px {norm}")
 
 
 def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[str]:
@@ -324,9 +332,27 @@ def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[st
     return notes
 
 
+@dataclass
+class _Scenes:
+    """One resolution's images and clean measurements, kept until its jobs' results are read."""
+
+    size: int
+    correct: torch.Tensor
+    idx: torch.Tensor
+    x: torch.Tensor
+    clean: dict[str, torch.Tensor]
+    futures: list
+
+
 def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
-                       progress: Progress | None = None) -> ResolutionLabResult:
-    """Measure every (image, resolution, norm); report partial results after each piece."""
+                       progress: Progress | None = None,
+                       executor: Executor | None = None) -> ResolutionLabResult:
+    """Measure every (image, resolution, norm), one executor job per resolution and norm (default: an
+    in-process pool for this call); report partial results after each, in order.
+
+    The next resolution is rendered and submitted while the current one's jobs run, so the executor is
+    never idle and at most two resolutions' images are held at once.
+    """
     config = config.validated()
     model = model if model is not None else load_model(config.model, config.device)
     mode = "native" if model.card.input_size is None else "resize"
@@ -336,57 +362,86 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
     result = ResolutionLabResult(config, model.card.name, mode, model_notes(model, mode, config), names)
     result.total = len(config.resolutions) * len(config.norms)
     base = render(config.resolutions[0]) if config.condition == "nearest-upsampled" else None
-    for size in config.resolutions:
-        if progress is not None:
-            progress.check()
-        if base is not None:
-            x_all = F.interpolate(base, size=(size, size), mode="nearest-exact") if size != base.shape[-1] else base
-        else:
-            x_all = render(size)
-        device = model.device
-        with torch.no_grad():
-            preds = torch.cat([model(x_all[i : i + config.batch].to(device)).argmax(1).cpu()
-                               for i in range(0, len(x_all), config.batch)])
-        labels = known if known is not None else preds  # no ground truth: attack the model's own prediction
-        correct = preds == labels
-        result.skipped[size] = int((~correct).sum())
-        result.clean_accuracy[size] = float(correct.float().mean())
-        idx = correct.nonzero()[:, 0]
-        x, y = x_all[idx], labels[idx]
-        if len(idx):
-            clean = {k: v.cpu() for k, v in _clean_gradients(model, x.to(device), y.to(device)).items()}
-        for norm in config.norms:
+    stop = (lambda: progress.cancelled) if progress is not None else None
+    with JobGroup(executor, stop) as jobs:
+        key = jobs.register_model(model)
+
+        def prepare(size: int) -> _Scenes:
+            if base is not None:
+                x_all = (F.interpolate(base, size=(size, size), mode="nearest-exact")
+                         if size != base.shape[-1] else base)
+            else:
+                x_all = render(size)
+            device = model.device
+            with torch.no_grad():
+                preds = torch.cat([model(x_all[i : i + config.batch].to(device)).argmax(1).cpu()
+                                   for i in range(0, len(x_all), config.batch)])
+            labels = known if known is not None else preds  # no ground truth: attack its own prediction
+            correct = preds == labels
+            idx = correct.nonzero()[:, 0]
+            x, y = x_all[idx], labels[idx]
+            clean: dict[str, torch.Tensor] = {}
             if len(idx):
-                adv, ok = _minimal(model, x, y, config, norm, progress)
-                delta = adv - x
-                l2 = lp_norm(delta, "l2")
-                linf = lp_norm(delta, "linf")
-                xnorm = lp_norm(x, "l2").clamp_min(1e-12)
-                values = math.sqrt(x[0].numel())
-                for k, i in enumerate(idx.tolist()):
-                    found = bool(ok[k])
+                clean = {k: v.cpu() for k, v in _clean_gradients(model, x.to(device), y.to(device)).items()}
+            futures = [jobs.submit(_minimal_job(key, x, y, config, norm, size)) if len(idx)
+                       else finished(None) for norm in config.norms]
+            return _Scenes(size, correct, idx, x, clean, futures)
+
+        def measure(scenes: _Scenes) -> None:
+            size, correct, idx, x, clean = scenes.size, scenes.correct, scenes.idx, scenes.x, scenes.clean
+            result.skipped[size] = int((~correct).sum())
+            result.clean_accuracy[size] = float(correct.float().mean())
+            for norm, future in zip(config.norms, scenes.futures, strict=True):
+                found_by_job = jobs.result(future)
+                if found_by_job is not None:
+                    adv = torch.from_numpy(found_by_job.adversarial)
+                    ok = torch.from_numpy(found_by_job.success)
+                    _record(result, names, size, norm, idx, x, adv, ok, clean)
+                for i in (~correct).nonzero()[:, 0].tolist():
                     nan = float("nan")
-                    result.measurements.append(Measurement(
-                        names[i], size, norm, True, found,
-                        float(l2[k]) if found else nan, float(l2[k] / xnorm[k]) if found else nan,
-                        float(l2[k]) / values if found else nan, float(linf[k]) if found else nan,
-                        **{name: float(clean[name][k]) for name in CLEAN_METRICS}))
-                if norm == "l2" and bool(ok.any()):
-                    first = int(ok.nonzero()[0, 0])
-                    if not result.strip_image:
-                        result.strip_image = names[int(idx[first])]
-                    pick = [k for k, i in enumerate(idx.tolist()) if names[i] == result.strip_image]
-                    if pick and bool(ok[pick[0]]):
-                        result.strip[size] = delta[pick[0]].numpy()
-            for i in (~correct).nonzero()[:, 0].tolist():
-                nan = float("nan")
-                result.measurements.append(Measurement(names[i], size, norm, False, False, nan, nan, nan, nan))
-            result.done += 1
-            _refit(result)
+                    result.measurements.append(Measurement(names[i], size, norm, False, False,
+                                                           nan, nan, nan, nan))
+                result.done += 1
+                _refit(result)
+                if progress is not None:
+                    progress.report(result.done, result.total, result)
+
+        waiting: deque[_Scenes] = deque()
+        for size in config.resolutions:
             if progress is not None:
-                progress.report(result.done, result.total, result)
+                progress.check()
+            waiting.append(prepare(size))
+            if len(waiting) > 1:
+                measure(waiting.popleft())
+        while waiting:
+            measure(waiting.popleft())
     _refit(result, boot=config.bootstrap)
     return result
+
+
+def _record(result: ResolutionLabResult, names: list[str], size: int, norm: str, idx: torch.Tensor,
+            x: torch.Tensor, adv: torch.Tensor, ok: torch.Tensor, clean: dict[str, torch.Tensor]) -> None:
+    """The measurements of one resolution and norm for the correctly classified images, and the strip."""
+    delta = adv - x
+    l2 = lp_norm(delta, "l2")
+    linf = lp_norm(delta, "linf")
+    xnorm = lp_norm(x, "l2").clamp_min(1e-12)
+    values = math.sqrt(x[0].numel())
+    for k, i in enumerate(idx.tolist()):
+        found = bool(ok[k])
+        nan = float("nan")
+        result.measurements.append(Measurement(
+            names[i], size, norm, True, found,
+            float(l2[k]) if found else nan, float(l2[k] / xnorm[k]) if found else nan,
+            float(l2[k]) / values if found else nan, float(linf[k]) if found else nan,
+            **{name: float(clean[name][k]) for name in CLEAN_METRICS}))
+    if norm == "l2" and bool(ok.any()):
+        first = int(ok.nonzero()[0, 0])
+        if not result.strip_image:
+            result.strip_image = names[int(idx[first])]
+        pick = [k for k, i in enumerate(idx.tolist()) if names[i] == result.strip_image]
+        if pick and bool(ok[pick[0]]):
+            result.strip[size] = delta[pick[0]].numpy()
 
 
 def _refit(result: ResolutionLabResult, boot: int = 200) -> None:
