@@ -47,3 +47,21 @@ screenshot: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# The frozen one-folder app (dist/advlens/) and its smoke test; see README "Standalone bundle".
+# Not part of `make test`. PyInstaller goes into .venv here only (it is not in the test extra).
+PYINSTALLER := pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9
+BUNDLE_EXE := dist/advlens/advlens
+BUNDLE_INPUTS := pyproject.toml packaging/advlens.spec packaging/bundle_main.py \
+	$(filter-out %.pyc,$(wildcard app/*.py engine/*.py engine/*/*.py widgets/*.py resources/*/*))
+.PHONY: bundle bundle-test
+
+bundle: $(STAMP)
+	$(BIN)/python -m pip install --quiet $(PYINSTALLER)
+	$(BIN)/python packaging/build_bundle.py
+
+$(BUNDLE_EXE): $(STAMP) $(BUNDLE_INPUTS)
+	$(MAKE) bundle
+
+bundle-test: $(BUNDLE_EXE)
+	packaging/smoke_test.sh dist/advlens
