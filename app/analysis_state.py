@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine import analysis as an
 from advlens.engine.analysis.imagesets import ImageSet
+from advlens.engine.model import control_models
 from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
@@ -82,8 +83,9 @@ class AnalysisState(TaskPoller):
                     self.launch(an.noise_vs_attack, model, data.images, labels, attack)
                 elif kind == "transfer":
                     models = {self.explorer.model_key: model}
+                    controls = set(control_models().values())  # each good at one size only: not transfer targets
                     for key, _title in self.explorer.model_choices():
-                        if key != self.explorer.model_key:
+                        if key != self.explorer.model_key and key not in controls:
                             path = self.explorer.extra_models.get(key, key)
                             models[key] = load_model(path, self.explorer.device)
                     self.launch(an.transfer_table, models, data.images, labels, attack)

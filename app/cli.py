@@ -168,10 +168,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     res = sub.add_parser("resolution", help="Resolution lab: minimal perturbation norms against image resolution "
                          "(Dube's claim), with log-log slopes")
-    res.add_argument("--model", default="demo", help="bundled model name or model file")
+    res.add_argument("--model", default="demo", help="bundled model name or model file (one model for every size)")
+    res.add_argument("--per-resolution-models", action="store_true",
+                     help="the control: attack each size on the bundled model trained only at that size "
+                          "(demo-r16, demo-r32, ...); sizes without one are skipped")
+    res.add_argument("--models", default=None, metavar="SIZE=MODEL,...",
+                     help="the control with your own models: the model trained at each size, e.g. 16=a.pt,32=b.pt")
     res.add_argument("--images", default="demo:32", help="demo:N, sample:NAME or a folder of images")
     res.add_argument("--resolutions", default=None,
-                     help="comma list of side lengths (default 16..128 on CPU, 16..256 on a GPU)")
+                     help="comma list of side lengths (default 16..128 on CPU, 16..256 on a GPU; with per-resolution "
+                          "models, the sizes they were trained at)")
     res.add_argument("--attack", default="fmn", choices=["fmn", "deepfool", "pgd-bisect"],
                      help="near-minimal attack")
     res.add_argument("--norms", default="l2,linf", help="l2, linf or both")
@@ -207,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None, help="output folder (default: the package's resources/models)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=None)
+    train.add_argument("--sizes", default=None, help="comma list of training sizes (default: the demo's 16-144 px "
+                       "mix); one size N trains the Resolution lab's control model shapes-cnn-rN (alias demo-rN)")
+    train.add_argument("--name", default=None, help="model name and file stem (default shapes-cnn or shapes-cnn-rN)")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for training (default: torch's)")
     _add_runs_parser(sub)
     return parser
 
@@ -240,14 +250,17 @@ def _add_runs_parser(sub) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from advlens.engine.model import bundled_models
+    from advlens.engine.model import bundled_models, control_models
 
     for model in bundled_models():
         card = model.card
         acc = ", ".join(f"{k}px {v:.1%}" for k, v in card.clean_accuracy.items())
         size = f"{card.input_size}px" if card.input_size else "any size"
-        print(f"{model.name:14s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
-    print("demo           alias of shapes-cnn")
+        print(f"{model.name:16s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
+    print("demo             alias of shapes-cnn")
+    if control_models():
+        print("demo-rN          alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution lab "
+              "control: advlens resolution --per-resolution-models)")
     return 0
 
 
@@ -312,8 +325,24 @@ def _int_list(text: str) -> list[int]:
         raise ConfigError(f"expected a comma list of whole numbers, got '{text}'") from exc
 
 
+def _size_models(text: str) -> dict[int, str]:
+    """'16=a.pt,32=b.pt' -> {16: 'a.pt', 32: 'b.pt'}: the model trained at each size."""
+    from advlens.engine.errors import ConfigError
+
+    models = {}
+    for part in (t.strip() for t in text.split(",")):
+        size, sep, spec = part.partition("=")
+        if not part:
+            continue
+        if not sep or not size.strip().isdigit() or not spec.strip():
+            raise ConfigError(f"--models expects SIZE=MODEL pairs separated by commas, got '{part}'")
+        models[int(size)] = spec.strip()
+    return models
+
+
 def _cmd_resolution(args: argparse.Namespace) -> int:
     from advlens.engine.device import select_device
+    from advlens.engine.errors import ConfigError
     from advlens.engine.images import atomic_write_bytes
     from advlens.engine.labs.resolution import (
         CPU_RESOLUTIONS,
@@ -321,13 +350,17 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
         ResolutionLabConfig,
         run_resolution_lab,
     )
+    from advlens.engine.model import control_models
 
     device = select_device(args.device)
-    sizes = _int_list(args.resolutions) if args.resolutions else list(
+    models = _size_models(args.models) if args.models else control_models() if args.per_resolution_models else {}
+    if args.per_resolution_models and not models:
+        raise ConfigError("no per-resolution control models are installed (advlens train-demo --sizes N)")
+    sizes = _int_list(args.resolutions) if args.resolutions else sorted(models) if models else list(
         DEFAULT_RESOLUTIONS if device.type == "cuda" else CPU_RESOLUTIONS)
-    config = ResolutionLabConfig(images=args.images, model=args.model, resolutions=sizes, attack=args.attack,
-                                 norms=[n.strip() for n in args.norms.split(",") if n.strip()], steps=args.steps,
-                                 condition=args.condition, seed=args.seed, device=str(device))
+    config = ResolutionLabConfig(images=args.images, model=args.model, models=models, resolutions=sizes,
+                                 attack=args.attack, norms=[n.strip() for n in args.norms.split(",") if n.strip()],
+                                 steps=args.steps, condition=args.condition, seed=args.seed, device=str(device))
     result = run_resolution_lab(config, progress=_progress_printer())
     if args.csv:
         atomic_write_bytes(args.csv, result.to_csv().encode())
@@ -335,6 +368,8 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json_dict(), indent=2, default=float))
         return 0
     print(f"Resolution lab: {result.model_name} ({result.model_mode}), {config.images}, {config.attack.upper()}")
+    if result.missing_models:
+        print(f"  skipped (no model trained at that size): {', '.join(map(str, result.missing_models))} px")
     for note in result.notes:
         print(f"  - {note}")
     header = "  size  skipped  " + "  ".join(f"{m:>9s}" for m in ("L2", "rel L2", "RMS", "Linf*255"))
@@ -343,7 +378,8 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
                     for m in ("l2", "rel_l2", "rms"))
     linf = result.medians("linf", "linf") if "linf" in config.norms else [float("nan")] * len(sizes)
     for j, s in enumerate(result.config.resolutions):
-        print(f"  {s:4d}  {result.skipped.get(s, 0):7d}  {l2[j]:9.4f}  {rel[j]:9.5f}  {rms[j]:9.5f}  {linf[j] * 255:9.3f}")
+        print(f"  {s:4d}  {result.skipped.get(s, 0):7d}  {l2[j]:9.4f}  {rel[j]:9.5f}  {rms[j]:9.5f}  {linf[j] * 255:9.3f}"
+              + (f"  {result.models[s]}" if config.per_resolution else ""))
     print("medians of the minimal perturbations found; slopes against the side length s (n = 3 s^2):")
     for line in result.verdicts:
         print(f"  {line}")
@@ -409,8 +445,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     argv = ["--seed", str(args.seed)]
     if args.out is not None:
         argv += ["--out", str(args.out)]
-    if args.steps is not None:
-        argv += ["--steps", str(args.steps)]
+    for flag, value in (("--steps", args.steps), ("--sizes", args.sizes), ("--name", args.name),
+                        ("--threads", args.threads)):
+        if value is not None:
+            argv += [flag, str(value)]
     return train.main(argv)
 
 

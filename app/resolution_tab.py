@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,8 @@ class ResolutionLabState(TaskPoller):
 
     def start(self, options: dict) -> bool:
         model = self.explorer.model
-        if model is None:
+        per_resolution = options.get("models") == "per-resolution"  # the control: a model trained at each size
+        if model is None and not per_resolution:
             self.failed.emit("open a model first")
             return False
         try:
@@ -40,15 +42,17 @@ class ResolutionLabState(TaskPoller):
         except ValueError:
             self.failed.emit("resolutions must be whole numbers separated by commas")
             return False
-        config = ResolutionLabConfig(images=options["images"], model=model.card.name, resolutions=sizes,
-                                     attack=options["attack"], steps=int(options["steps"]),
+        config = ResolutionLabConfig(images=options["images"], model=model.card.name if model else "demo",
+                                     resolutions=sizes, attack=options["attack"], steps=int(options["steps"]),
                                      condition=options["condition"], seed=self.explorer.config.attack.seed)
         try:
+            if per_resolution:
+                config = replace(config, device=str(self.explorer.device)).with_control_models()
             config = config.validated()
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
-        self.launch(run_resolution_lab, config, model)
+        self.launch(run_resolution_lab, config, None if per_resolution else model)
         return True
 
     def on_progress(self, done: int, total: int, eta: float | None, partial) -> None:

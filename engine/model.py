@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -191,6 +192,20 @@ class BundledModel:
 
 DEMO_MODEL = "shapes-cnn"
 MODEL_ALIASES = {"demo": DEMO_MODEL}
+CONTROL_ROLE = "resolution-control"  # a card's "role": trained at one size, for the Resolution lab's control
+CONTROL_ALIAS = re.compile(r"demo-r(\d+)")  # demo-r32 -> shapes-cnn-r32
+
+
+def model_alias(name: str) -> str:
+    """The bundled name behind an alias: 'demo' is the demo model, 'demo-rN' its control model trained at N px."""
+    match = CONTROL_ALIAS.fullmatch(name)
+    return f"{DEMO_MODEL}-r{match.group(1)}" if match else MODEL_ALIASES.get(name, name)
+
+
+def _bundled_order(model: BundledModel) -> tuple:
+    """The demo first (the Explorer's default), then other models, then control models by size."""
+    control = model.card.extra.get("role") == CONTROL_ROLE
+    return (model.name != DEMO_MODEL, control, min(model.card.train_sizes or [0]) if control else 0, model.name)
 
 
 def bundled_models() -> list[BundledModel]:
@@ -201,7 +216,14 @@ def bundled_models() -> list[BundledModel]:
         card_path = weights.with_suffix(".json")
         if card_path.exists():
             found.append(BundledModel(weights.stem, weights, ModelCard.from_json(card_path)))
-    return found
+    return sorted(found, key=_bundled_order)
+
+
+def control_models() -> dict[int, str]:
+    """The bundled per-resolution control models, {training size: name}: the demo's network trained at
+    one size only, so the Resolution lab can attack each size on a model trained at that size."""
+    return {m.card.train_sizes[0]: m.name for m in bundled_models()
+            if m.card.extra.get("role") == CONTROL_ROLE and len(set(m.card.train_sizes)) == 1}
 
 
 def load_safetensors_model(weights: Path, card: ModelCard) -> Model:
@@ -235,7 +257,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     before it is returned, so a model that cannot work fails here with one message (engine/loaders.py).
     """
     target = select_device(device) if not isinstance(device, torch.device) else device
-    key = MODEL_ALIASES.get(str(name_or_path), str(name_or_path))
+    key = model_alias(str(name_or_path))
     for bundled in bundled_models():
         if bundled.name == key:
             return load_safetensors_model(bundled.weights, bundled.card).to(target)

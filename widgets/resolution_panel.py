@@ -155,6 +155,14 @@ class ResolutionPanel(QWidget):
         self.condition.setToolTip("Native: the same scene sampled more finely. Nearest-upsampled: the smallest "
                                   "image blown up, adding no detail — a control.")
         form.addRow("Condition", self.condition)
+        self.models = QComboBox()
+        self.models.addItem("the Explorer's model (one for every size)", "single")
+        self.models.addItem("per-resolution control models", "per-resolution")
+        self.models.setToolTip("One model: the model open in the Explorer sees every resolution (a multi-resolution "
+                               "model, whose receptive field is fixed in pixels). Per-resolution: each size is "
+                               "attacked on the bundled model trained only at that size (demo-r16, demo-r32, ...); "
+                               "sizes without one are skipped.")
+        form.addRow("Model", self.models)
         left.addWidget(box)
         self.run = QPushButton("Run the lab")
         self.run.setToolTip("Measure every image at every resolution; plots fill in as each resolution finishes.")
@@ -210,7 +218,7 @@ class ResolutionPanel(QWidget):
     def options(self) -> dict:
         return {"images": self.images.currentText().strip(), "resolutions": self.resolutions.text(),
                 "attack": self.attack.currentData(), "steps": self.steps.value(),
-                "condition": self.condition.currentData()}
+                "condition": self.condition.currentData(), "models": self.models.currentData()}
 
     def set_busy(self, busy: bool) -> None:
         self.run.setEnabled(not busy)

@@ -3,6 +3,9 @@
 `advlens train-demo --out resources/models` (or `python -m advlens.engine.demo.train`) writes
 `shapes-cnn.safetensors` and its model card `shapes-cnn.json`, clean accuracy per resolution
 included. Mixed-resolution batches (one size per batch) teach the network every scale it will see.
+
+`advlens train-demo --sizes 32 --name shapes-cnn-r32` trains the same network, with the same recipe
+and seed, at one size only: the Resolution lab's per-resolution control models (`demo-r32`, ...).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from ..model import CONTROL_ROLE
 from .net import DEFAULT_WIDTHS, ShapesNet, receptive_field
 from .shapes import CLASSES, EVAL_SEED_BASE, eval_seeds, render_batch
 
 MODEL_NAME = "shapes-cnn"
+CONTROL_EVAL_SIZES = (16, 32, 64, 128)
 
 
 @dataclass
@@ -37,7 +42,13 @@ class TrainConfig:
     eval_images: int = 500
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     threads: int = 0  # 0: torch's default
+    name: str = MODEL_NAME  # file stem and card name
     extra: dict = field(default_factory=dict)
+
+    @property
+    def is_control(self) -> bool:
+        """One training size: a per-resolution control model for the Resolution lab."""
+        return len(set(self.train_sizes)) == 1
 
 
 class _ShapeBatches(IterableDataset):
@@ -101,8 +112,8 @@ def train(config: TrainConfig, log: Callable[[str], None] = print) -> tuple[Shap
 
 def model_card(config: TrainConfig, stats: dict) -> dict:
     """The card that ships beside the weights: what the model is, how it was made, how good it is."""
-    return {
-        "name": MODEL_NAME,
+    card = {
+        "name": config.name,
         "title": "Shapes CNN (demo)",
         "architecture": "advlens.shapes_cnn",
         "architecture_args": {"num_classes": len(CLASSES), "widths": list(config.widths)},
@@ -122,6 +133,17 @@ def model_card(config: TrainConfig, stats: dict) -> dict:
         "training": {**{k: v for k, v in asdict(config).items() if k != "extra"}, **stats_summary(stats)},
         "license": "MIT (weights trained by advlens train-demo)",
     }
+    if config.is_control:
+        size = config.train_sizes[0]
+        card["title"] = f"Shapes CNN, {size} px only (Resolution lab control)"
+        card["role"] = CONTROL_ROLE
+        card["description"] = (
+            f"The demo's resolution-agnostic CNN (same architecture, recipe and seed) trained only at {size} px: "
+            "a control model for the Resolution lab's per-resolution mode, where each size is attacked on the "
+            f"model trained at that size. {config.steps} steps; its clean accuracy at other sizes shows how "
+            "specific it is to its own. Works offline."
+        )
+    return card
 
 
 def stats_summary(stats: dict) -> dict:
@@ -133,8 +155,9 @@ def save(model: ShapesNet, card: dict, out_dir: Path) -> tuple[Path, Path]:
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = out_dir / f"{MODEL_NAME}.safetensors"
-    card_path = out_dir / f"{MODEL_NAME}.json"
+    name = card.get("name", MODEL_NAME)
+    weights = out_dir / f"{name}.safetensors"
+    card_path = out_dir / f"{name}.json"
     tmp = weights.with_suffix(".safetensors.tmp")
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
     os.replace(tmp, weights)
@@ -144,14 +167,48 @@ def save(model: ShapesNet, card: dict, out_dir: Path) -> tuple[Path, Path]:
     return weights, card_path
 
 
+def _sizes(text: str, what: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError as exc:
+        raise SystemExit(f"advlens train-demo: {what} must be whole numbers separated by commas") from exc
+    if not sizes or min(sizes) < 8:
+        raise SystemExit(f"advlens train-demo: {what} must be at least 8 px")
+    return sizes
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The training config for the command line: the demo by default; `--sizes N` a control model."""
+    config = TrainConfig(seed=args.seed, steps=args.steps, threads=args.threads, eval_images=args.eval_images)
+    if args.sizes:
+        config.train_sizes = _sizes(args.sizes, "sizes")
+        if config.is_control:
+            config.eval_sizes = CONTROL_EVAL_SIZES
+            config.name = f"{MODEL_NAME}-r{config.train_sizes[0]}"
+    if args.eval_sizes:
+        config.eval_sizes = _sizes(args.eval_sizes, "eval sizes")
+    if args.name:
+        if Path(args.name).name != args.name or args.name.startswith("."):
+            raise SystemExit(f"advlens train-demo: --name must be a plain file stem, got '{args.name}'")
+        config.name = args.name
+    return config
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="advlens train-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "resources" / "models")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--sizes", default=None,
+                        help="comma list of training sizes (default: the demo's 16-144 px mix); one size trains a "
+                             "per-resolution control model")
+    parser.add_argument("--name", default=None,
+                        help=f"model name and file stem (default {MODEL_NAME}, or {MODEL_NAME}-rN for one size N)")
+    parser.add_argument("--eval-sizes", default=None, help="comma list of sizes for the card's clean accuracy")
+    parser.add_argument("--eval-images", type=int, default=TrainConfig.eval_images)
     args = parser.parse_args(argv)
-    config = TrainConfig(seed=args.seed, steps=args.steps, threads=args.threads)
+    config = config_from_args(args)
     model, stats = train(config)
     weights, card = save(model, model_card(config, stats), args.out)
     print(f"wrote {weights} ({weights.stat().st_size / 1e6:.2f} MB) and {card}")

@@ -4,6 +4,9 @@ For each resolution s and each image: the same scene at s x s (rendered natively
 from one photo), seen natively by the model; the smallest L2 and Linf perturbations a near-minimal
 attack finds; their raw, relative, RMS norms; the input-gradient norms. Then log-log slopes against s
 with bootstrap intervals, compared with what each reading of the claim predicts (SCIENCE.md).
+
+Two model choices: one multi-resolution model for every size (the default, the demo), or the
+per-resolution control, a model trained only at each size (`config.models`; the bundled demo-rN).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import io
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +29,7 @@ from ..demo.shapes import eval_seeds, render_batch
 from ..errors import Cancelled, ConfigError, ImageLoadError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
-from ..model import Model, load_model
+from ..model import Model, control_models, load_model
 from ..norms import clip_perturbation, lp_norm, normalize_gradient, project, random_in_ball
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
 from ..tasks import Progress
@@ -43,7 +46,8 @@ class ResolutionLabConfig:
     """What to measure; round-trips through JSON like every config."""
 
     images: str = "demo:32"  # demo:N, a folder, or sample:NAME
-    model: str = "demo"
+    model: str = "demo"  # the single model seeing every resolution (unused when `models` is given)
+    models: dict[int, str] = field(default_factory=dict)  # per-resolution control: {size: model trained at it}
     resolutions: list[int] = field(default_factory=lambda: list(CPU_RESOLUTIONS))
     attack: str = "fmn"  # fmn | deepfool | pgd-bisect
     norms: list[str] = field(default_factory=lambda: ["l2", "linf"])
@@ -67,7 +71,26 @@ class ResolutionLabConfig:
             raise ConfigError("give at least two resolutions between 8 and 1024 pixels")
         if self.steps < 1:
             raise ConfigError("steps must be at least 1")
-        return ResolutionLabConfig(**(asdict(self) | {"resolutions": res}))
+        try:
+            models = {int(k): str(v) for k, v in self.models.items()}
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("per-resolution models must map whole-number sizes to model names") from exc
+        if models and len([r for r in res if r in models]) < 2:
+            raise ConfigError(f"per-resolution models cover {sorted(models)} px: give at least two of those "
+                              "resolutions")
+        return ResolutionLabConfig(**(asdict(self) | {"resolutions": res, "models": models}))
+
+    @property
+    def per_resolution(self) -> bool:
+        """Each resolution attacked on the model trained at that size (the control), not one model for all."""
+        return bool(self.models)
+
+    def with_control_models(self) -> ResolutionLabConfig:
+        """This config in per-resolution mode on the bundled control models (demo-r16, demo-r32, ...)."""
+        found = control_models()
+        if not found:
+            raise ConfigError("no per-resolution control models are installed (advlens train-demo --sizes N)")
+        return ResolutionLabConfig(**(asdict(self) | {"models": found}))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,7 +98,9 @@ class ResolutionLabConfig:
     @classmethod
     def from_dict(cls, data: dict) -> ResolutionLabConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        config.models = {int(k): v for k, v in (config.models or {}).items()}  # JSON keys are strings
+        return config
 
 
 @dataclass
@@ -95,6 +120,7 @@ class Measurement:
     grad_l2: float = float("nan")
     first_order_l2: float = float("nan")  # margin / ‖∇ margin‖₂: the linear model's minimal L2
     first_order_linf: float = float("nan")  # margin / ‖∇ margin‖₁: the linear model's minimal Linf
+    model: str = ""  # the model attacked at this resolution (its card name)
 
 
 GRADIENT_METRICS = ("grad_l1", "grad_l2")
@@ -118,6 +144,13 @@ class ResolutionLabResult:
     strip_image: str = ""
     done: int = 0
     total: int = 0
+    models: dict[int, str] = field(default_factory=dict)  # the model attacked at each resolution
+    missing_models: list[int] = field(default_factory=list)  # per-resolution mode: sizes with no model, skipped
+
+    @property
+    def model_choice(self) -> str:
+        """'single' (one model sees every resolution) or 'per-resolution' (a model trained at each size)."""
+        return "per-resolution" if self.config.per_resolution else "single"
 
     def table(self, metric: str, norm: str) -> tuple[list[int], np.ndarray]:
         """(resolutions, images x resolutions array of `metric` from the `norm` attack; NaN = missing).
@@ -159,6 +192,9 @@ class ResolutionLabResult:
             "config": self.config.to_dict(),
             "model": self.model_name,
             "model_mode": self.model_mode,
+            "model_choice": self.model_choice,
+            "models": {str(k): v for k, v in self.models.items()},
+            "missing_models": self.missing_models,
             "notes": self.notes,
             "fits": {k: v.to_dict() for k, v in self.fits.items()},
             "verdicts": self.verdicts,
@@ -302,9 +338,11 @@ def _minimal_job(key: str, x: torch.Tensor, y: torch.Tensor, config: ResolutionL
 
 
 def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[str]:
-    """What the reader must know to interpret the slopes, in words."""
+    """What the reader must know to interpret the slopes of one model seeing every resolution, in words."""
     card = model.card
-    notes = []
+    notes = [f"Mode: one model for every resolution ({card.name}). The slopes measure how this one set of "
+             "weights responds to finer samplings, including how it trades off the scales it was trained on; "
+             "the per-resolution control (a model trained only at each size) separates that from resolution."]
     if mode == "resize":
         notes.append(f"{card.display_name} has a fixed input size ({card.input_size} px): every resolution is "
                      "resized to it inside the model, so the slopes measure the resize, not the model's "
@@ -318,6 +356,43 @@ def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[st
         lo, hi = min(card.train_sizes), max(card.train_sizes)
         outside = [s for s in config.resolutions if s < lo or s > hi]
         notes.append(f"It was trained at {lo}-{hi} px" + (f"; {outside} lie outside that range." if outside else "."))
+    return notes + _setting_notes(config)
+
+
+def control_notes(by_size: dict[int, Model], missing: list[int], config: ResolutionLabConfig) -> list[str]:
+    """What the reader must know about the per-resolution control: a different model at each size."""
+    listing = ", ".join(f"{s} px: {m.card.name}" for s, m in sorted(by_size.items()))
+    notes = [f"Mode: per-resolution control models, each resolution attacked on a model trained at that size "
+             f"({listing}). No set of weights has to serve several scales, so the slopes measure how minimal "
+             "perturbations scale across models that each see only their own resolution (Simon-Gabriel et "
+             "al.'s design: the same CNN trained at each size). Each size is a separate training run: the "
+             "slopes also carry run-to-run and training-length differences (see each model's card), which the "
+             "bootstrap over images does not include."]
+    if missing:
+        notes.append(f"No model trained at {', '.join(str(s) for s in missing)} px: "
+                     f"{'that resolution is' if len(missing) == 1 else 'those resolutions are'} skipped.")
+    resized = [s for s, m in by_size.items() if m.card.input_size is not None and m.card.input_size != s]
+    if resized:
+        notes.append(f"At {resized} px the model has another fixed input size and sees the image through a resize: "
+                     "those points measure the resize, not resolution.")
+    off = [f"{m.card.name} at {s} px" for s, m in sorted(by_size.items())
+           if m.card.train_sizes and s not in m.card.train_sizes]
+    if off:
+        notes.append(f"Not trained at the size it is attacked at: {', '.join(off)}.")
+    mixed = [f"{m.card.name} at {s} px" for s, m in sorted(by_size.items()) if len(set(m.card.train_sizes)) > 1]
+    if mixed:
+        notes.append(f"Trained at several sizes, not only the one it is attacked at: {', '.join(mixed)}.")
+    fields_px = {m.card.receptive_field_px for m in by_size.values()}
+    if len(fields_px) == 1 and None not in fields_px:
+        notes.append(f"All have a receptive field of {fields_px.pop()} px, fixed in pixels: relative to the image "
+                     "it shrinks as s grows, as for one model. The control changes the weights, not the "
+                     "architecture.")
+    return notes + _setting_notes(config)
+
+
+def _setting_notes(config: ResolutionLabConfig) -> list[str]:
+    """Notes on the images, condition and attack, the same in both modes."""
+    notes = []
     if not (config.images.startswith("demo:") or config.images.startswith(SAMPLE_PREFIX)):
         notes.append("Your images carry no labels: at each resolution the attack moves the model away from "
                      "its own clean prediction, so no image is skipped.")
@@ -330,6 +405,27 @@ def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[st
     notes.append(f"Attack: {config.attack.upper()} ({config.steps} steps), a near-minimal search: its norms are "
                  "upper bounds on the true minimal perturbation. Misclassified images are skipped and counted.")
     return notes
+
+
+def _seen_natively(model: Model) -> tuple[Model, str]:
+    """The model as the lab runs it: a fixed-size one behind a resize (mode 'resize'), else as it is."""
+    if model.card.input_size is None:
+        return model, "native"
+    return ResizedModel(model), "resize"
+
+
+def _load_control_models(config: ResolutionLabConfig) -> tuple[dict[int, Model], list[int]]:
+    """{size: model trained at it} for the configured resolutions that have one, and those that have none."""
+    loaded: dict[str, Model] = {}
+    by_size: dict[int, Model] = {}
+    for size in config.resolutions:
+        spec = config.models.get(size)
+        if spec is None:
+            continue
+        if spec not in loaded:
+            loaded[spec] = load_model(spec, config.device)
+        by_size[size] = loaded[spec]
+    return by_size, [s for s in config.resolutions if s not in by_size]
 
 
 @dataclass
@@ -350,23 +446,45 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
     """Measure every (image, resolution, norm), one executor job per resolution and norm (default: an
     in-process pool for this call); report partial results after each, in order.
 
+    One model sees every resolution (`model`, else `config.model`), or, with `config.models`, each
+    resolution is attacked on the model trained at that size (the control); sizes without one are skipped.
+
     The next resolution is rendered and submitted while the current one's jobs run, so the executor is
     never idle and at most two resolutions' images are held at once.
     """
     config = config.validated()
-    model = model if model is not None else load_model(config.model, config.device)
-    mode = "native" if model.card.input_size is None else "resize"
-    if mode == "resize":
-        model = ResizedModel(model)
+    if config.per_resolution:
+        if model is not None:
+            raise ConfigError("per-resolution mode loads the model trained at each size: pass no single model")
+        loaded, missing = _load_control_models(config)
+        config = replace(config, resolutions=sorted(loaded))
+        by_size: dict[int, Model] = {}
+        modes = set()
+        for size, each in loaded.items():
+            native = each.card.input_size in (None, size)
+            by_size[size] = each if native else ResizedModel(each)
+            modes.add("native" if native else "resize")
+        mode = "resize" if "resize" in modes else "native"
+        title = "per-resolution models (" + ", ".join(f"{s} px: {m.card.name}" for s, m in loaded.items()) + ")"
+        notes = control_notes(loaded, missing, config)
+    else:
+        model, mode = _seen_natively(model if model is not None else load_model(config.model, config.device))
+        by_size, missing, title = dict.fromkeys(config.resolutions, model), [], model.card.name
+        notes = model_notes(model, mode, config)
     names, render, known = _scenes(config)
-    result = ResolutionLabResult(config, model.card.name, mode, model_notes(model, mode, config), names)
+    result = ResolutionLabResult(config, title, mode, notes, names, missing_models=missing,
+                                 models={s: m.card.name for s, m in by_size.items()})
     result.total = len(config.resolutions) * len(config.norms)
     base = render(config.resolutions[0]) if config.condition == "nearest-upsampled" else None
     stop = (lambda: progress.cancelled) if progress is not None else None
     with JobGroup(executor, stop) as jobs:
-        key = jobs.register_model(model)
+        keys: dict[int, str] = {}
+        for each in {id(m): m for m in by_size.values()}.values():
+            key = jobs.register_model(each)
+            keys.update({s: key for s, m in by_size.items() if m is each})
 
         def prepare(size: int) -> _Scenes:
+            model = by_size[size]
             if base is not None:
                 x_all = (F.interpolate(base, size=(size, size), mode="nearest-exact")
                          if size != base.shape[-1] else base)
@@ -383,7 +501,7 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
             clean: dict[str, torch.Tensor] = {}
             if len(idx):
                 clean = {k: v.cpu() for k, v in _clean_gradients(model, x.to(device), y.to(device)).items()}
-            futures = [jobs.submit(_minimal_job(key, x, y, config, norm, size)) if len(idx)
+            futures = [jobs.submit(_minimal_job(keys[size], x, y, config, norm, size)) if len(idx)
                        else finished(None) for norm in config.norms]
             return _Scenes(size, correct, idx, x, clean, futures)
 
@@ -400,7 +518,7 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
                 for i in (~correct).nonzero()[:, 0].tolist():
                     nan = float("nan")
                     result.measurements.append(Measurement(names[i], size, norm, False, False,
-                                                           nan, nan, nan, nan))
+                                                           nan, nan, nan, nan, model=result.models[size]))
                 result.done += 1
                 _refit(result)
                 if progress is not None:
@@ -434,7 +552,7 @@ def _record(result: ResolutionLabResult, names: list[str], size: int, norm: str,
             names[i], size, norm, True, found,
             float(l2[k]) if found else nan, float(l2[k] / xnorm[k]) if found else nan,
             float(l2[k]) / values if found else nan, float(linf[k]) if found else nan,
-            **{name: float(clean[name][k]) for name in CLEAN_METRICS}))
+            **{name: float(clean[name][k]) for name in CLEAN_METRICS}, model=result.models[size]))
     if norm == "l2" and bool(ok.any()):
         first = int(ok.nonzero()[0, 0])
         if not result.strip_image:
