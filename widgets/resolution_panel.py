@@ -9,11 +9,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -193,7 +195,11 @@ class ResolutionPanel(QWidget):
         self.outcome.setObjectName("labOutcome")
         self.outcome.setWordWrap(True)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        right.addWidget(self.outcome)
+        self.outcome.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        outcome_area = QScrollArea()  # verdicts and caveats can run long: they scroll, the plots keep their room
+        outcome_area.setWidget(self.outcome)
+        outcome_area.setWidgetResizable(True)
+        outcome_area.setFrameShape(QFrame.Shape.NoFrame)
         plots = QWidget()
         playout = QHBoxLayout(plots)
         playout.setContentsMargins(0, 0, 0, 0)
@@ -203,12 +209,15 @@ class ResolutionPanel(QWidget):
         playout.addWidget(self.linf_plot)
         self.plots = plots
         split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(outcome_area)
         split.addWidget(plots)
         self.table = QTableWidget()
-        self.table.setMinimumHeight(170)
+        self.table.setMinimumHeight(120)
         split.addWidget(self.table)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 1)
+        split.setSizes([150, 450, 170])
         right.addWidget(split, 1)
         right.addWidget(QLabel("Minimal L2 perturbation of one image at each resolution, all shown at the same size "
                                "(channel mean; blue lowers, red raises):"))
