@@ -483,8 +483,9 @@ class ExplorerState(QObject):
             return
         tick = time.perf_counter()
         event = handle.poll()  # read first: if it ended, the telemetry below is complete
-        handle.telemetry.drain()
-        version, step = handle.telemetry.latest()
+        # the newest step as of this drain, so the series drawn beside it reach it (a step pushed after
+        # the drain waits for the next tick)
+        version, step = handle.telemetry.drain_latest()
         if step is not None and version != self._drawn_version:
             self._drawn_version = version
             self._emit_step_frame(handle, step)
@@ -568,10 +569,12 @@ class ExplorerState(QObject):
 
     @staticmethod
     def _series(handle: RunHandle) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        t = handle.telemetry
-        series = {name: t.series(name).copy() for name in ("loss", "margin", "true_prob", "target_prob", "l2")}
-        series["linf_255"] = t.series("linf") * 255.0
-        return t.steps().copy(), series
+        # one snapshot: the worker drains too (at the end of a run), and the steps and every series
+        # must come from the same drain or they differ in length and the plots refuse them
+        steps, read = handle.telemetry.snapshot(("loss", "margin", "true_prob", "target_prob", "l2", "linf"))
+        series = {name: read[name] for name in ("loss", "margin", "true_prob", "target_prob", "l2")}
+        series["linf_255"] = read["linf"] * 255.0
+        return steps, series
 
     def _finish(self, event: RunEvent) -> None:
         self.handle_event = event

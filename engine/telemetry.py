@@ -3,12 +3,15 @@ step in a one-slot mailbox.
 
 The attack thread only appends device tensors (no host copy, no synchronisation); a reader (the
 GUI's timer, a progress bar) calls `drain()` at its own pace, which moves what accumulated to the
-host in one go, and `latest()` for the newest step, whose images it copies only if it draws them.
+host in one go, and `latest()` for the newest step, whose images it copies only if it draws them
+(`drain_latest()` does both at once, so the step and the series drawn beside it agree; `snapshot()`
+reads the steps and series together).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,14 +96,30 @@ class Telemetry:
         with self._drain_lock:
             with self._lock:
                 pending, self._pending = self._pending, []
-            if not pending:
-                return 0
-            for name in METRIC_NAMES:
-                stacked = torch.stack([getattr(s, name) for s in pending]).to(torch.float64)
-                self.buffers[name].extend(stacked.cpu().numpy())
-            self.step_indices.extend(np.array([[s.index] for s in pending], np.float64))
-            self.steps_seen += len(pending)
-            return len(pending)
+            return self._store(pending)
+
+    def drain_latest(self) -> tuple[int, Step | None]:
+        """Drain, and return (version, newest step) as of that drain: the buffers then reach that step.
+
+        A reader that drained and then read `latest()` could get a step pushed in between, one its
+        series do not hold yet (a frame at step k beside a curve that stops at k - 1).
+        """
+        with self._drain_lock:
+            with self._lock:
+                pending, self._pending = self._pending, []
+                version, latest = self._version, self._latest
+            self._store(pending)
+            return version, latest
+
+    def _store(self, pending: list[Step]) -> int:
+        if not pending:
+            return 0
+        for name in METRIC_NAMES:
+            stacked = torch.stack([getattr(s, name) for s in pending]).to(torch.float64)
+            self.buffers[name].extend(stacked.cpu().numpy())
+        self.step_indices.extend(np.array([[s.index] for s in pending], np.float64))
+        self.steps_seen += len(pending)
+        return len(pending)
 
     def latest(self) -> tuple[int, Step | None]:
         """(version, newest step); the version changes whenever a new step arrives."""
@@ -108,12 +127,24 @@ class Telemetry:
             return self._version, self._latest
 
     def series(self, name: str, image: int = 0) -> np.ndarray:
+        """A copy of one metric for one image, one value per step held."""
         with self._drain_lock:
-            return self.buffers[name].array()[:, image]
+            return self.buffers[name].array()[:, image].copy()
 
     def steps(self) -> np.ndarray:
+        """A copy of the step indices held."""
         with self._drain_lock:
-            return self.step_indices.array()[:, 0]
+            return self.step_indices.array()[:, 0].copy()
+
+    def snapshot(self, names: Sequence[str], image: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Copies of the step indices and of the named metrics for one image, all from the same drain.
+
+        Reading them one call at a time is not enough: a drain on another thread (the worker's own,
+        at the end of a run) between two calls would make the steps and the series differ in length.
+        """
+        with self._drain_lock:
+            steps = self.step_indices.array()[:, 0].copy()
+            return steps, {name: self.buffers[name].array()[:, image].copy() for name in names}
 
     def metrics(self) -> dict[str, np.ndarray]:
         """Every metric as a (steps, images) array copy."""

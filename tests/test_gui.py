@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -15,7 +16,25 @@ from advlens.engine import RunRecord
 
 pytestmark = pytest.mark.gui
 
+WAIT = 60  # seconds: a bound for a stuck test, never a synchronisation
 
+
+class _HoldWorker:
+    """Stands in for a network's forward: once armed, holds the attack thread's next forward pass until
+    released, so a test can act while the worker is known to be inside a step (no timing assumed)."""
+
+    def __init__(self, forward):
+        self.forward = forward
+        self.armed = threading.Event()
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, x):
+        on_worker = threading.current_thread().name.startswith("advlens-attack")
+        if on_worker and self.armed.is_set() and not self.holding.is_set():
+            self.holding.set()
+            self.release.wait(WAIT)
+        return self.forward(x)
 
 
 def _configure(window, **values):
@@ -77,7 +96,9 @@ def test_pause_and_step_advance_exactly_one_step(qtbot, main_window):
     _configure(w, steps=50, resolution=32)
     w.step_action.trigger()  # from idle: starts paused and runs one step
     telemetry = w.state.handle.telemetry
-    qtbot.waitUntil(lambda: w.state.last_frame is not None and w.state.last_frame.step == 0, timeout=30_000)
+    # the idle frame has step 0 too: wait for the run's own frame (it has an adversarial image)
+    qtbot.waitUntil(lambda: w.state.last_frame.adversarial is not None and w.state.last_frame.step == 0,
+                    timeout=30_000)
     w.step_action.trigger()
     qtbot.waitUntil(lambda: w.state.last_frame.step == 1, timeout=30_000)
     w.step_action.trigger()
@@ -90,20 +111,29 @@ def test_pause_and_step_advance_exactly_one_step(qtbot, main_window):
     assert telemetry.steps_seen == 3  # nothing ran while paused
 
 
-def test_stop_mid_run_ends_within_one_step_and_the_window_stays_usable(qtbot, main_window):
+def test_stop_mid_run_ends_within_one_step_and_the_window_stays_usable(qtbot, main_window, monkeypatch):
     w = main_window
+    hold = _HoldWorker(w.state.model.network.forward)
+    monkeypatch.setattr(w.state.model.network, "forward", hold)
     _configure(w, steps=100_000, resolution=24)
     w.run_action.trigger()
     telemetry = w.state.handle.telemetry
-    qtbot.waitUntil(lambda: telemetry.drain() >= 0 and telemetry.steps_seen >= 3, timeout=30_000)
-    assert w.pause_action.isEnabled() and not w.controls.isEnabled()
-    with qtbot.waitSignal(w.state.runEnded, timeout=30_000) as blocker:
-        telemetry.drain()
-        seen_at_stop = telemetry.steps_seen
-        w.stop_action.trigger()
+    try:
+        qtbot.waitUntil(lambda: telemetry.drain() >= 0 and telemetry.steps_seen >= 3, timeout=30_000)
+        assert w.pause_action.isEnabled() and not w.controls.isEnabled()
+        # Stop while the worker is inside a step: counting the steps and then pressing Stop would let
+        # steps slip in between on a loaded machine
+        hold.armed.set()
+        assert hold.holding.wait(WAIT)
+        pushed_at_stop = telemetry.latest()[0]  # steps pushed so far (the version counts pushes)
+        with qtbot.waitSignal(w.state.runEnded, timeout=WAIT * 1000) as blocker:
+            w.stop_action.trigger()
+            hold.release.set()
+    finally:
+        hold.release.set()
     record = blocker.args[0].record
     assert blocker.args[0].kind == "cancelled"
-    assert record.metrics["loss"].shape[0] <= seen_at_stop + 1
+    assert record.metrics["loss"].shape[0] == pushed_at_stop + 1  # the step under way, and no other
     assert "Stopped at step" in w.banner.text()
     assert w.controls.isEnabled() and w.run_action.isEnabled()
     assert w.state.load_image("sample:ring")  # still responsive

@@ -98,7 +98,7 @@ def test_compare_dialog_shows_both_runs(qtbot, main_window, saved_runs):
     a, b = saved_runs
     dialog = w.runs.compare_dialog()  # File > Compare runs: the runs folder's records, newest as A
     assert dialog is not None
-    qtbot.waitExposed(dialog)
+    qtbot.waitExposed(dialog, timeout=30_000)
     assert {dialog.choosers[0].itemData(i) for i in range(dialog.choosers[0].count())} == {str(a), str(b)}
     assert dialog.chosen() == (str(b), str(a))
     dialog = w.runs.compare(a, b)
