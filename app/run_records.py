@@ -82,6 +82,7 @@ class RunRecordActions(QObject):
         self.last_replay: ReplayResult | None = None
         self.compare_window: RunCompareDialog | None = None
         self._replaying: tuple[RunRecord, list[str]] | None = None
+        self._replay_handle = None  # the replay's RunHandle, to tell its end from a run started over it
         self.state.runEnded.connect(self._track)
 
     def _track(self, event) -> None:
@@ -240,6 +241,7 @@ class RunRecordActions(QObject):
             self.state.runEnded.disconnect(self._on_replay_ended)
             self._replaying = None
             return False
+        self._replay_handle = self.state.handle  # a run started over it ends with another handle
         self._status(f"Replaying the run of {local_time(record.created)} (seed {record.seed})…", 0)
         return True
 
@@ -248,6 +250,11 @@ class RunRecordActions(QObject):
         original, notes = self._replaying or (None, [])
         self._replaying = None
         if original is None:
+            return
+        if self.state.handle is not self._replay_handle:
+            self.last_replay = None
+            self._status("Replay interrupted: another run was started before it ended")
+            self.replayFinished.emit(None)
             return
         if event.kind != "finished" or event.record is None:
             self.last_replay = None

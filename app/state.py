@@ -425,6 +425,8 @@ class ExplorerState(QObject):
         if self.model is None or self._input is None:
             self._fail("Nothing to attack", "open a model and an image first")
             return False
+        if self.handle is not None and self.handle.done and self.run_state in ("running", "paused"):
+            self.poll()  # the last run ended since the timer's last tick: record and announce it first
         if self.is_running:
             self.stop()
         try:

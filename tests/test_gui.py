@@ -91,6 +91,22 @@ def test_a_pgd_run_fills_plots_and_shows_the_engines_adversarial(qtbot, main_win
     assert saved.same_as(record)
 
 
+def test_a_run_that_ended_between_ticks_is_still_recorded_when_the_next_run_starts(qtbot, main_window):
+    w = main_window
+    _configure(w, attack="fgsm", eps=8 / 255, resolution=32, seed=0)
+    ended = []
+    w.state.runEnded.connect(ended.append)
+    assert w.state.start()
+    first = w.state.handle
+    first.future.result(timeout=60)  # the worker finished; no Qt event has run, so the timer has not seen it
+    assert w.state.run_state == "running" and not ended
+    assert w.state.start()  # Run pressed again at once
+    assert [e.kind for e in ended] == ["finished"] and ended[0].record is not None
+    assert RunRecord.load(w.state.last_record_path).same_as(ended[0].record)
+    with qtbot.waitSignal(w.state.runEnded, timeout=60_000):
+        pass
+
+
 def test_pause_and_step_advance_exactly_one_step(qtbot, main_window):
     w = main_window
     _configure(w, steps=50, resolution=32)
