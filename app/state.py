@@ -7,6 +7,7 @@ widgets a `Frame` of plain numpy data. No signal is emitted per engine step.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -75,6 +76,15 @@ def app_settings() -> QSettings:
     settings = QSettings(path, QSettings.Format.IniFormat) if path else QSettings("AdvLens", "AdvLens")
     settings.setAtomicSyncRequired(True)
     return settings
+
+
+def moved_model(model, device: torch.device):
+    """The model on `device`, as a copy where it can be: a lab or analysis may still be running on the
+    old one on its own thread, and `nn.Module.to` would move it under that thread."""
+    try:
+        return copy.deepcopy(model).to(device)
+    except Exception:  # noqa: BLE001 - e.g. an onnxruntime session cannot be copied; it stays on the CPU anyway
+        return model.to(device)
 
 
 def runs_dir() -> Path:
@@ -356,8 +366,8 @@ class ExplorerState(QObject):
             except AdvLensError as exc:
                 self._fail("Cannot use device", exc)
             else:
-                if self.model is not None:
-                    self.model = self.model.to(self.device)
+                if self.model is not None and self.model.device != self.device:
+                    self.model = moved_model(self.model, self.device)
                     self.status.emit(f"Computing on {self.device_label}")
         if (self.config.resolution, self.config.resample_filter) != previous_input:
             self._refresh_input()

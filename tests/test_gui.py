@@ -342,3 +342,18 @@ def test_the_explorer_run_counter_shows_only_on_the_explorer_tab(main_window):
     assert w.progress.isHidden() and w.rate_label.isHidden()
     w.tabs.setCurrentIndex(0)
     assert not w.progress.isHidden()
+
+
+def test_changing_the_device_leaves_the_model_a_running_task_holds_where_it_was(main_window, monkeypatch):
+    """A lab or analysis may be attacking the current model on its own thread: the move makes a copy."""
+    import torch
+
+    import advlens.state as state_module
+
+    w = main_window
+    held = w.state.model  # what a running task would hold
+    monkeypatch.setattr(state_module, "select_device", lambda name: torch.device(name))
+    w.state.set_settings({**w.state.settings(), "device": "meta"})
+    assert w.state.model is not held and w.state.model.device.type == "meta"
+    assert held.device.type == "cpu"
+    assert held(torch.rand(1, 3, 32, 32)).shape == (1, 10)  # still usable where it was
