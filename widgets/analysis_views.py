@@ -12,12 +12,15 @@ UNIFORM_COLOUR = (44, 160, 44)
 IMAGE_COLOUR = (120, 120, 120)
 
 
-def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
+def make_plot(title: str, x: str, y: str, title_size: str | None = None) -> pg.PlotWidget:
+    """A titled, gridded plot with axis labels and no SI prefixes (the panels' common plot)."""
     plot = pg.PlotWidget(title=title)
     plot.setLabel("bottom", x)
     plot.setLabel("left", y)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
+    if title_size is not None:
+        plot.getPlotItem().titleLabel.setText(title, size=title_size)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
     return plot
@@ -30,7 +33,7 @@ class RobustCurveView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = _plot("Robust accuracy vs epsilon", "epsilon", "accuracy")
+        self.plot = make_plot("Robust accuracy vs epsilon", "epsilon", "accuracy")
         self.plot.setYRange(0, 1, padding=0.02)
         self.curve = self.plot.plot([], [], pen=pg.mkPen(ATTACK_COLOUR, width=3), symbol="o", symbolSize=8,
                                     symbolBrush=ATTACK_COLOUR)
@@ -50,7 +53,7 @@ class HistogramView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = _plot("Minimal perturbation per image", "norm", "images")
+        self.plot = make_plot("Minimal perturbation per image", "norm", "images")
         self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush=pg.mkBrush(GAUSS_COLOUR))
         self.plot.addItem(self.bars)
         self.median = pg.InfiniteLine(angle=90, pen=pg.mkPen(ATTACK_COLOUR, width=2),
@@ -81,7 +84,7 @@ class LandscapeView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = _plot("Loss landscape (class regions outlined)", "adversarial direction (L2)",
+        self.plot = make_plot("Loss landscape (class regions outlined)", "adversarial direction (L2)",
                           "random orthogonal direction (L2)")
         self.plot.setAspectLocked(True)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -120,7 +123,7 @@ class GroupedBarsView(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = _plot(title, "", y_label)
+        self.plot = make_plot(title, "", y_label)
         self.plot.setYRange(0, 1, padding=0.02)
         self.legend = self.plot.addLegend(offset=(-10, 10))
         layout.addWidget(self.plot)

@@ -22,6 +22,21 @@ SERIES = {
 TITLES = ("Loss and margin", "Probabilities", "Perturbation norms")
 
 
+def add_step_plots(graphics: pg.GraphicsLayoutWidget, legend_size: str) -> list[pg.PlotItem]:
+    """The three per-step plots (TITLES) in one row of `graphics`, set up for fast in-place updates."""
+    plots = []
+    for i, title in enumerate(TITLES):
+        plot = graphics.addPlot(row=0, col=i, title=title)
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        plot.setLabel("bottom", "step")
+        plot.addLegend(offset=(-4, 4), labelTextSize=legend_size)
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setMenuEnabled(False)
+        plots.append(plot)
+    return plots
+
+
 class MetricPlots(QWidget):
     """Three plots side by side sharing the step axis."""
 
@@ -31,16 +46,7 @@ class MetricPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.graphics = pg.GraphicsLayoutWidget()
         layout.addWidget(self.graphics)
-        self.plots: list[pg.PlotItem] = []
-        for i, title in enumerate(TITLES):
-            plot = self.graphics.addPlot(row=0, col=i, title=title)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setLabel("bottom", "step")
-            plot.addLegend(offset=(-4, 4), labelTextSize="9pt")
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setMenuEnabled(False)
-            self.plots.append(plot)
+        self.plots = add_step_plots(self.graphics, legend_size="9pt")
         self.plots[1].setYRange(0, 1, padding=0.02)
         self.zero_line = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((128, 128, 128), style=pg.QtCore.Qt.PenStyle.DashLine))
         self.plots[0].addItem(self.zero_line)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from .image_pane import DIVERGING_MAP, ImagePane
-from .metric_plots import SERIES, TITLES
+from .metric_plots import SERIES, add_step_plots
 
 RUN_NAMES = ("A", "B")
 RUN_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine)
@@ -79,16 +79,7 @@ class RunCompareDialog(QDialog):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setToolTip("Per step, run A solid and run B dashed: loss and margin, true/target "
                                  "probability, L2 and Linf (x255) of the perturbation.")
-        self.plots: list[pg.PlotItem] = []
-        for i, title in enumerate(TITLES):
-            plot = self.graphics.addPlot(row=0, col=i, title=title)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setLabel("bottom", "step")
-            plot.addLegend(offset=(-4, 4), labelTextSize="8pt")
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setMenuEnabled(False)
-            self.plots.append(plot)
+        self.plots = add_step_plots(self.graphics, legend_size="8pt")
         self.curves: list[dict[str, pg.PlotDataItem]] = []
         for run, style in zip(RUN_NAMES, RUN_STYLES, strict=True):
             curves = {}

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .analysis_views import make_plot
 from .task_progress import TaskProgress
 
 KIND_COLOURS = {"fixed": (214, 39, 40), "zigzag": (44, 160, 44), "nearest": (31, 119, 180), "wide": (255, 127, 14)}
@@ -40,15 +41,7 @@ RHO_TICKS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3
 
 
 def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(title=title)
-    plot.setLabel("bottom", x)
-    plot.setLabel("left", y)
-    plot.showGrid(x=True, y=True, alpha=0.25)
-    plot.setMenuEnabled(False)
-    plot.getPlotItem().titleLabel.setText(title, size="12pt")
-    for axis in ("left", "bottom"):
-        plot.getAxis(axis).enableAutoSIPrefix(False)
-    return plot
+    return make_plot(title, x, y, title_size="12pt")
 
 
 def _shown(xs: list[float], ys: list[float]) -> np.ndarray:
