@@ -34,10 +34,10 @@ from advlens.analysis_state import AnalysisState
 from advlens.analysis_tab import AnalysisTab
 from advlens.engine.loaders import MODEL_SUFFIXES
 from advlens.resolution_tab import ResolutionLabState, ResolutionTab
-from advlens.run_records import RunRecordActions
+from advlens.run_records import RunRecordActions, outcome_text
 from advlens.stability_state import StabilityState
 from advlens.stability_tab import StabilityTab
-from advlens.state import ExplorerState, Frame, app_settings, attack_title
+from advlens.state import ExplorerState, Frame, app_settings
 from advlens.theme import THEMES, apply_theme, configure_plots, plot_background, plot_foreground
 from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
@@ -54,7 +54,6 @@ from advlens.widgets.resolution_panel import ResolutionPanel
 from advlens.widgets.stability_panel import StabilityPanel
 from advlens.widgets.trust_dialog import TrustFileDialog
 
-NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
 
@@ -353,24 +352,8 @@ class MainWindow(QMainWindow):
             self._set_banner_tone("bad")
             return
         record = event.record
-        cfg = record.config.attack
-        budget = f"{cfg.eps * 255:.1f}/255" if cfg.norm == "linf" else f"{cfg.eps:.3g}"
-        if event.kind == "cancelled":
-            head = f"Stopped at step {record.steps_run}"
-            tone = ""
-        elif record.success[0]:
-            head = "SUCCESS — the model is fooled"
-            tone = "success"
-        else:
-            head = "FAILED — the model held"
-            tone = "fail"
-        names = record.class_names
-        norm = NORM_TITLES.get(cfg.norm, cfg.norm)
-        setting = f"minimal {norm}" if cfg.is_minimal else f"{norm} ε={budget}"
-        self.banner.setText(
-            f"{head}: {names[record.clean_pred[0]]} → {names[record.adv_pred[0]]} ({record.adv_conf[0]:.0%}) · "
-            f"{attack_title(cfg.attack)} {setting} · L2 {record.norms['l2'][0]:.3f} · "
-            f"Linf {record.norms['linf'][0] * 255:.2f}/255")
+        text, tone = outcome_text(record)
+        self.banner.setText(text)
         self._set_banner_tone(tone)
         if self.state.last_record_path is not None:
             self.statusBar().showMessage(f"Run saved to {self.state.last_record_path}", 10000)

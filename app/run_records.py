@@ -22,6 +22,7 @@ from advlens.engine.runs import (
     ReplayResult,
     RunComparison,
     budget_text,
+    class_name,
     compare_records,
     judge_replay,
     list_runs,
@@ -42,10 +43,6 @@ def _hwc(image: np.ndarray) -> np.ndarray:
     return image.transpose(1, 2, 0)
 
 
-def _name(names: list[str], index: int | None) -> str:
-    return names[index] if index is not None and 0 <= index < len(names) else str(index)
-
-
 def outcome_text(record: RunRecord) -> tuple[str, str]:
     """(banner text, tone) for a record's outcome, worded like the end of a live run."""
     cfg = record.config.attack
@@ -62,7 +59,7 @@ def outcome_text(record: RunRecord) -> tuple[str, str]:
     except (KeyError, AdvLensError):
         title, minimal = cfg.attack, False
     setting = f"minimal {norm}" if minimal else f"{norm} ε={budget_text(cfg.to_dict())}"
-    return (f"{head}: {_name(names, record.clean_pred[0])} → {_name(names, record.adv_pred[0])} "
+    return (f"{head}: {class_name(names, record.clean_pred[0])} → {class_name(names, record.adv_pred[0])} "
             f"({record.adv_conf[0]:.0%}) · {title} {setting} · L2 {record.norms['l2'][0]:.3f} · "
             f"Linf {record.norms['linf'][0] * 255:.2f}/255"), tone
 
@@ -175,7 +172,7 @@ class RunRecordActions(QObject):
         x, x_adv = record.original[0], record.adversarial[0]
         delta = x_adv - x
         target = record.config.attack.target
-        adv_label = _name(names, record.adv_pred[0])
+        adv_label = class_name(names, record.adv_pred[0])
         topk_labels, topk_probs = [adv_label], np.array([record.adv_conf[0]])
         model = self.state.model
         if model is not None and list(model.labels) == list(names) and self.state.config.model == record.config.model:
@@ -183,7 +180,7 @@ class RunRecordActions(QObject):
                 with torch.no_grad():
                     probs = model.predict(torch.from_numpy(x_adv)[None].to(self.state.device))[0]
                 top = probs.topk(min(5, probs.numel()))
-                topk_labels = [_name(names, int(i)) for i in top.indices]
+                topk_labels = [class_name(names, int(i)) for i in top.indices]
                 topk_probs = top.values.cpu().numpy()
             except (AdvLensError, RuntimeError):
                 pass
@@ -194,10 +191,10 @@ class RunRecordActions(QObject):
         steps, series = plot_series(record)
         return Frame(
             original=_hwc(x),
-            clean_label=_name(names, record.clean_pred[0]),
+            clean_label=class_name(names, record.clean_pred[0]),
             clean_conf=float(record.clean_conf[0]),
-            true_label=_name(names, record.labels[0]),
-            target_label=_name(names, target) if target is not None else None,
+            true_label=class_name(names, record.labels[0]),
+            target_label=class_name(names, target) if target is not None else None,
             adversarial=_hwc(x_adv),
             perturbation=delta.mean(axis=0),
             perturbation_peak=float(record.norms["linf"][0]),
@@ -336,8 +333,8 @@ class RunRecordActions(QObject):
                 "adversarial": _hwc(record.adversarial[0]),
                 "perturbation": delta.mean(axis=0),
                 "peak": float(np.abs(delta).max(initial=0.0)),
-                "original_caption": f"{_name(names, record.clean_pred[0])} {record.clean_conf[0]:.0%}",
-                "adversarial_caption": f"{_name(names, record.adv_pred[0])} {record.adv_conf[0]:.0%}",
+                "original_caption": f"{class_name(names, record.clean_pred[0])} {record.clean_conf[0]:.0%}",
+                "adversarial_caption": f"{class_name(names, record.adv_pred[0])} {record.adv_conf[0]:.0%}",
                 "tone": "bad" if record.success[0] else "good",
             })
         norms = (comparison.a.config.attack.norm, comparison.b.config.attack.norm)

@@ -72,7 +72,7 @@ def budget_text(attack: dict) -> str:
     return f"{eps:.4g}"
 
 
-def _class_name(names: list[str], index: int | None) -> str:
+def class_name(names: list[str], index: int | None) -> str:
     if index is None:
         return "-"
     return names[index] if 0 <= index < len(names) else str(index)
@@ -83,7 +83,7 @@ def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image
     cfg = record.config.attack
     names = record.class_names
     shape = record.original.shape
-    goal = f"targeted at {_class_name(names, cfg.target)} ({cfg.target})" if cfg.target is not None else "untargeted"
+    goal = f"targeted at {class_name(names, cfg.target)} ({cfg.target})" if cfg.target is not None else "untargeted"
     budget = "none (minimal-norm search)" if _is_minimal(cfg.attack) else budget_text(cfg.to_dict())
     lines = []
     if path is not None:
@@ -94,9 +94,9 @@ def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image
         ("image", f"{record.config.image} at {shape[-1]}x{shape[-2]}"
                   + (f" ({shape[0]} images, showing #{image})" if shape[0] > 1 else "")),
         ("attack", f"{cfg.attack.upper()} {cfg.norm} eps={budget} steps={cfg.steps} {goal}, seed {cfg.seed}"),
-        ("true class", _class_name(names, record.labels[image])),
-        ("clean", f"{_class_name(names, record.clean_pred[image])} ({record.clean_conf[image]:.1%})"),
-        ("adversarial", f"{_class_name(names, record.adv_pred[image])} ({record.adv_conf[image]:.1%})"),
+        ("true class", class_name(names, record.labels[image])),
+        ("clean", f"{class_name(names, record.clean_pred[image])} ({record.clean_conf[image]:.1%})"),
+        ("adversarial", f"{class_name(names, record.adv_pred[image])} ({record.adv_conf[image]:.1%})"),
         ("success", "yes" if record.success[image] else "no"),
         ("norms", f"L0 {int(record.norms['l0'][image])}  L2 {record.norms['l2'][image]:.4f}  "
                   f"Linf {record.norms['linf'][image]:.4f} ({record.norms['linf'][image] * 255:.2f}/255)"),
@@ -168,7 +168,7 @@ def summarize_record(folder: str | os.PathLike) -> RunSummary:
             budget="minimal" if _is_minimal(str(attack["attack"])) else budget_text(attack),
             steps=int(attack.get("steps", 0)), seed=int(attack.get("seed", 0)), resolution=cfg.get("resolution"),
             status=str(data.get("status", "")), success=bool(data["success"][0]),
-            clean=_class_name(names, data["clean_pred"][0]), adversarial=_class_name(names, data["adv_pred"][0]),
+            clean=class_name(names, data["clean_pred"][0]), adversarial=class_name(names, data["adv_pred"][0]),
             l2=float(data["norms"]["l2"][0]), linf=float(data["norms"]["linf"][0]))
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         return RunSummary(path=folder, error=f"{type(exc).__name__}: {exc}"[:200])
@@ -240,9 +240,9 @@ def outcome_rows(a: RunRecord, b: RunRecord, image: int = 0) -> list[tuple[str, 
         return [
             local_time(r.created), f"{r.model_name} on {r.device}", r.config.image,
             "x".join(str(s) for s in r.original.shape[-2:][::-1]),
-            _class_name(names, r.labels[image]),
-            f"{_class_name(names, r.clean_pred[image])} ({r.clean_conf[image]:.1%})",
-            f"{_class_name(names, r.adv_pred[image])} ({r.adv_conf[image]:.1%})",
+            class_name(names, r.labels[image]),
+            f"{class_name(names, r.clean_pred[image])} ({r.clean_conf[image]:.1%})",
+            f"{class_name(names, r.adv_pred[image])} ({r.adv_conf[image]:.1%})",
             "yes" if r.success[image] else "no",
             str(int(r.norms["l0"][image])), f"{r.norms['l2'][image]:.4f}",
             f"{r.norms['linf'][image]:.4f} ({r.norms['linf'][image] * 255:.2f}/255)",
@@ -346,8 +346,8 @@ def replay_differences(original: RunRecord, replayed: RunRecord, atol: float = R
     for key, title in (("labels", "true class"), ("clean_pred", "clean prediction"), ("adv_pred", "adversarial prediction")):
         ra, rb = getattr(original, key), getattr(replayed, key)
         if ra != rb:
-            diffs.append(f"the {title} differs: recorded {', '.join(_class_name(names, i) for i in ra)}, "
-                         f"replayed {', '.join(_class_name(replayed.class_names, i) for i in rb)}")
+            diffs.append(f"the {title} differs: recorded {', '.join(class_name(names, i) for i in ra)}, "
+                         f"replayed {', '.join(class_name(replayed.class_names, i) for i in rb)}")
     if original.success != replayed.success:
         diffs.append(f"success differs: recorded {original.success}, replayed {replayed.success}")
     if original.status != replayed.status:
@@ -524,9 +524,9 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
         delta = record.perturbation[i]
         peak = float(np.abs(delta).max(initial=0.0))
         captions = [
-            (record.original[i], f"original: {_class_name(names, record.clean_pred[i])} "
+            (record.original[i], f"original: {class_name(names, record.clean_pred[i])} "
                                  f"({record.clean_conf[i]:.0%})"),
-            (record.adversarial[i], f"adversarial: {_class_name(names, record.adv_pred[i])} "
+            (record.adversarial[i], f"adversarial: {class_name(names, record.adv_pred[i])} "
                                     f"({record.adv_conf[i]:.0%})"),
             (perturbation_visual(delta), f"perturbation ×{1 / peak:.0f} around grey" if peak else "no perturbation"),
         ]
