@@ -48,6 +48,9 @@ class AttackControls(QWidget):
         row = QHBoxLayout()
         self.model = QComboBox()
         self.model.setToolTip("The classifier under attack: a bundled model or one you opened.")
+        # long model names elide instead of widening the whole control column past its scroll area
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(16)
         self.open_model = QPushButton("Open…")
         self.open_model.setToolTip("Open a model file (safetensors weights with a JSON model card).")
         row.addWidget(self.model, 1)
