@@ -43,7 +43,16 @@ def _broadcast(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _project_l1(delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    """Euclidean projection onto the L1 ball (Duchi et al. 2008, sort-based)."""
+    """Euclidean projection onto the L1 ball (Duchi et al. 2008, sort-based).
+
+    Two guards against rounding, both needed for tiny budgets. Duchi's first candidate always
+    qualifies in exact arithmetic (mu_1 - (mu_1 - eps) = eps > 0), but in floating point `cumsum - eps`
+    equals `cumsum` once eps is below half an ulp of the largest entry, so no candidate qualified, the
+    threshold came out wrong and the "projection" kept most of the perturbation (L1 norms of ~90 for
+    eps = 1e-7). The first candidate is therefore taken as given. And `(|x| - theta)_+` keeps whole
+    ulps of the entries it shrinks, which for eps far below those ulps is far more than eps: the result
+    is rescaled onto the ball where it ends outside.
+    """
     flat = _flat(delta)
     abs_flat = flat.abs()
     inside = abs_flat.sum(dim=1) <= eps
@@ -53,10 +62,14 @@ def _project_l1(delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     cumsum = mu.cumsum(dim=1)
     ks = torch.arange(1, flat.shape[1] + 1, device=delta.device, dtype=delta.dtype)
     cond = mu - (cumsum - eps[:, None]) / ks > 0
+    cond[:, 0] = True
     rho = cond.shape[1] - 1 - cond.flip(1).to(torch.int64).argmax(dim=1, keepdim=True)
     theta = (cumsum.gather(1, rho) - eps[:, None]) / (rho + 1).to(delta.dtype)
     projected = flat.sign() * (abs_flat - theta).clamp_min(0)
-    projected = torch.where(eps[:, None] > 0, projected, torch.zeros_like(projected))
+    norm = projected.abs().sum(dim=1, keepdim=True)
+    too_long = norm > eps[:, None]
+    tiny = torch.finfo(delta.dtype).tiny
+    projected = torch.where(too_long, projected * (eps[:, None] / norm.clamp_min(tiny)), projected)
     out = torch.where(inside[:, None], flat, projected)
     return out.reshape(delta.shape)
 
@@ -69,7 +82,8 @@ def project(delta: torch.Tensor, norm: str, eps: float | torch.Tensor) -> torch.
         return torch.maximum(torch.minimum(delta, e), -e)
     if norm == "l2":
         n = lp_norm(delta, "l2")
-        factor = torch.where(n > eps_t, eps_t / n.clamp_min(1e-12), torch.ones_like(n))
+        # clamp only against 0/0: a floor such as 1e-12 shrank a point already on a tiny sphere again
+        factor = torch.where(n > eps_t, eps_t / n.clamp_min(torch.finfo(delta.dtype).tiny), torch.ones_like(n))
         return delta * _broadcast(factor, delta)
     if norm == "l1":
         return _project_l1(delta, eps_t)

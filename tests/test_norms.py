@@ -1,21 +1,68 @@
+import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from advlens.engine.norms import clip_perturbation, lp_norm, project, random_in_ball
 
 TOL = 1e-5
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+# Budgets down to the smallest float64 subnormal: tiny ones are where the L1 projection used to keep
+# the whole perturbation (rounding lost eps beside the largest entry).
+EPSILONS = st.one_of(st.floats(0.0, 3.0), st.floats(0.0, 1e-5), st.floats(0.0, 1e-30),
+                     st.sampled_from([0.0, 5e-324, 1e-45, 1e-40, 1.03e-23, 1e-7, 3e-7, 1e-6]))
 
 
+def within_ball(projected: torch.Tensor, norm: str, eps: float) -> bool:
+    """||projected|| <= eps as the tensor's dtype holds it, up to rounding relative to eps and one
+    smallest subnormal per entry (what rescaling by a subnormal factor can add)."""
+    eps_held = float(torch.tensor(eps, dtype=projected.dtype))
+    info = torch.finfo(projected.dtype)
+    slack = projected[0].numel() * info.tiny * info.eps
+    return bool((lp_norm(projected, norm).double() <= eps_held * (1 + TOL) + slack).all())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @settings(max_examples=60, deadline=None)
-@given(norm=st.sampled_from(["linf", "l2", "l1"]), eps=st.floats(0.0, 3.0), seed=st.integers(0, 10_000),
-       scale=st.floats(0.001, 10.0))
-def test_projection_lands_in_the_ball_and_is_idempotent(norm, eps, seed, scale):
+@given(norm=st.sampled_from(["linf", "l2", "l1"]), eps=EPSILONS, seed=st.integers(0, 10_000),
+       scale=st.one_of(st.floats(0.001, 10.0), st.just(0.0)))
+@example(norm="l1", eps=1.03e-23, seed=0, scale=1.0)  # found in CI: the perturbation came back whole
+@example(norm="l1", eps=1e-7, seed=0, scale=5.0)  # the issue's case: L1 norms of ~90 for eps 1e-7
+@example(norm="l1", eps=1e-6, seed=0, scale=5.0)  # rounding kept 2x eps
+@example(norm="l1", eps=5e-324, seed=1, scale=1.0)  # smallest subnormal
+@example(norm="l2", eps=1e-45, seed=2, scale=1.0)
+@example(norm="linf", eps=1e-45, seed=2, scale=1.0)
+@example(norm="l1", eps=0.0, seed=3, scale=1.0)  # eps = 0: everything to zero
+@example(norm="l2", eps=0.0, seed=3, scale=1.0)
+@example(norm="linf", eps=0.0, seed=3, scale=1.0)
+@example(norm="l1", eps=0.5, seed=4, scale=0.0)  # all-zero delta
+@example(norm="l2", eps=0.0, seed=4, scale=0.0)  # all-zero delta at eps = 0
+def test_projection_lands_in_the_ball_and_is_idempotent(device, dtype, norm, eps, seed, scale):
     g = torch.Generator().manual_seed(seed)
-    delta = torch.randn(4, 3, 5, 5, generator=g) * scale
+    delta = (torch.randn(4, 3, 5, 5, generator=g, dtype=torch.float64) * scale).to(dtype=dtype, device=device)
     projected = project(delta, norm, eps)
-    assert (lp_norm(projected, norm) <= eps * (1 + TOL) + TOL).all()
-    assert torch.allclose(project(projected, norm, eps), projected, atol=1e-5)
+    assert projected.dtype == dtype and torch.isfinite(projected).all()
+    assert within_ball(projected, norm, eps)
+    again = project(projected, norm, eps)
+    assert torch.allclose(again, projected, rtol=1e-5, atol=float(eps) * 1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("eps", [0.0, 1e-30, 1e-7, 0.3, 2.0])
+def test_l1_projection_with_entries_tied_at_the_threshold(dtype, eps):
+    """Every entry the same size: the projection shrinks all of them alike, onto the sphere."""
+    delta = torch.full((2, 1, 4, 4), 0.25, dtype=dtype)
+    delta[1] *= -1
+    projected = project(delta, "l1", eps)
+    assert within_ball(projected, "l1", eps)
+    flat = projected.abs().reshape(2, -1)
+    assert torch.equal(flat, flat[:, :1].expand_as(flat))  # still tied
+    # on the sphere, up to the ulps of the entries it shrank (a budget below those rounds to zero)
+    ulps = delta[0].numel() * 0.25 * torch.finfo(dtype).eps
+    assert torch.allclose(lp_norm(projected, "l1"), torch.tensor(eps, dtype=dtype).expand(2), rtol=1e-5, atol=ulps)
+    assert (projected.sign() * delta.sign() >= 0).all()
 
 
 @settings(max_examples=40, deadline=None)
