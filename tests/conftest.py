@@ -36,20 +36,3 @@ def demo_images(count: int, size: int, offset: int = 0) -> tuple[torch.Tensor, t
 @pytest.fixture(scope="session")
 def demo_set_32() -> tuple[torch.Tensor, torch.Tensor]:
     return demo_images(64, 32)
-
-
-@pytest.fixture
-def main_window(qtbot, tmp_path, monkeypatch):
-    """A real Explorer window on the demo, with its run records and settings in a temp folder."""
-    monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("ADVLENS_SETTINGS", str(tmp_path / "settings.ini"))
-    from advlens.gui import create_window
-    from advlens.theme import configure_plots
-
-    configure_plots()
-    window = create_window(remember_layout=False)
-    qtbot.addWidget(window)
-    window.resize(1400, 850)
-    window.show()
-    yield window
-    window.close()

@@ -22,8 +22,7 @@ from advlens.engine.executor import InProcessExecutor, SweepJob, SweepResult, ru
 from advlens.engine.labs.resolution import ResolutionLabConfig, run_resolution_lab
 from advlens.engine.model import Model, load_demo_model
 from advlens.engine.tasks import Progress, TaskRunner
-
-from .conftest import demo_images
+from tests.conftest import demo_images
 
 WAIT = 60  # seconds: a bound for a stuck test, never a synchronisation
 

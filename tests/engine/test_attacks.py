@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from advlens.engine import AttackConfig, RunConfig, RunControl, execute, prepare_job, run_attack
 from advlens.engine.norms import lp_norm
 from advlens.engine.samples import load_sample, sample_label, sample_names
-
-from .conftest import demo_images
+from tests.conftest import demo_images
 
 TOL = 1e-5
 

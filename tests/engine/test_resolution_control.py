@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -106,22 +104,6 @@ def test_per_resolution_config_round_trips_through_json():
     assert back == config and back.per_resolution and not ResolutionLabConfig().per_resolution
 
 
-def test_cli_per_resolution_models_json_round_trip(tmp_path):
-    csv_path = tmp_path / "m.csv"
-    out = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--per-resolution-models", "--images",
-                          "demo:2", "--resolutions", "16,24,32", "--steps", "5", "--norms", "l2", "--device", "cpu",
-                          "--csv", str(csv_path), "--json"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    assert data["model_choice"] == "per-resolution" and data["missing_models"] == [24]
-    assert data["models"] == {"16": "shapes-cnn-r16", "32": "shapes-cnn-r32"}
-    assert data["config"]["models"] == {str(s): f"shapes-cnn-r{s}" for s in CONTROL_SIZES}
-    assert all(m["model"] == f"shapes-cnn-r{m['resolution']}" for m in data["measurements"])
-    assert ResolutionLabConfig.from_dict(data["config"]).models[32] == "shapes-cnn-r32"
-    assert len(csv_path.read_text().strip().splitlines()) == 1 + 2 * 2
-    bad = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--models", "16=demo-r16,32"],
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "SIZE=MODEL" in bad.stderr and bad.stderr.count("\n") == 1
 
 
 def _train_args(**overrides) -> argparse.Namespace:
@@ -147,18 +129,3 @@ def test_train_demo_makes_a_reproducible_control_model(tmp_path):
         config_from_args(_train_args(sizes="16", name="../x"))
 
 
-@pytest.mark.gui
-def test_the_lab_tab_runs_the_control_models(qtbot, main_window):
-    w = main_window
-    assert w.controls.model.currentData() == DEMO_MODEL  # the Explorer still opens on the demo
-    p = w.resolution_panel
-    p.images.setCurrentText("demo:2")
-    p.resolutions.setText("16,24,32")
-    p.steps.setValue(5)
-    p.models.setCurrentIndex(p.models.findData("per-resolution"))
-    with qtbot.waitSignal(w.resolution_state.finished, timeout=180_000) as blocker:
-        p.run.click()
-    result = blocker.args[0]
-    assert result.models == {16: "shapes-cnn-r16", 32: "shapes-cnn-r32"} and result.missing_models == [24]
-    assert "per-resolution" in p.outcome.text() and "No model trained at 24 px" in p.outcome.text()
-    assert p.table.rowCount() == 2

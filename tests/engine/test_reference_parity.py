@@ -14,8 +14,7 @@ import torch
 
 from advlens.engine import AttackConfig, RunConfig, run_attack
 from advlens.engine.norms import lp_norm
-
-from .conftest import demo_images
+from tests.conftest import demo_images
 
 torchattacks = pytest.importorskip("torchattacks")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from advlens.engine.model import DEMO_MODEL
+
 pytestmark = pytest.mark.gui
 
 
@@ -44,3 +46,22 @@ def test_bad_settings_say_so_and_cancel_keeps_partial_results(qtbot, main_window
         p.cancel.click()
     assert "cancelled" in blocker.args[0]
     assert p.run.isEnabled()
+
+
+@pytest.mark.gui
+def test_the_lab_tab_runs_the_control_models(qtbot, main_window):
+    w = main_window
+    assert w.controls.model.currentData() == DEMO_MODEL  # the Explorer still opens on the demo
+    p = w.resolution_panel
+    p.images.setCurrentText("demo:2")
+    p.resolutions.setText("16,24,32")
+    p.steps.setValue(5)
+    p.models.setCurrentIndex(p.models.findData("per-resolution"))
+    with qtbot.waitSignal(w.resolution_state.finished, timeout=180_000) as blocker:
+        p.run.click()
+    result = blocker.args[0]
+    assert result.models == {16: "shapes-cnn-r16", 32: "shapes-cnn-r32"} and result.missing_models == [24]
+    assert "per-resolution" in p.outcome.text() and "No model trained at 24 px" in p.outcome.text()
+    assert p.table.rowCount() == 2
+
+

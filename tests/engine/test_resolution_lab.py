@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -110,18 +106,6 @@ def test_nearest_upsampling_is_a_labelled_control(demo_model):
     assert len(result.measurements) == 4
 
 
-def test_cli_resolution_json_and_csv(tmp_path):
-    csv_path = tmp_path / "m.csv"
-    out = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--images", "demo:3", "--resolutions",
-                          "16,24", "--steps", "10", "--device", "cpu", "--csv", str(csv_path), "--json"],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
-    assert data["model_mode"] == "native" and "l2" in data["fits"]
-    assert len(csv_path.read_text().strip().splitlines()) == 1 + 3 * 2 * 2
-    bad = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--resolutions", "16"],
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "at least two resolutions" in bad.stderr
 
 
 def test_a_fixed_size_model_is_measured_behind_a_resize_and_says_so(demo_model):

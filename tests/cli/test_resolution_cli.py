@@ -1,0 +1,45 @@
+"""`advlens resolution`: JSON and CSV out, the per-resolution control models, one-line refusals."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from advlens.engine.labs.resolution import ResolutionLabConfig
+
+CONTROL_SIZES = (16, 32, 64, 128)
+
+
+def test_cli_per_resolution_models_json_round_trip(tmp_path):
+    csv_path = tmp_path / "m.csv"
+    out = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--per-resolution-models", "--images",
+                          "demo:2", "--resolutions", "16,24,32", "--steps", "5", "--norms", "l2", "--device", "cpu",
+                          "--csv", str(csv_path), "--json"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["model_choice"] == "per-resolution" and data["missing_models"] == [24]
+    assert data["models"] == {"16": "shapes-cnn-r16", "32": "shapes-cnn-r32"}
+    assert data["config"]["models"] == {str(s): f"shapes-cnn-r{s}" for s in CONTROL_SIZES}
+    assert all(m["model"] == f"shapes-cnn-r{m['resolution']}" for m in data["measurements"])
+    assert ResolutionLabConfig.from_dict(data["config"]).models[32] == "shapes-cnn-r32"
+    assert len(csv_path.read_text().strip().splitlines()) == 1 + 2 * 2
+    bad = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--models", "16=demo-r16,32"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "SIZE=MODEL" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_cli_resolution_json_and_csv(tmp_path):
+    csv_path = tmp_path / "m.csv"
+    out = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--images", "demo:3", "--resolutions",
+                          "16,24", "--steps", "10", "--device", "cpu", "--csv", str(csv_path), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["model_mode"] == "native" and "l2" in data["fits"]
+    assert len(csv_path.read_text().strip().splitlines()) == 1 + 3 * 2 * 2
+    bad = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--resolutions", "16"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "at least two resolutions" in bad.stderr
+
+
