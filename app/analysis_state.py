@@ -16,8 +16,10 @@ from PySide6.QtCore import QObject, Signal
 from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine import analysis as an
 from advlens.engine.analysis.imagesets import ImageSet
+from advlens.engine.catalogue import attack_spec
 from advlens.engine.model import control_models
 from advlens.engine.tasks import TaskOutcome
+from advlens.engine.units import parse_eps_range
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
 
@@ -47,7 +49,7 @@ class AnalysisState(TaskPoller):
 
     def _explorer_attack(self) -> AttackConfig:
         config = self.explorer.config.attack
-        if config.is_minimal:
+        if attack_spec(config.attack).is_minimal:
             return AttackConfig(attack="pgd", norm="linf", eps=config.eps or 8 / 255, steps=20, seed=config.seed)
         return replace(config, target=None, params=dict(config.params))
 
@@ -75,7 +77,7 @@ class AnalysisState(TaskPoller):
                 labels = data.labels_for(model)
                 attack = self._explorer_attack()
                 if kind == "sweep":
-                    eps = an.parse_eps_range(options["eps_range"])
+                    eps = parse_eps_range(options["eps_range"])
                     self.launch(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
                 elif kind == "minimal":
                     self.launch(an.minimal_perturbations, model, data.images, labels, minimal)

@@ -25,8 +25,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _budget(text: str) -> float:
-    from advlens.engine.config import parse_budget
     from advlens.engine.errors import ConfigError
+    from advlens.engine.units import parse_budget
 
     try:
         return parse_budget(text)
@@ -266,8 +266,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from advlens.engine import AttackConfig, load_model
-    from advlens.engine.analysis import parse_eps_range, robust_accuracy_curve
+    from advlens.engine.analysis import robust_accuracy_curve
     from advlens.engine.analysis.imagesets import parse_image_set
+    from advlens.engine.units import parse_eps_range
 
     eps_list = parse_eps_range(args.eps)
     model = load_model(args.model, args.device)
@@ -415,11 +416,11 @@ def _cmd_stability(args: argparse.Namespace) -> int:
 
 
 def _cmd_attacks(args: argparse.Namespace) -> int:
-    from advlens.engine.attacks import attack_names, attack_spec
+    from advlens.engine.catalogue import attack_names, attack_spec
 
     for name in attack_names():
         spec = attack_spec(name)
-        kind = "minimal-norm" if spec.kind == "minimal" else "fixed budget"
+        kind = "minimal-norm" if spec.is_minimal else "fixed budget"
         extras = [kind, "norms " + "/".join(spec.norms)]
         if not spec.targeted:
             extras.append("untargeted only")
@@ -454,6 +455,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_attack(args: argparse.Namespace) -> int:
     from advlens.engine import AttackConfig, RunConfig, load_model, prepare_job
+    from advlens.engine.catalogue import attack_spec
     from advlens.engine.session import execute
 
     attack = AttackConfig(attack=args.attack, norm=args.norm, eps=args.eps, steps=args.steps,
@@ -464,13 +466,11 @@ def _cmd_attack(args: argparse.Namespace) -> int:
                        resample_filter=args.filter, device=args.device, attack=attack)
     model = load_model(args.model, args.device, card=args.card, trust_pickle=args.trust_pickle,
                        onnx_runtime=args.onnx_runtime)
-    if model.input_size is not None and config.resolution != model.input_size:
-        config.resolution = model.input_size
-        model.notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
-                           f"the image is resampled to that size")
     for note in model.notes:
         sys.stderr.write(f"advlens: note: {note}\n")
     job = prepare_job(config, model=model, label=args.label)
+    for note in job.notes:
+        sys.stderr.write(f"advlens: note: {note}\n")
     record = execute(job)
     out = None
     if not args.no_save:
@@ -486,7 +486,7 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     names = record.class_names
     shape = record.original.shape
     budget = f"{cfg.eps:.4g} ({cfg.eps * 255:.2f}/255)" if cfg.norm == "linf" else f"{cfg.eps:.4g}"
-    if cfg.is_minimal:
+    if attack_spec(cfg.attack).is_minimal:
         budget = "none (minimal-norm search)"
     goal = f"targeted at {names[cfg.target]} ({cfg.target})" if cfg.target is not None else "untargeted"
     print(f"model        {record.model_name} on {record.device}")

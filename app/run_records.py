@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from advlens.engine import AdvLensError, AttackConfig, RunRecord
-from advlens.engine.attacks import attack_spec, planned_steps
+from advlens.engine.catalogue import attack_spec, planned_steps
 from advlens.engine.record import RecordError
 from advlens.engine.runs import (
     ReplayResult,
@@ -55,7 +55,7 @@ def outcome_text(record: RunRecord) -> tuple[str, str]:
         head, tone = "FAILED — the model held", "fail"
     norm = NORM_TITLES.get(cfg.norm, cfg.norm)
     try:
-        title, minimal = attack_spec(cfg.attack).title, attack_spec(cfg.attack).kind == "minimal"
+        title, minimal = attack_spec(cfg.attack).title, attack_spec(cfg.attack).is_minimal
     except (KeyError, AdvLensError):
         title, minimal = cfg.attack, False
     setting = f"minimal {norm}" if minimal else f"{norm} ε={budget_text(cfg.to_dict())}"

@@ -40,8 +40,8 @@ from advlens.engine import (
     resample,
     select_device,
 )
-from advlens.engine.attacks import planned_steps
 from advlens.engine.attacks.base import Step
+from advlens.engine.catalogue import planned_steps
 from advlens.engine.errors import ImageLoadError, ModelCardMissing, UntrustedModelError
 from advlens.engine.images import IMAGE_SUFFIXES, list_image_files, to_uint8
 from advlens.engine.loaders import (
@@ -180,7 +180,7 @@ class ExplorerState(QObject):
         for name in attack_names():
             spec = attack_spec(name)
             entries.append({"name": spec.name, "title": spec.title, "description": spec.description,
-                            "norms": list(spec.norms), "uses_steps": spec.uses_steps, "kind": spec.kind,
+                            "norms": list(spec.norms), "uses_steps": spec.uses_steps, "minimal": spec.is_minimal,
                             "uses_step_size": spec.uses_step_size, "uses_random_start": spec.uses_random_start,
                             "targeted": spec.targeted, "needs_gradients": spec.needs_gradients,
                             "params": {name: vars(p) for name, p in spec.params.items()}})

@@ -1,41 +1,52 @@
-"""The AdvLens engine: models, images, step-wise attacks, runs and records. torch + numpy only, never Qt."""
+"""The AdvLens engine: models, images, step-wise attacks, runs and records. torch + numpy only, never Qt.
+
+Names are imported on first use (PEP 562), so `import advlens.engine.config` or `advlens.engine.units`
+does not pull in torch: the GUI process uses the torch-free base layer (errors, units, config,
+catalogue, metrics) and leaves torch to the engine process.
+"""
 
 from __future__ import annotations
 
-from .attacks import ATTACKS, Attack, AttackResult, AttackRun, Step, attack_names, attack_spec, make_attack
-from .config import AttackConfig, RunConfig, parse_budget
-from .criteria import Misclassification, TargetedMisclassification, make_criterion
-from .device import available_devices, device_name, select_device
-from .errors import (
-    AdvLensError,
-    AttackFailed,
-    Cancelled,
-    ConfigError,
-    ImageLoadError,
-    ModelCardMissing,
-    ModelLoadError,
-    ModelOutputError,
-    UntrustedModelError,
-)
-from .executor import Executor, InProcessExecutor, SweepJob, SweepResult
-from .images import load_image, resample, save_png
-from .model import Model, ModelCard, bundled_models, load_demo_model, load_model
-from .norms import clip_perturbation, lp_norm, project
-from .record import RunRecord
-from .runner import AttackRunner, RunEvent, RunHandle
-from .samples import load_sample, resolve_image, sample_names
-from .session import AttackJob, RunControl, execute, prepare_job, run_attack
-from .telemetry import Telemetry
+import importlib
+from typing import Any
 
-__all__ = [
-    "ATTACKS", "AdvLensError", "Attack", "AttackConfig", "AttackFailed", "AttackJob", "AttackResult",
-    "AttackRun", "AttackRunner", "Cancelled", "ConfigError", "Executor", "ImageLoadError",
-    "InProcessExecutor", "Misclassification", "Model",
-    "ModelCard", "ModelCardMissing", "ModelLoadError", "ModelOutputError", "RunConfig", "RunControl", "RunEvent", "RunHandle",
-    "RunRecord", "Step", "SweepJob", "SweepResult", "TargetedMisclassification", "Telemetry",
-    "UntrustedModelError", "attack_names", "attack_spec",
-    "available_devices", "bundled_models", "clip_perturbation", "device_name", "execute", "load_demo_model",
-    "load_image", "load_model", "load_sample", "lp_norm", "make_attack", "make_criterion", "parse_budget",
-    "prepare_job", "project", "resample", "resolve_image", "run_attack", "sample_names", "save_png",
-    "select_device",
-]
+_EXPORTS: dict[str, str] = {
+    # torch-free base layer
+    "AdvLensError": "errors", "AttackFailed": "errors", "Cancelled": "errors", "ConfigError": "errors",
+    "ImageLoadError": "errors", "ModelCardMissing": "errors", "ModelLoadError": "errors",
+    "ModelOutputError": "errors", "UntrustedModelError": "errors",
+    "AttackConfig": "config", "RunConfig": "config",
+    "parse_budget": "units",
+    "AttackSpec": "catalogue", "attack_names": "catalogue", "attack_spec": "catalogue",
+    # torch
+    "ATTACKS": "attacks", "Attack": "attacks", "AttackResult": "attacks", "AttackRun": "attacks", "Step": "attacks",
+    "make_attack": "attacks",
+    "Misclassification": "criteria", "TargetedMisclassification": "criteria", "make_criterion": "criteria",
+    "available_devices": "device", "device_name": "device", "select_device": "device",
+    "Executor": "executor", "InProcessExecutor": "executor", "SweepJob": "executor", "SweepResult": "executor",
+    "load_image": "images", "resample": "images", "save_png": "images",
+    "Model": "model", "ModelCard": "model", "bundled_models": "model", "load_demo_model": "model",
+    "load_model": "model",
+    "clip_perturbation": "norms", "lp_norm": "norms", "project": "norms",
+    "RunRecord": "record",
+    "AttackRunner": "runner", "RunEvent": "runner", "RunHandle": "runner",
+    "load_sample": "samples", "resolve_image": "samples", "sample_names": "samples",
+    "AttackJob": "session", "RunControl": "session", "execute": "session", "prepare_job": "session",
+    "run_attack": "session",
+    "Telemetry": "telemetry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'advlens.engine' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,28 +1,15 @@
-"""Run configurations: dataclasses that round-trip through JSON, shared by the GUI, the CLI and run records."""
+"""Run configurations: dataclasses that round-trip through JSON, shared by the GUI, the CLI and run records.
+
+Torch-free (the GUI process imports it). An attack config is checked against its attack's catalogue
+entry by `catalogue.check_attack`, once per run.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass, field, fields, replace
-from fractions import Fraction
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
-from .norms import check_norm
-
-
-def parse_budget(text: str | float | int) -> float:
-    """A budget from '8/255', '0.5', '8' or a number; fractions are what people type for Linf."""
-    if isinstance(text, int | float):
-        value = float(text)
-    else:
-        try:
-            value = float(Fraction(text.strip()))
-        except (ValueError, ZeroDivisionError) as exc:
-            raise ConfigError(f"cannot read '{text}' as a number (examples: 8/255, 0.5)") from exc
-    if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"a budget must be a finite number >= 0, got {text}")
-    return value
 
 
 @dataclass
@@ -41,56 +28,11 @@ class AttackConfig:
     restarts: int = 1  # run the attack this many times from new random starts, keep the best
     params: dict[str, float] = field(default_factory=dict)  # attack-specific settings (see AttackSpec.params)
 
-    def validated(self) -> AttackConfig:
-        """A copy with checked and normalised fields; raises ConfigError with a plain message."""
-        from .attacks import attack_names, attack_spec
-
-        name = self.attack.lower()
-        if name not in attack_names():
-            raise ConfigError(f"unknown attack '{self.attack}': choose one of {', '.join(attack_names())}")
-        norm = check_norm(self.norm)
-        spec = attack_spec(name)
-        if norm not in spec.norms:
-            raise ConfigError(f"{spec.title} supports {', '.join(spec.norms)}, not {norm}")
-        if not math.isfinite(self.eps) or self.eps < 0:
-            raise ConfigError(f"epsilon must be >= 0, got {self.eps}")
-        if norm == "linf" and self.eps > 1:
-            raise ConfigError(f"an Linf epsilon above 1 means nothing for [0,1] images, got {self.eps}")
-        if int(self.steps) < 1:
-            raise ConfigError(f"steps must be at least 1, got {self.steps}")
-        if self.step_size is not None and (not math.isfinite(self.step_size) or self.step_size < 0):
-            raise ConfigError(f"step size must be >= 0, got {self.step_size}")
-        if self.target is not None and int(self.target) < 0:
-            raise ConfigError(f"target class must be >= 0, got {self.target}")
-        if self.target is not None and not spec.targeted:
-            raise ConfigError(f"{spec.title} is untargeted only: clear the target class")
-        if int(self.restarts) < 1:
-            raise ConfigError(f"restarts must be at least 1, got {self.restarts}")
-        params = {}
-        for key, value in self.params.items():
-            if key not in spec.params:
-                known = ", ".join(spec.params) or "none"
-                raise ConfigError(f"{spec.title} has no setting '{key}' (its settings: {known})")
-            p = spec.params[key]
-            if not (math.isfinite(float(value)) and p.minimum <= float(value) <= p.maximum):
-                raise ConfigError(f"{spec.title} setting '{key}' must be in [{p.minimum}, {p.maximum}], got {value}")
-            params[key] = int(value) if p.integer else float(value)
-        return replace(self, attack=name, norm=norm, steps=int(self.steps), seed=int(self.seed),
-                       target=None if self.target is None else int(self.target), restarts=int(self.restarts),
-                       params=params)
-
     @property
     def effective_step_size(self) -> float:
         if self.step_size is not None:
             return float(self.step_size)
         return 2.5 * self.eps / self.steps
-
-    @property
-    def is_minimal(self) -> bool:
-        """A minimal-norm attack: eps is not a budget, the attack looks for the smallest perturbation."""
-        from .attacks import attack_spec
-
-        return attack_spec(self.attack).kind == "minimal"
 
     def to_dict(self) -> dict:
         data = asdict(self)

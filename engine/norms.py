@@ -9,15 +9,7 @@ import torch
 
 from .errors import ConfigError
 
-NORMS: tuple[str, ...] = ("linf", "l2", "l1")
 L0_TOLERANCE = 1e-6
-
-
-def check_norm(norm: str) -> str:
-    norm = norm.lower()
-    if norm not in NORMS:
-        raise ConfigError(f"unknown norm '{norm}': choose one of {', '.join(NORMS)}")
-    return norm
 
 
 def _flat(delta: torch.Tensor) -> torch.Tensor:

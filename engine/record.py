@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .attacks.base import METRIC_NAMES
 from .config import RunConfig
 from .errors import AdvLensError
 from .images import save_png
+from .metrics import METRIC_NAMES
 
 FORMAT_VERSION = 1
 

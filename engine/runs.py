@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .attacks.base import METRIC_NAMES
 from .config import RunConfig
 from .errors import AdvLensError
 from .images import atomic_write_bytes, to_uint8
+from .metrics import METRIC_NAMES
 from .record import RecordError, RunRecord, perturbation_visual
+from .units import format_budget, format_setting
 
 RUNS_ENV = "ADVLENS_RUNS_DIR"
 REPLAY_ATOL = 1e-5  # adversarial pixels may differ this much (float reduction order) and still be "identical"
@@ -66,10 +67,7 @@ def local_time(created: str) -> str:
 
 def budget_text(attack: dict) -> str:
     """'8/255' for Linf, '0.5' for L2/L1: the units people type."""
-    eps = float(attack.get("eps", 0.0))
-    if attack.get("norm") == "linf":
-        return f"{eps * 255:.3g}/255"
-    return f"{eps:.4g}"
+    return format_budget(float(attack.get("eps", 0.0)), str(attack.get("norm", "")))
 
 
 def class_name(names: list[str], index: int | None) -> str:
@@ -107,9 +105,9 @@ def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image
 
 
 def _is_minimal(attack: str) -> bool:
-    from .attacks import attack_names, attack_spec
+    from .catalogue import SPECS
 
-    return attack in attack_names() and attack_spec(attack).kind == "minimal"
+    return attack in SPECS and SPECS[attack].is_minimal
 
 
 # ---------------------------------------------------------------------------------------------- listing
@@ -215,7 +213,7 @@ def config_differences(a: RunConfig, b: RunConfig) -> list[tuple[str, object, ob
 def setting_text(name: str, value: object, norm: str | None = None) -> str:
     """A setting's value for people: budgets in Linf also as k/255, everything else as JSON."""
     if name in ("attack.eps", "attack.step_size") and isinstance(value, float):
-        return f"{value:.6g}" + (f" ({value * 255:.3g}/255)" if norm == "linf" else "")
+        return format_setting(value, norm)
     return json.dumps(value)
 
 

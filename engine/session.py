@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from .attacks import AttackRun, attack_names, attack_spec, make_attack
+from .attacks import AttackRun, build_attack
+from .catalogue import attack_spec, black_box_titles, check_attack
 from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
@@ -36,6 +37,7 @@ class AttackJob:
     images: torch.Tensor  # (N, C, H, W) in [0, 1]
     labels: torch.Tensor  # (N,)
     clean_logits: torch.Tensor | None = None  # from prepare_job's check, so execute need not run it again
+    notes: list[str] = field(default_factory=list)  # what a person should know about this run (said once)
 
 
 def default_label(spec: str) -> int | None:
@@ -48,7 +50,7 @@ def check_gradients(attack: str, model: Model) -> None:
     """A gradient attack on a model without gradients (ONNX in onnxruntime) is refused, saying why."""
     if model.gradients_available or not attack_spec(attack).needs_gradients:
         return
-    black_box = [attack_spec(name).title for name in attack_names() if not attack_spec(name).needs_gradients]
+    black_box = black_box_titles()
     choice = f"choose a black-box attack ({', '.join(black_box)})" if black_box else "no black-box attack exists yet"
     why = "is an ONNX model run by onnxruntime, which gives none" if model.kind == "onnx" else "gives none"
     raise ConfigError(f"{attack_spec(attack).title} needs the model's gradients, but {model.card.display_name} "
@@ -60,9 +62,10 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
     """Load (unless given) and check the model and image(s); resample; pick the labels to attack.
 
     Without a known label (a user's photo) the attack moves the model away from its own clean
-    prediction, which is what "fooling the model" means when no ground truth exists.
+    prediction, which is what "fooling the model" means when no ground truth exists. A model with a
+    fixed input size decides the resolution (the image is resampled to it, and a note says so).
     """
-    config.attack = config.attack.validated()
+    config.attack = check_attack(config.attack)
     check_filter(config.resample_filter)
     if model is not None:
         check_gradients(config.attack.attack, model)
@@ -72,6 +75,11 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         model = load_model(config.model, config.device)
         check_gradients(config.attack.attack, model)
     device = model.device
+    notes = []
+    if model.input_size is not None and config.resolution != model.input_size:
+        config.resolution = model.input_size
+        notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
+                     f"the image is resampled to that size")
     if image is None:
         image = resolve_image(config.image, config.resolution, config.resample_filter)
         if label is None:
@@ -96,7 +104,7 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
     if target is not None and target >= model.num_classes:
         raise ConfigError(f"target class {target} does not exist: {model.card.display_name} has "
                           f"{model.num_classes} classes (0..{model.num_classes - 1})")
-    return AttackJob(config=config, model=model, images=images, labels=labels, clean_logits=clean)
+    return AttackJob(config=config, model=model, images=images, labels=labels, clean_logits=clean, notes=notes)
 
 
 class RunControl:
@@ -159,7 +167,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
     control = control or RunControl()
     generator = torch.Generator(device=x.device).manual_seed(cfg.seed)
     criterion = make_criterion(job.labels, cfg.target)
-    run = AttackRun(make_attack(cfg), model, x, criterion, generator)
+    run = AttackRun(build_attack(cfg), model, x, criterion, generator)
     start = time.perf_counter()
     status = "finished"
     try:

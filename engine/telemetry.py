@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .attacks.base import METRIC_NAMES, Step
+from .attacks.base import Step
+from .metrics import METRIC_NAMES
 
 
 class RingBuffer:

@@ -271,7 +271,7 @@ class AttackControls(QWidget):
         self.steps.setEnabled(spec.get("uses_steps", True))
         self.step_size.setEnabled(spec.get("uses_step_size", True))
         self.random_start.setEnabled(spec.get("uses_random_start", True))
-        minimal = spec.get("kind") == "minimal"
+        minimal = bool(spec.get("minimal"))
         for widget in (self.eps, self.eps_slider):
             widget.setEnabled(not minimal)
             widget.setToolTip("Not used: this attack searches for the smallest perturbation itself." if minimal

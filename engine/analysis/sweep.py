@@ -8,39 +8,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..attacks import AttackRun, attack_spec, make_attack
-from ..config import AttackConfig, parse_budget
+from ..attacks import AttackRun, make_attack
+from ..catalogue import attack_spec, check_attack
+from ..config import AttackConfig
 from ..criteria import make_criterion
 from ..errors import Cancelled, ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..model import Model
 from ..norms import lp_norm
 from ..tasks import Progress
-
-
-def parse_eps_range(text: str) -> list[float]:
-    """'0:16:1/255' -> 0, 1/255, ..., 16/255; 'a,b,c' -> a list; a single number -> [it]."""
-    text = text.strip()
-    if "," in text:
-        return [parse_budget(t) for t in text.split(",") if t.strip()]
-    parts = text.split(":")
-    if len(parts) == 1:
-        return [parse_budget(text)]
-    if len(parts) != 3:
-        raise ConfigError(f"epsilon range must be START:STOP:STEP (e.g. 0:16:1/255) or a list a,b,c; got '{text}'")
-    unit_text = parts[2]
-    unit = parse_budget(unit_text)
-    if "/" in unit_text:  # 0:16:2/255 counts START and STOP in units of 1/255
-        scale = 1 / float(unit_text.split("/", 1)[1])
-        start, stop = parse_budget(parts[0]) * scale, parse_budget(parts[1]) * scale
-    else:
-        start, stop = parse_budget(parts[0]), parse_budget(parts[1])
-    if unit <= 0:
-        raise ConfigError("epsilon step must be positive")
-    count = int(np.floor((stop - start) / unit + 1e-9)) + 1
-    if count < 1 or count > 1000:
-        raise ConfigError(f"epsilon range gives {count} values; use 1 to 1000")
-    return [start + i * unit for i in range(count)]
 
 
 def _batches(n: int, size: int):
@@ -101,8 +77,8 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
                           executor: Executor | None = None) -> RobustCurve:
     """One job per epsilon on `executor` (default: an in-process pool for this call); the curve is
     reported in epsilon order as jobs finish, because each point depends on the smaller epsilons."""
-    config = config.validated()
-    if attack_spec(config.attack).kind != "fixed":
+    config = check_attack(config)
+    if attack_spec(config.attack).is_minimal:
         raise ConfigError(f"{attack_spec(config.attack).title} is a minimal-norm attack: use 'minimal' instead")
     with torch.no_grad():
         clean_pred = torch.cat([model(images[p].to(model.device)).argmax(1).cpu() for p in _batches(len(images), batch)])
@@ -152,8 +128,8 @@ def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tens
                           progress: Progress | None = None, batch: int = 32,
                           executor: Executor | None = None) -> MinimalNorms:
     """One job per batch of correctly classified images, reported in order as they finish."""
-    config = config.validated()
-    if attack_spec(config.attack).kind != "minimal":
+    config = check_attack(config)
+    if not attack_spec(config.attack).is_minimal:
         raise ConfigError(f"{attack_spec(config.attack).title} is not a minimal-norm attack (use fmn, deepfool or cw)")
     with torch.no_grad():
         correct = torch.cat([(model(images[p].to(model.device)).argmax(1).cpu() == labels[p])

@@ -1,11 +1,15 @@
-"""The attack catalogue: every attack is step-wise and shares one protocol (see `base`)."""
+"""The attack catalogue's implementations: every attack is step-wise and shares one protocol (see `base`).
+
+What each attack is called and which settings it takes lives in `engine/catalogue.py` (torch-free);
+here each name maps to the class that runs it.
+"""
 
 from __future__ import annotations
 
+from ..catalogue import AttackSpec, attack_names, attack_spec, check_attack, planned_steps
 from ..config import AttackConfig
-from ..errors import ConfigError
 from .apgd import ApgdAttack, ApgdDlrAttack
-from .base import Attack, AttackResult, AttackRun, AttackSpec, Restarted, Step
+from .base import Attack, AttackResult, AttackRun, Restarted, Step
 from .cw import CarliniWagnerL2Attack
 from .deepfool import DeepFoolAttack
 from .fmn import FmnAttack
@@ -19,31 +23,16 @@ ATTACKS: dict[str, type[Attack]] = {
 }
 
 
-def attack_names() -> list[str]:
-    return list(ATTACKS)
-
-
-def attack_spec(name: str) -> AttackSpec:
-    if name not in ATTACKS:
-        raise ConfigError(f"unknown attack '{name}': choose one of {', '.join(ATTACKS)}")
-    return ATTACKS[name].spec
-
-
-def make_attack(config: AttackConfig) -> Attack:
-    """The attack for a config (validated), wrapped for random restarts when asked."""
-    config = config.validated()
+def build_attack(config: AttackConfig) -> Attack:
+    """The attack for a config already checked by `check_attack`, wrapped for restarts when asked."""
     attack = ATTACKS[config.attack](config)
     return Restarted(attack) if config.restarts > 1 else attack
 
 
-def planned_steps(config: AttackConfig) -> int:
-    """How many iterations a run will take at most (for progress bars)."""
-    spec = attack_spec(config.attack)
-    per_run = 1 if not spec.uses_steps else config.steps
-    if spec.name == "cw":
-        per_run *= int(config.params.get("binary_steps", spec.params["binary_steps"].default))
-    return per_run * max(1, config.restarts)
+def make_attack(config: AttackConfig) -> Attack:
+    """The attack for a config: checked against its spec, then built."""
+    return build_attack(check_attack(config))
 
 
 __all__ = ["ATTACKS", "Attack", "AttackResult", "AttackRun", "AttackSpec", "Step", "attack_names",
-           "attack_spec", "make_attack", "planned_steps"]
+           "attack_spec", "build_attack", "check_attack", "make_attack", "planned_steps"]

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import torch
 
+from .. import catalogue
 from ..criteria import Criterion
 from ..errors import ConfigError
 from ..norms import clip_perturbation, normalize_gradient
 from .base import (
     Attack,
-    AttackParam,
     AttackResult,
-    AttackSpec,
     FiniteCheck,
     loss_and_gradient,
     measure,
@@ -33,16 +32,7 @@ def dlr_loss(logits: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor |
 
 
 class ApgdAttack(Attack):
-    spec = AttackSpec(
-        name="apgd-ce",
-        title="APGD-CE",
-        norms=("linf", "l2"),
-        description="Auto-PGD with cross-entropy: momentum and a self-tuning step size, no step size to pick.",
-        uses_step_size=False,
-        uses_random_start=False,
-        params={"rho": AttackParam(0.75, 0.0, 1.0, "Halve the step when fewer than this share of steps "
-                                   "since the last checkpoint raised the loss.")},
-    )
+    spec = catalogue.APGD_CE
     loss_name = "ce"
 
     def _loss_fn(self, criterion: Criterion):
@@ -131,13 +121,5 @@ class ApgdAttack(Attack):
 
 
 class ApgdDlrAttack(ApgdAttack):
-    spec = AttackSpec(
-        name="apgd-dlr",
-        title="APGD-DLR",
-        norms=("linf", "l2"),
-        description="Auto-PGD with the DLR loss, which ignores the scale of the logits (beats gradient masking).",
-        uses_step_size=False,
-        uses_random_start=False,
-        params=ApgdAttack.spec.params,
-    )
+    spec = catalogue.APGD_DLR
     loss_name = "dlr"

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 
+from ..catalogue import AttackSpec
 from ..config import AttackConfig
 from ..criteria import Criterion
 from ..errors import AttackFailed, Cancelled
+from ..metrics import METRIC_NAMES, TOP_K
 from ..norms import lp_norm
-
-TOP_K = 5
-METRIC_NAMES: tuple[str, ...] = ("loss", "margin", "true_prob", "target_prob", "l0", "l2", "linf", "success")
 
 
 @dataclass
@@ -123,39 +122,6 @@ class FiniteCheck:
             raise AttackFailed(f"the loss or its gradient became NaN/Inf at step {bad}; the run stopped there")
 
 
-@dataclass(frozen=True)
-class AttackParam:
-    """An attack-specific setting: its default, bounds and a one-sentence explanation."""
-
-    default: float
-    minimum: float
-    maximum: float
-    help: str
-    integer: bool = False
-    norms: tuple[str, ...] = ()  # the norms it applies to; empty: all
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    """What the GUI and CLI need to know to offer an attack.
-
-    kind 'fixed': find an adversarial inside the eps-ball (success rate at a budget).
-    kind 'minimal': find the smallest adversarial perturbation (eps is not a constraint).
-    """
-
-    name: str
-    title: str
-    norms: tuple[str, ...]
-    description: str
-    kind: str = "fixed"
-    uses_steps: bool = True
-    uses_step_size: bool = True
-    uses_random_start: bool = True
-    targeted: bool = True
-    needs_gradients: bool = True
-    params: dict[str, AttackParam] = field(default_factory=dict)
-
-
 class Attack(ABC):
     """A step-wise attack on a batch: `steps()` is a generator of `Step`s returning an `AttackResult`."""
 
@@ -166,9 +132,7 @@ class Attack(ABC):
 
     def param(self, name: str) -> float:
         """An attack-specific setting from the config, else its default."""
-        spec = self.spec.params[name]
-        value = self.config.params.get(name, spec.default)
-        return int(value) if spec.integer else float(value)
+        return self.spec.param_value(self.config, name)
 
     @abstractmethod
     def steps(self, model: torch.nn.Module, x: torch.Tensor, criterion: Criterion,
@@ -210,7 +174,7 @@ class Restarted(Attack):
                 step.stage = f"{step.stage} · restart {r + 1}/{total}"
                 yield step
             offset += last + 1
-            if self.spec.kind == "minimal":
+            if self.spec.is_minimal:
                 norms = lp_norm(result.x_adv - x, self.config.norm)
                 better = result.success & (norms < best_norm)
                 best_norm = torch.where(better, norms, best_norm)
@@ -220,7 +184,7 @@ class Restarted(Attack):
                     best = result.x_adv.clone()
             best = torch.where(per_image(better, x), result.x_adv, best)
             found = found | result.success
-            if self.spec.kind == "fixed" and bool(found.all()):
+            if not self.spec.is_minimal and bool(found.all()):
                 break
         return AttackResult(x_adv=best, success=found, steps_run=offset - 1)
 

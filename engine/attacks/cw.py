@@ -6,25 +6,13 @@ from __future__ import annotations
 
 import torch
 
+from .. import catalogue
 from ..norms import lp_norm
-from .base import Attack, AttackParam, AttackResult, AttackSpec, FiniteCheck, measure, per_image
+from .base import Attack, AttackResult, FiniteCheck, measure, per_image
 
 
 class CarliniWagnerL2Attack(Attack):
-    spec = AttackSpec(
-        name="cw",
-        title="Carlini-Wagner L2",
-        norms=("l2",),
-        description="Carlini-Wagner L2: optimises the smallest L2 change that fools the model, searching the "
-                    "trade-off constant c.",
-        kind="minimal",
-        uses_random_start=False,
-        params={
-            "c": AttackParam(1.0, 1e-6, 1e6, "Initial trade-off constant c between distance and misclassification."),
-            "kappa": AttackParam(0.0, 0.0, 100.0, "Confidence: how far past the boundary (in logits) to go."),
-            "binary_steps": AttackParam(5, 1, 20, "Stages of the binary search over c.", integer=True),
-        },
-    )
+    spec = catalogue.CW_L2
 
     def steps(self, model, x, criterion, generator):
         cfg = self.config

@@ -7,25 +7,13 @@ from __future__ import annotations
 
 import torch
 
+from .. import catalogue
 from ..norms import dual_norm, lp_norm
-from .base import Attack, AttackParam, AttackResult, AttackSpec, FiniteCheck, measure, per_image
+from .base import Attack, AttackResult, FiniteCheck, measure, per_image
 
 
 class DeepFoolAttack(Attack):
-    spec = AttackSpec(
-        name="deepfool",
-        title="DeepFool",
-        norms=("l2", "linf"),
-        description="DeepFool: steps to the nearest boundary of a linearised model; small perturbations, fast.",
-        kind="minimal",
-        uses_step_size=False,
-        uses_random_start=False,
-        targeted=False,
-        params={
-            "overshoot": AttackParam(0.02, 0.0, 1.0, "Go this fraction beyond the estimated boundary."),
-            "candidates": AttackParam(10, 2, 1000, "How many of the most likely classes to consider.", integer=True),
-        },
-    )
+    spec = catalogue.DEEPFOOL
 
     def steps(self, model, x, criterion, generator):
         cfg = self.config

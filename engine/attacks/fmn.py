@@ -8,12 +8,11 @@ import math
 
 import torch
 
+from .. import catalogue
 from ..norms import dual_norm, lp_norm, project
 from .base import (
     Attack,
-    AttackParam,
     AttackResult,
-    AttackSpec,
     FiniteCheck,
     loss_and_gradient,
     measure,
@@ -22,17 +21,7 @@ from .base import (
 
 
 class FmnAttack(Attack):
-    spec = AttackSpec(
-        name="fmn",
-        title="FMN",
-        norms=("l2", "linf"),
-        description="Fast minimum-norm: finds the smallest perturbation that fools the model, in L2 or Linf.",
-        kind="minimal",
-        uses_random_start=False,
-        params={
-            "gamma": AttackParam(0.05, 1e-4, 1.0, "How fast the radius grows or shrinks at first (annealed)."),
-        },
-    )
+    spec = catalogue.FMN
 
     def steps(self, model, x, criterion, generator):
         cfg = self.config

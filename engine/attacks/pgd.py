@@ -10,13 +10,12 @@ from collections.abc import Generator
 
 import torch
 
+from .. import catalogue
 from ..criteria import Criterion
 from ..norms import clip_perturbation, lp_norm, normalize_gradient, random_in_ball, sparse_l1_direction
 from .base import (
     Attack,
-    AttackParam,
     AttackResult,
-    AttackSpec,
     FiniteCheck,
     Step,
     loss_and_gradient,
@@ -33,14 +32,7 @@ def keep_best(best: torch.Tensor, found: torch.Tensor, x_adv: torch.Tensor, succ
 class PgdAttack(Attack):
     """Steepest ascent on the loss with a projection onto the eps-ball and [0,1] after every step."""
 
-    spec = AttackSpec(
-        name="pgd",
-        title="PGD",
-        norms=("linf", "l2", "l1"),
-        description="Projected gradient descent: repeated gradient steps, projected back into the budget.",
-        params={"l1_fraction": AttackParam(0.01, 1e-4, 1.0, "Share of the largest gradient entries each L1 "
-                                           "step changes (sparse L1 descent).", norms=("l1",))},
-    )
+    spec = catalogue.PGD
 
     def _schedule(self) -> tuple[int, float, bool]:
         cfg = self.config
@@ -92,13 +84,7 @@ class PgdAttack(Attack):
 class BimAttack(PgdAttack):
     """Basic iterative method (Kurakin et al. 2017): PGD without the random start, step eps/steps."""
 
-    spec = AttackSpec(
-        name="bim",
-        title="BIM",
-        norms=("linf", "l2"),
-        description="Basic iterative method: PGD from the image itself, step size eps/steps.",
-        uses_random_start=False,
-    )
+    spec = catalogue.BIM
 
     def _schedule(self) -> tuple[int, float, bool]:
         cfg = self.config
@@ -109,14 +95,7 @@ class BimAttack(PgdAttack):
 class MiFgsmAttack(PgdAttack):
     """Momentum iterative FGSM (Dong et al. 2018): steps follow an accumulated, L1-normalised gradient."""
 
-    spec = AttackSpec(
-        name="mifgsm",
-        title="MI-FGSM",
-        norms=("linf", "l2"),
-        description="Momentum iterative FGSM: gradient steps with momentum, which also transfer better.",
-        uses_random_start=False,
-        params={"decay": AttackParam(1.0, 0.0, 10.0, "Momentum decay factor mu (1.0 in the paper).")},
-    )
+    spec = catalogue.MI_FGSM
 
     def _schedule(self) -> tuple[int, float, bool]:
         cfg = self.config
@@ -133,15 +112,7 @@ class MiFgsmAttack(PgdAttack):
 class FgsmAttack(PgdAttack):
     """Fast gradient sign method (Goodfellow et al. 2015): one step of size eps, no random start."""
 
-    spec = AttackSpec(
-        name="fgsm",
-        title="FGSM",
-        norms=("linf", "l2"),
-        description="Fast gradient sign method: a single gradient step of the full budget.",
-        uses_steps=False,
-        uses_step_size=False,
-        uses_random_start=False,
-    )
+    spec = catalogue.FGSM
 
     def _schedule(self) -> tuple[int, float, bool]:
         return 1, self.config.eps, False

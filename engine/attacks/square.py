@@ -9,7 +9,8 @@ import math
 
 import torch
 
-from .base import Attack, AttackParam, AttackResult, AttackSpec, measure, per_image
+from .. import catalogue
+from .base import Attack, AttackResult, measure, per_image
 
 _SCHEDULE = ((10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64), (6000, 128), (8000, 256))
 
@@ -25,16 +26,7 @@ def square_fraction(p_init: float, iteration: int, total: int) -> float:
 
 
 class SquareAttack(Attack):
-    spec = AttackSpec(
-        name="square",
-        title="Square (black-box)",
-        norms=("linf",),
-        description="Square attack: random square patches, kept if they help; needs only the model's scores.",
-        uses_step_size=False,
-        uses_random_start=False,
-        needs_gradients=False,
-        params={"p_init": AttackParam(0.8, 0.001, 1.0, "Share of the image the first squares cover.")},
-    )
+    spec = catalogue.SQUARE
 
     def _sign(self, shape, generator, like):
         bits = torch.randint(0, 2, shape, generator=generator, device=like.device)

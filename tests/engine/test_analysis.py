@@ -13,7 +13,6 @@ from advlens.engine.analysis import (
     loss_landscape,
     minimal_perturbations,
     noise_vs_adversarial,
-    parse_eps_range,
     radial_fft_energy,
     robust_accuracy_curve,
     transfer_table,
@@ -22,6 +21,7 @@ from advlens.engine.analysis.sweep import run_attack_on
 from advlens.engine.errors import ConfigError
 from advlens.engine.model import Model
 from advlens.engine.tasks import TaskRunner
+from advlens.engine.units import parse_eps_range
 
 
 @pytest.fixture(scope="module")

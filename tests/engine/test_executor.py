@@ -16,12 +16,13 @@ import torch
 from torch import nn
 
 from advlens.engine import AttackConfig
-from advlens.engine.analysis import parse_eps_range, robust_accuracy_curve
+from advlens.engine.analysis import robust_accuracy_curve
 from advlens.engine.errors import AttackFailed, Cancelled, ModelLoadError
 from advlens.engine.executor import InProcessExecutor, SweepJob, SweepResult, run_job
 from advlens.engine.labs.resolution import ResolutionLabConfig, run_resolution_lab
 from advlens.engine.model import Model, load_demo_model
 from advlens.engine.tasks import Progress, TaskRunner
+from advlens.engine.units import parse_eps_range
 from tests.conftest import demo_images
 
 WAIT = 60  # seconds: a bound for a stuck test, never a synchronisation
