@@ -17,8 +17,8 @@ from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine import analysis as an
 from advlens.engine.analysis.imagesets import ImageSet
 from advlens.engine.catalogue import attack_spec
+from advlens.engine.jobs import JobOutcome
 from advlens.engine.model import control_models
-from advlens.engine.tasks import TaskOutcome
 from advlens.engine.units import parse_eps_range
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
@@ -107,7 +107,7 @@ class AnalysisState(TaskPoller):
         if partial is not None:
             self.partial.emit(self.kind, partial)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.finished.emit(self.kind, outcome.result)

@@ -57,7 +57,7 @@ def _add_set_args(p: argparse.ArgumentParser) -> None:
 
 def _progress_printer():
     """A one-line progress display on stderr (only when it is a terminal)."""
-    from advlens.engine.tasks import Progress
+    from advlens.engine.jobs import Progress
 
     if not sys.stderr.isatty():
         return Progress()

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from advlens.engine import AdvLensError
 from advlens.engine.images import atomic_write_bytes
+from advlens.engine.jobs import JobOutcome
 from advlens.engine.labs.resolution import ResolutionLabConfig, ResolutionLabResult, run_resolution_lab
 from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
-from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
 from advlens.widgets.resolution_panel import ResolutionPanel
@@ -61,7 +61,7 @@ class ResolutionLabState(TaskPoller):
             self.result = partial
             self.updated.emit(partial)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.result = outcome.result
             self.updated.emit(outcome.result)

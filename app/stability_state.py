@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from advlens.engine import AdvLensError
+from advlens.engine.jobs import JobOutcome
 from advlens.engine.labs.stability import StabilityConfig, StabilityResult, parse_int_list, run_stability_lab
-from advlens.engine.tasks import TaskOutcome
 from advlens.task_poller import TaskPoller
 
 
@@ -60,7 +60,7 @@ class StabilityState(TaskPoller):
             self.last_rows = snapshot.rows
             self.partial.emit(snapshot)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.last_rows = outcome.result.rows

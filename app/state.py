@@ -23,11 +23,11 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from advlens.engine import (
     AdvLensError,
     AttackConfig,
-    AttackRunner,
+    JobHandle,
+    JobOutcome,
+    JobWorker,
     Model,
     RunConfig,
-    RunEvent,
-    RunHandle,
     RunRecord,
     attack_names,
     attack_spec,
@@ -39,6 +39,7 @@ from advlens.engine import (
     prepare_job,
     resample,
     select_device,
+    submit_attack,
 )
 from advlens.engine.attacks.base import Step
 from advlens.engine.catalogue import planned_steps
@@ -135,7 +136,7 @@ class ExplorerState(QObject):
     imageChanged = Signal()
     frameReady = Signal(object)  # Frame
     runStateChanged = Signal(str)  # idle | running | paused | finished | cancelled | failed
-    runEnded = Signal(object)  # RunEvent
+    runEnded = Signal(object)  # JobOutcome
     error = Signal(str, str)  # title, message
     status = Signal(str)
     notice = Signal(str, str)  # title, something to know that is not an error (random weights, no gradients)
@@ -144,7 +145,7 @@ class ExplorerState(QObject):
 
     def __init__(self, device: str = "auto", parent: QObject | None = None):
         super().__init__(parent)
-        self.runner = AttackRunner()
+        self.runner = JobWorker(name="advlens-attack", supersede=True)
         self.device = select_device(device)
         self.config = RunConfig(resolution=64, device=device)
         self.model: Model | None = None
@@ -155,7 +156,7 @@ class ExplorerState(QObject):
         self.source: torch.Tensor | None = None  # full-resolution image of a file (samples render natively)
         self.image_key = ""
         self.label: int | None = None
-        self.handle: RunHandle | None = None
+        self.handle: JobHandle | None = None
         self.run_state = "idle"
         self.last_record: RunRecord | None = None
         self.last_record_path: Path | None = None
@@ -428,14 +429,14 @@ class ExplorerState(QObject):
     # ---------------------------------------------------------------- running
     @property
     def is_running(self) -> bool:
-        return self.handle is not None and not self.handle.done and self.run_state in ("running", "paused")
+        return self.handle is not None and not self.handle.done() and self.run_state in ("running", "paused")
 
     def start(self, paused: bool = False) -> bool:
         """Start a run with the current settings (paused: wait for Step or Resume)."""
         if self.model is None or self._input is None:
             self._fail("Nothing to attack", "open a model and an image first")
             return False
-        if self.handle is not None and self.handle.done and self.run_state in ("running", "paused"):
+        if self.handle is not None and self.handle.done() and self.run_state in ("running", "paused"):
             self.poll()  # the last run ended since the timer's last tick: record and announce it first
         if self.is_running:
             self.stop()
@@ -446,7 +447,7 @@ class ExplorerState(QObject):
         except AdvLensError as exc:
             self._fail("Cannot start the attack", exc)
             return False
-        self.handle = self.runner.start(job, paused=paused)
+        self.handle = submit_attack(self.runner, job, paused=paused)
         self._drawn_version = -1
         self._fps_window.clear()
         self._last_tick = None
@@ -475,7 +476,7 @@ class ExplorerState(QObject):
 
     def stop(self) -> None:
         """Cancel the run; it ends within one step and reports 'cancelled'."""
-        if self.handle is not None and not self.handle.done:
+        if self.handle is not None and not self.handle.done():
             self.handle.cancel()
 
     def shutdown(self) -> None:
@@ -538,7 +539,7 @@ class ExplorerState(QObject):
             return 0.0
         return (len(self._fps_window) - 1) / max(self._fps_window[-1] - self._fps_window[0], 1e-9)
 
-    def _emit_step_frame(self, handle: RunHandle, step: Step) -> None:
+    def _emit_step_frame(self, handle: JobHandle, step: Step) -> None:
         summary = summarize(step)
         x = handle.job.images[0]
         x_adv = step.x_adv[0]
@@ -547,7 +548,7 @@ class ExplorerState(QObject):
         frame.stage = step.stage
         frame.total_steps = planned_steps(handle.job.config.attack)
         frame.steps, frame.series = self._series(handle)
-        frame.steps_per_second = handle.steps_per_second()
+        frame.steps_per_second = handle.telemetry.steps_seen / max(handle.elapsed(), 1e-9)
         self.last_frame = frame
         now = time.perf_counter()
         self._fps_window = [t for t in self._fps_window if now - t < 2.0] + [now]
@@ -580,7 +581,7 @@ class ExplorerState(QObject):
         )
 
     @staticmethod
-    def _series(handle: RunHandle) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _series(handle: JobHandle) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         # one snapshot: the worker drains too (at the end of a run), and the steps and every series
         # must come from the same drain or they differ in length and the plots refuse them
         steps, read = handle.telemetry.snapshot(("loss", "margin", "true_prob", "target_prob", "l2", "linf"))
@@ -588,7 +589,7 @@ class ExplorerState(QObject):
         series["linf_255"] = read["linf"] * 255.0
         return steps, series
 
-    def _finish(self, event: RunEvent) -> None:
+    def _finish(self, event: JobOutcome) -> None:
         self.handle_event = event
         if event.kind == "failed":
             self._set_state("failed")
@@ -608,7 +609,7 @@ class ExplorerState(QObject):
         frame.step = record.steps_run
         frame.total_steps = planned_steps(record.config.attack)
         frame.steps, frame.series = self._series(self.handle)
-        frame.steps_per_second = self.handle.steps_per_second()
+        frame.steps_per_second = self.handle.telemetry.steps_seen / max(self.handle.elapsed(), 1e-9)
         self.last_frame = frame
         self.frameReady.emit(frame)
         self.last_record_path = self._save_record(record)

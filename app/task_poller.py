@@ -1,4 +1,4 @@
-"""The Qt side of the engine's TaskRunner: one worker, and a timer that reads its progress mailbox.
+"""The Qt side of an engine job worker: one worker, and a timer that reads its jobs' progress mailbox.
 
 The labs' and analyses' states derive from it and turn what it reads into their own signals, so
 each of them only says what to run and how to present progress and outcomes.
@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
-from advlens.engine.tasks import TaskHandle, TaskOutcome, TaskRunner
+from advlens.engine.jobs import JobHandle, JobOutcome, JobWorker
 
 
 class TaskPoller(QObject):
@@ -19,8 +19,8 @@ class TaskPoller(QObject):
 
     def __init__(self, interval_ms: int = 100, parent: QObject | None = None):
         super().__init__(parent)
-        self.runner = TaskRunner()
-        self.handle: TaskHandle | None = None
+        self.runner = JobWorker(name="advlens-task", supersede=True)
+        self.handle: JobHandle | None = None
         self._seen_version = -1
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -30,9 +30,9 @@ class TaskPoller(QObject):
     def running(self) -> bool:
         return self.handle is not None and self.timer.isActive()
 
-    def launch(self, fn: Callable[..., Any], *args: Any) -> TaskHandle:
+    def launch(self, fn: Callable[..., Any], *args: Any) -> JobHandle:
         """Start `fn(*args, progress=...)` on the worker (cancelling any task under way)."""
-        self.handle = self.runner.start(fn, *args)
+        self.handle = self.runner.submit(lambda control: fn(*args, progress=control))
         self._seen_version = -1
         self.timer.start()
         return self.handle
@@ -57,7 +57,7 @@ class TaskPoller(QObject):
     def on_progress(self, done: int, total: int, eta: float | None, partial: Any) -> None:
         """New progress (and the newest partial result, if the task reports one)."""
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         """The task ended: finished, cancelled or failed."""
 
     def shutdown(self) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from ..criteria import Misclassification
+from ..jobs import Progress
 from ..model import Model
-from ..tasks import Progress
 
 
 @dataclass

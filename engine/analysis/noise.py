@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..jobs import Progress
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
 
 
 @dataclass

@@ -14,9 +14,9 @@ from ..config import AttackConfig
 from ..criteria import make_criterion
 from ..errors import Cancelled, ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
+from ..jobs import Progress
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
 
 
 def _batches(n: int, size: int):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from ..config import AttackConfig
+from ..jobs import Progress
 from ..model import Model
-from ..tasks import Progress
 from .sweep import run_attack_on
 
 

@@ -29,10 +29,10 @@ from ..demo.shapes import eval_seeds, render_batch
 from ..errors import Cancelled, ConfigError, ImageLoadError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
+from ..jobs import Progress
 from ..model import Model, control_models, load_model
 from ..norms import clip_perturbation, lp_norm, normalize_gradient, project, random_in_ball
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
-from ..tasks import Progress
 from .slopes import SlopeFit, median_slope_with_interval, verdict
 
 DEFAULT_RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256)

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..tasks import Progress
+from ..jobs import Progress
 from .stability_nets import (
     NearestNeighbourNet,
     ReluNet,

@@ -98,7 +98,7 @@ def test_a_run_that_ended_between_ticks_is_still_recorded_when_the_next_run_star
     w.state.runEnded.connect(ended.append)
     assert w.state.start()
     first = w.state.handle
-    first.future.result(timeout=60)  # the worker finished; no Qt event has run, so the timer has not seen it
+    first.result(timeout=60)  # the worker finished; no Qt event has run, so the timer has not seen it
     assert w.state.run_state == "running" and not ended
     assert w.state.start()  # Run pressed again at once
     assert [e.kind for e in ended] == ["finished"] and ended[0].record is not None
@@ -224,7 +224,7 @@ def test_closing_the_window_while_running_stops_the_worker(qtbot, main_window):
     handle = w.state.handle
     qtbot.waitUntil(lambda: handle.telemetry.drain() >= 0 and handle.telemetry.steps_seen >= 2, timeout=30_000)
     w.close()
-    assert handle.done
+    assert handle.done()
 
 
 def test_export_writes_pngs_and_csv(qtbot, main_window, tmp_path):
