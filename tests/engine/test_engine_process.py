@@ -239,3 +239,21 @@ def test_closing_ends_the_child_and_leaves_no_process_or_shared_memory(demo_mode
     with pytest.raises(FileNotFoundError):
         shared_memory.SharedMemory(name=name)
     assert run.done()
+
+
+def test_the_gui_side_of_the_engine_imports_without_torch():
+    """What the GUI process uses (client, protocol, shared memory, records, images, samples) loads no torch;
+    torch arrives only in the engine process (modules that import it inside functions are fine here)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for name in ('client', 'protocol', 'shared_telemetry', 'jobs', 'engine_process', 'images', 'samples',"
+            " 'record', 'runs'):\n"
+            "    __import__('advlens.engine.' + name)\n"
+            "from advlens.engine.samples import sample_array\n"
+            "assert sample_array('star', 16).shape == (16, 16, 3)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'pyqtgraph')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
