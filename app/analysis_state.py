@@ -1,7 +1,8 @@
-"""Runs the analyses for the Analysis tab on the engine's task runner and hands plain results to the view.
+"""Runs the Analysis tab's analyses in the engine process and hands their plain results to the view.
 
 Partial results (a robust-accuracy curve growing one epsilon at a time) are read by a timer from the
-task's progress mailbox, as the Explorer reads attack steps.
+job's progress mailbox, as the Explorer reads attack steps. What to compute is plain data (an
+`AnalysisJob`): the engine holds the model, renders or reads the images and runs the attacks.
 """
 
 from __future__ import annotations
@@ -10,18 +11,30 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Signal
 
-from advlens.engine import AdvLensError, AttackConfig, load_model
-from advlens.engine import analysis as an
-from advlens.engine.analysis.imagesets import ImageSet
 from advlens.engine.catalogue import attack_spec
+from advlens.engine.config import AttackConfig
 from advlens.engine.jobs import JobOutcome
-from advlens.engine.model import control_models
-from advlens.engine.units import parse_eps_range
+from advlens.engine.protocol import AnalysisJob
+from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
+
+KINDS = ("sweep", "minimal", "landscape", "noise", "transfer", "frequency")
+
+
+def analysis_attacks(explorer: AttackConfig, minimal_attack: str, minimal_norm: str) -> tuple[AttackConfig, AttackConfig]:
+    """(the attack at a budget, the minimal-norm attack) an analysis uses: the Explorer's attack (PGD when
+    that is a minimal-norm one) and the tab's minimal-norm choice."""
+    if attack_spec(explorer.attack).is_minimal:
+        attack = AttackConfig(attack="pgd", norm="linf", eps=explorer.eps or 8 / 255, steps=20, seed=explorer.seed)
+    else:
+        attack = replace(explorer, target=None, params=dict(explorer.params))
+    minimal = AttackConfig(attack=minimal_attack, norm=minimal_norm, steps=100, seed=explorer.seed)
+    if minimal.attack == "cw":
+        minimal = replace(minimal, norm="l2")
+    return attack, minimal
 
 
 class AnalysisState(TaskPoller):
@@ -34,70 +47,33 @@ class AnalysisState(TaskPoller):
     progressed = Signal(int, int, object)  # done, total, eta seconds or None
 
     def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
-        super().__init__(parent=parent)
+        super().__init__(explorer.link, "analysis", parent=parent)
         self.explorer = explorer
         self.kind = ""
         self.last_result: Any = None
 
-    def _image_set(self, options: dict) -> ImageSet:
-        size = int(options["resolution"])
-        if options["source"] == "folder":
-            if not options.get("folder"):
-                raise AdvLensError("choose a folder of images first")
-            return an.folder_image_set(options["folder"], size, limit=2000)
-        return an.demo_image_set(int(options["count"]), size)
-
-    def _explorer_attack(self) -> AttackConfig:
-        config = self.explorer.config.attack
-        if attack_spec(config.attack).is_minimal:
-            return AttackConfig(attack="pgd", norm="linf", eps=config.eps or 8 / 255, steps=20, seed=config.seed)
-        return replace(config, target=None, params=dict(config.params))
-
     def start(self, kind: str, options: dict) -> bool:
-        model = self.explorer.model
-        if model is None:
+        explorer = self.explorer
+        if explorer.model is None:
             self.failed.emit("open a model first")
             return False
-        try:
-            minimal = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
-                                   seed=self.explorer.config.attack.seed)
-            if minimal.attack == "cw":
-                minimal = replace(minimal, norm="l2")
-            if kind == "landscape":
-                image = self.explorer.current_input()
-                if image is None:
-                    raise AdvLensError("open an image in the Explorer first")
-                label = self.explorer.label
-                if label is None:
-                    with torch.no_grad():
-                        label = int(model(image[None].to(model.device)).argmax())
-                self.launch(an.adversarial_landscape, model, image, label, replace(minimal, norm="l2"))
-            else:
-                data = self._image_set(options)
-                labels = data.labels_for(model)
-                attack = self._explorer_attack()
-                if kind == "sweep":
-                    eps = parse_eps_range(options["eps_range"])
-                    self.launch(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
-                elif kind == "minimal":
-                    self.launch(an.minimal_perturbations, model, data.images, labels, minimal)
-                elif kind == "noise":
-                    self.launch(an.noise_vs_attack, model, data.images, labels, attack)
-                elif kind == "transfer":
-                    models = {self.explorer.model_key: model}
-                    controls = set(control_models().values())  # each good at one size only: not transfer targets
-                    for key, _title in self.explorer.model_choices():
-                        if key != self.explorer.model_key and key not in controls:
-                            path = self.explorer.extra_models.get(key, key)
-                            models[key] = load_model(path, self.explorer.device)
-                    self.launch(an.transfer_table, models, data.images, labels, attack)
-                elif kind == "frequency":
-                    self.launch(an.frequency_comparison, model, data.images, labels, attack)
-                else:
-                    raise AdvLensError(f"unknown analysis '{kind}'")
-        except AdvLensError as exc:
-            self.failed.emit(str(exc))
+        if kind not in KINDS:
+            self.failed.emit(f"unknown analysis '{kind}'")
             return False
+        if kind == "landscape" and explorer.image_source is None:
+            self.failed.emit("open an image in the Explorer first")
+            return False
+        attack, minimal = analysis_attacks(explorer.config.attack, options["minimal_attack"], options["minimal_norm"])
+        transfer = {}
+        if kind == "transfer":
+            controls = set(explorer.link.info.control_models) if explorer.link.info else set()
+            for key, _title in explorer.model_choices():
+                if key != explorer.model_key and key not in controls:  # each control is good at one size only
+                    transfer[key] = explorer.extra_models.get(key, key)
+        self.launch(AnalysisJob(kind=kind, model=EXPLORER_KEY, options=dict(options), attack=attack.to_dict(),
+                                minimal=minimal.to_dict(), image=explorer.image_source,
+                                resolution=explorer.config.resolution, label=explorer.label,
+                                transfer_models=transfer))
         self.kind = kind
         self.started.emit(kind)
         return True

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from advlens.engine.errors import describe_unexpected
 
@@ -43,17 +43,41 @@ def install_error_hooks(window) -> None:
 
 
 def create_window(demo: bool = True, image: str | None = None, model: str | None = None,
-                  remember_layout: bool = True):
-    """The Explorer window with the demo model and a sample loaded (or what was asked for)."""
+                  remember_layout: bool = True, engine=None):
+    """The Explorer window with the demo model and a sample asked for (or what was asked for).
+
+    The window needs no torch: it is built at once and shows the sample (drawn by Pillow); the engine
+    process starts beside it (`engine`, an EngineLink, or a new one) and the model's clean prediction
+    appears when torch has loaded there.
+    """
+    from advlens.engine_link import EngineLink
     from advlens.main_window import MainWindow
     from advlens.state import ExplorerState
 
-    state = ExplorerState()
+    link = engine if engine is not None else EngineLink()
+    if link.client.state == "stopped":
+        link.start()
+    state = ExplorerState(link)
     window = MainWindow(state, remember_layout=remember_layout)
-    state.load_model(model or "demo")
     state.load_image(image or "sample:star")
+    state.load_model(model or "demo")
     window.controls.set_config(state.settings())
     return window
+
+
+def when_ready(window, action, poll_ms: int = 50) -> QTimer:
+    """Call `action()` once the model is loaded and the input's clean prediction is shown (--run)."""
+    timer = QTimer(window)
+
+    def check() -> None:
+        state = window.state
+        if state.model is not None and state.input_ready and state.prediction is not None:
+            timer.stop()
+            action()
+
+    timer.timeout.connect(check)
+    timer.start(poll_ms)
+    return timer
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -97,15 +121,13 @@ def run_gui(args: argparse.Namespace) -> int:
 
             QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, give_up)
         else:
-            QTimer.singleShot(800, shoot_and_quit)
+            when_ready(window, lambda: QTimer.singleShot(300, shoot_and_quit))
     if getattr(args, "fullscreen", False):
         window.toggle_demo_mode()
     else:
         window.show()
     if getattr(args, "run", False):
-        QTimer.singleShot(200, window.state.start)
-    if window.state.model is None:
-        QMessageBox.warning(window, "AdvLens", "The demo model could not be loaded; open a model from the File menu.")
+        when_ready(window, window.state.start)
     code = app.exec()
-    window.state.shutdown()
+    window.close()  # ends the engine process and waits for it (also after app.quit())
     return exit_code["value"] or code

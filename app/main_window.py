@@ -30,18 +30,12 @@ from PySide6.QtWidgets import (
 )
 
 from advlens import __version__
-from advlens.analysis_state import AnalysisState
-from advlens.analysis_tab import AnalysisTab
-from advlens.engine.loaders import MODEL_SUFFIXES
-from advlens.resolution_tab import ResolutionLabState, ResolutionTab
+from advlens.frames import Frame
 from advlens.run_records import RunRecordActions, outcome_text
-from advlens.stability_state import StabilityState
-from advlens.stability_tab import StabilityTab
-from advlens.state import ExplorerState, Frame, app_settings
+from advlens.state import ExplorerState, app_settings
 from advlens.theme import THEMES, apply_theme, configure_plots, plot_background, plot_foreground
 from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
-from advlens.widgets.analysis_panel import AnalysisPanel
 from advlens.widgets.controls import AttackControls
 from advlens.widgets.folder_gallery import FolderGallery
 from advlens.widgets.gallery import SampleGallery
@@ -50,20 +44,23 @@ from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
 from advlens.widgets.plot_style import restyle_plots
 from advlens.widgets.prob_bars import ProbabilityBars
-from advlens.widgets.resolution_panel import ResolutionPanel
-from advlens.widgets.stability_panel import StabilityPanel
 from advlens.widgets.trust_dialog import TrustFileDialog
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
-MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
+LAZY_TABS = {"analysis": "Analysis", "resolution": "Resolution lab", "stability": "Stability lab"}
+
+
+def model_filter(suffixes: list[str]) -> str:
+    """The Open model dialog's filter (the engine says which suffixes it reads)."""
+    return f"Models ({' '.join('*' + s for s in suffixes)});;All files (*)" if suffixes else "All files (*)"
 
 
 class MainWindow(QMainWindow):
     """The Explorer: run an attack and watch it live."""
 
-    def __init__(self, state: ExplorerState | None = None, remember_layout: bool = True):
+    def __init__(self, state: ExplorerState, remember_layout: bool = True):
         super().__init__()
-        self.state = state or ExplorerState()
+        self.state = state
         self.remember_layout = remember_layout
         self.setAcceptDrops(True)
         self.setMinimumSize(1100, 700)
@@ -140,20 +137,14 @@ class MainWindow(QMainWindow):
         self.main_split.addWidget(right)
         self.main_split.setStretchFactor(1, 1)
 
-        self.analysis_panel = AnalysisPanel()
-        self.analysis_state = AnalysisState(self.state, self)
-        self.analysis = AnalysisTab(self.analysis_panel, self.analysis_state, self)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.main_split, "Explorer")
-        self.tabs.addTab(self.analysis_panel, "Analysis")
-        self.resolution_panel = ResolutionPanel()
-        self.resolution_state = ResolutionLabState(self.state, self)
-        self.resolution_tab = ResolutionTab(self.resolution_panel, self.resolution_state, self)
-        self.tabs.addTab(self.resolution_panel, "Resolution lab")
-        self.stability_panel = StabilityPanel()
-        self.stability_state = StabilityState(self)
-        self.stability_tab = StabilityTab(self.stability_panel, self.stability_state)
-        self.tabs.addTab(self.stability_panel, "Stability lab")
+        self._tab_pages: dict[str, QWidget] = {}  # the analysis and lab tabs: a placeholder until first opened
+        self._built_tabs: dict[str, tuple] = {}
+        for key, title in LAZY_TABS.items():
+            placeholder = QWidget()
+            self._tab_pages[key] = placeholder
+            self.tabs.addTab(placeholder, title)
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
@@ -220,6 +211,11 @@ class MainWindow(QMainWindow):
         self.replay_action = self._action("&Replay", "F8", self.runs.replay,
                                           "Run the current run again with its settings and seed, and say whether "
                                           "it matched its record", run_menu)
+        self.live_action = self._action("&Live", "Ctrl+L", lambda: None,
+                                        "Rerun the attack at once whenever ε, the norm, the steps or the resolution "
+                                        "change (the run under way is superseded)", run_menu)
+        self.live_action.setCheckable(True)
+        self.live_action.toggled.connect(self._set_live)
 
         view_menu = bar.addMenu("&View")
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,
@@ -244,7 +240,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.addAction(self.open_image_action)
         toolbar.addSeparator()
-        for action in (self.run_action, self.pause_action, self.step_action, self.stop_action):
+        for action in (self.run_action, self.pause_action, self.step_action, self.stop_action, self.live_action):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.fullscreen_action)
@@ -257,19 +253,90 @@ class MainWindow(QMainWindow):
         s.error.connect(self.show_error)
         s.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.modelChanged.connect(self._on_model_changed)
+        s.engineChanged.connect(self._on_engine_changed)
         s.imageChanged.connect(self._update_title)
         self.controls.changed.connect(lambda: s.set_settings(self.controls.config()))
         self.controls.modelChosen.connect(s.load_model)
         self.controls.openModelRequested.connect(self.open_model_dialog)
         self.gallery.chosen.connect(s.load_image)
 
+    # ------------------------------------------------------------------ the analysis and lab tabs, built when first opened
+    def _tab(self, key: str) -> tuple:
+        """(panel, state, presenter) of a tab, built on first use (opening it, or a test asking for it)."""
+        built = self._built_tabs.get(key)
+        if built is not None:
+            return built
+        if key == "analysis":
+            from advlens.analysis_state import AnalysisState
+            from advlens.analysis_tab import AnalysisTab
+            from advlens.widgets.analysis_panel import AnalysisPanel
+
+            panel = AnalysisPanel()
+            state = AnalysisState(self.state, self)
+            built = (panel, state, AnalysisTab(panel, state, self))
+        elif key == "resolution":
+            from advlens.resolution_tab import ResolutionLabState, ResolutionTab
+            from advlens.widgets.resolution_panel import ResolutionPanel
+
+            panel = ResolutionPanel()
+            state = ResolutionLabState(self.state, self)
+            built = (panel, state, ResolutionTab(panel, state, self))
+        else:
+            from advlens.stability_state import StabilityState
+            from advlens.stability_tab import StabilityTab
+            from advlens.widgets.stability_panel import StabilityPanel
+
+            panel = StabilityPanel()
+            state = StabilityState(self.state.link, self)
+            built = (panel, state, StabilityTab(panel, state))
+        self._built_tabs[key] = built
+        placeholder = self._tab_pages[key]
+        index = self.tabs.indexOf(placeholder)
+        was_current = self.tabs.currentIndex() == index
+        self.tabs.blockSignals(True)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, built[0], LAZY_TABS[key])
+        if was_current:
+            self.tabs.setCurrentIndex(index)
+        self.tabs.blockSignals(False)
+        self._tab_pages[key] = built[0]
+        placeholder.deleteLater()
+        restyle_plots(built[0], plot_background(), plot_foreground())
+        return built
+
+    analysis_panel = property(lambda self: self._tab("analysis")[0])
+    analysis_state = property(lambda self: self._tab("analysis")[1])
+    analysis = property(lambda self: self._tab("analysis")[2])
+    resolution_panel = property(lambda self: self._tab("resolution")[0])
+    resolution_state = property(lambda self: self._tab("resolution")[1])
+    resolution_tab = property(lambda self: self._tab("resolution")[2])
+    stability_panel = property(lambda self: self._tab("stability")[0])
+    stability_state = property(lambda self: self._tab("stability")[1])
+    stability_tab = property(lambda self: self._tab("stability")[2])
+
     def _on_tab_changed(self, index: int) -> None:
-        """The status bar's step counter and rate belong to the Explorer's run: shown only there."""
+        """A tab is built when first opened; the status bar's step counter and rate belong to the
+        Explorer's run: shown only there."""
+        page = self.tabs.widget(index)
+        for key, widget in list(self._tab_pages.items()):
+            if widget is page and key not in self._built_tabs:
+                self._tab(key)
         explorer = self.tabs.widget(index) is self.main_split
         self.progress.setVisible(explorer)
         self.rate_label.setVisible(explorer)
 
     # ------------------------------------------------------------------ state -> views
+    def _on_engine_changed(self, text: str) -> None:
+        """A line about the engine process (loading torch, ready, restarted after a crash)."""
+        self.statusBar().showMessage(text, 0 if "Loading torch" in text else 15000)
+        self.device_label.setText(f"  {self.state.device_label}  ")
+        if self.controls.device.count() <= 1 and self.state.link.is_ready:
+            self.controls.set_devices(self.state.devices(), self.state.config.device)
+
+    def _set_live(self, on: bool) -> None:
+        self.state.set_live(on)
+        self._apply_run_state(self.state.run_state)
+
     def _on_model_changed(self) -> None:
         """Offer only the attacks this model can run: black-box ones when it gives no gradients."""
         catalogue = self.state.attack_catalogue()
@@ -285,7 +352,7 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _update_title(self) -> None:
-        model = self.state.model.card.display_name if self.state.model else "no model"
+        model = self.state.model.display_name if self.state.model else "no model"
         image = self.state.image_name or "no image"
         self.setWindowTitle(f"AdvLens — {model} — {image}")
         self.device_label.setText(f"  {self.state.device_label}  ")
@@ -295,12 +362,18 @@ class MainWindow(QMainWindow):
         size = frame.original.shape
         self.original_pane.set_rgb(frame.original)
         truth = f" (true: {frame.true_label})" if frame.true_label and frame.true_label != frame.clean_label else ""
-        self.original_pane.set_caption(f"{frame.clean_label} {frame.clean_conf:.0%}{truth}\n{size[1]}×{size[0]} px")
+        if frame.clean_label:
+            self.original_pane.set_caption(f"{frame.clean_label} {frame.clean_conf:.0%}{truth}\n{size[1]}×{size[0]} px")
+        else:  # the engine has not seen it yet (torch still loading, or the model)
+            self.original_pane.set_caption(f"waiting for the model…\n{size[1]}×{size[0]} px")
         if frame.adversarial is None:
             for pane in (self.adversarial_pane, self.perturbation_pane, self.difference_pane):
                 pane.clear()
             self.plots.clear()
-            self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.")
+            if frame.clean_label:
+                self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.")
+            else:
+                self.banner.setText("Loading torch and the model in the engine process…")
             self._set_banner_tone("")
         else:
             self.adversarial_pane.set_rgb(frame.adversarial)
@@ -313,7 +386,9 @@ class MainWindow(QMainWindow):
             self.difference_pane.set_scalar(frame.difference, (0.0, max(float(frame.difference.max()), 1e-6)))
             self.difference_pane.set_caption(
                 f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
-            self.plots.set_series(frame.steps, frame.series)
+            if frame.series_changed:  # curves are rebuilt at a lower rate than images (see ExplorerState)
+                self.plots.set_series(frame.steps, frame.series)
+                self.state.curve_width = max(self.plots.width() // 3, 100)
             if self.state.run_state in ("running", "paused"):
                 verdict = "FOOLED" if frame.success else "holding"
                 self.banner.setText(f"Step {frame.step}/{frame.total_steps}: {frame.clean_label} → "
@@ -340,14 +415,15 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state == "running")
         self.stop_action.setEnabled(running)
         self.step_action.setEnabled(True)
-        self.controls.setEnabled(not running)
-        self.gallery.setEnabled(not running)
+        live = self.state.live  # with Live on, the controls stay usable: a change reruns the attack
+        self.controls.setEnabled(not running or live)
+        self.gallery.setEnabled(not running or live)
         if state == "paused":
             self.statusBar().showMessage("Paused: Step (F7) runs one iteration, Resume (F5) goes on", 5000)
 
     def _on_run_ended(self, event) -> None:
         frame = self.state.last_frame
-        if event.kind == "failed":
+        if event.kind == "failed" or event.record is None:
             self.banner.setText(f"Attack stopped: {event.message}")
             self._set_banner_tone("bad")
             return
@@ -385,7 +461,7 @@ class MainWindow(QMainWindow):
             self.state.load_image(path)
 
     def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", model_filter(self.state.model_suffixes()))
         if path:
             self.state.load_model(path)
 
@@ -419,7 +495,7 @@ class MainWindow(QMainWindow):
             path = urls[0]
             if Path(path).is_dir():
                 self.open_folder(path)
-            elif Path(path).suffix.lower() in MODEL_SUFFIXES:
+            elif Path(path).suffix.lower() in self.state.model_suffixes():
                 self.state.load_model(path)
             else:
                 self.state.load_image(path)
@@ -547,7 +623,7 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         s = self.state
-        model = s.model.card.display_name if s.model else "none"
+        model = s.model.display_name if s.model else "none"
         QMessageBox.about(self, "About AdvLens",
                           f"<b>AdvLens {__version__}</b><br>Watch adversarial attacks happen.<br><br>"
                           f"Model: {model}<br>Image: {s.image_name}<br>Device: {s.device_label}")
@@ -640,9 +716,10 @@ class MainWindow(QMainWindow):
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
             settings.setValue("window/split", self.main_split.saveState())
-        self.analysis_state.shutdown()
-        self.resolution_state.shutdown()
-        self.stability_state.shutdown()
+        for _panel, state, _presenter in self._built_tabs.values():
+            state.shutdown()
         self.thumbnails.shutdown()
         self.state.shutdown()
+        if not self.state.link.shared:
+            self.state.link.close()  # the engine process ends with its window, and is waited for
         super().closeEvent(event)

@@ -40,6 +40,7 @@ from .protocol import (
     ErrorInfo,
     Heartbeat,
     Hello,
+    JobControlled,
     JobEnded,
     JobProgress,
     JobStarted,
@@ -83,6 +84,17 @@ class JobUpdate:
     what: str  # started | progress | ended
 
 
+@dataclass
+class RemoteProgress:
+    """A job's newest progress report, as the engine last sent it."""
+
+    version: int = 0
+    done: int = 0
+    total: int = 0
+    eta_s: float | None = None
+    partial: Any = None
+
+
 def describe_exit(code: int | None) -> str:
     """What an exit code means, in words."""
     if code is None:
@@ -120,12 +132,13 @@ class RemoteJob:
         self.info: Any = None
         self.layout: TelemetryLayout | None = None
         self.telemetry: TelemetryReader | None = None
-        self.progress: tuple[int, int, int, float | None, Any] = (0, 0, 0, None, None)  # version, done, total, eta, partial
+        self.progress = RemoteProgress()
         self.outcome: JobOutcome | None = None
         self.error: ErrorInfo | None = None
         self.elapsed_s = 0.0
         self.submitted_at = time.monotonic()
         self.cancel_asked_at: float | None = None
+        self.acknowledged: list[str] = []  # the controls the engine has applied, in order
         self._released = False
 
     # ------------------------------------------------------------------ controls (never block)
@@ -148,6 +161,15 @@ class RemoteJob:
             self.cancel_asked_at = time.monotonic()
         self._control("cancel")
 
+    def abandon(self, message: str = "cancelled: its window closed") -> None:
+        """Cancel it in the engine and count it as cancelled now (a closing window waits for nothing)."""
+        if self.done():
+            return
+        self._control("cancel")
+        self.outcome = JobOutcome("cancelled", self.progress.partial, message)
+        self.state = "ended"
+        self.release()
+
     def _control(self, action: str, count: int = 1) -> None:
         if action not in CONTROL_ACTIONS:
             raise AdvLensError(f"unknown control '{action}'")
@@ -163,7 +185,7 @@ class RemoteJob:
 
     @property
     def partial(self) -> Any:
-        return self.progress[4]
+        return self.progress.partial
 
     def release(self) -> None:
         """Done with its telemetry: close the mapping and let the engine remove the shared memory."""
@@ -174,6 +196,8 @@ class RemoteJob:
             self.telemetry.close()
         if self.layout is not None:
             self.client._send(ReleaseJob(self.job_id), self.generation)  # noqa: SLF001
+        if self.done():
+            self.client.jobs.pop(self.job_id, None)  # nothing more will come for it
 
     def __repr__(self) -> str:
         return f"RemoteJob({self.job_id}, {type(self.job).__name__}, {self.state})"
@@ -328,9 +352,9 @@ class EngineClient:
         return [job for job in self.jobs.values() if not job.done()]
 
     def forget(self, job: RemoteJob) -> None:
-        """Drop a finished job's handle (and its telemetry)."""
+        """The submitter is done with a job: its telemetry goes, and so does the client's record of it
+        once it has ended."""
         job.release()
-        self.jobs.pop(job.job_id, None)
 
     # ------------------------------------------------------------------ polling
     def poll(self) -> list[object]:
@@ -377,11 +401,15 @@ class EngineClient:
                 except (FileNotFoundError, ValueError, OSError) as exc:
                     log.warning("cannot read the run's telemetry: %s", exc)
             events.append(JobUpdate(job, "started"))
+        elif isinstance(message, JobControlled):
+            job = self.jobs.get(message.job_id)
+            if job is not None:
+                job.acknowledged.append(message.action)
         elif isinstance(message, JobProgress):
             job = self.jobs.get(message.job_id)
             if job is None or job.done():
                 return
-            job.progress = (message.version, message.done, message.total, message.eta_s, message.partial)
+            job.progress = RemoteProgress(message.version, message.done, message.total, message.eta_s, message.partial)
             events.append(JobUpdate(job, "progress"))
         elif isinstance(message, JobEnded):
             job = self.jobs.get(message.job_id)
@@ -390,6 +418,8 @@ class EngineClient:
             job.elapsed_s = message.elapsed_s
             self._end(job, message.kind, message.message, message.error, message.result)
             events.append(JobUpdate(job, "ended"))
+            if job._released:  # noqa: SLF001 - its submitter is done with it: forget it
+                self.jobs.pop(job.job_id, None)
         elif isinstance(message, EngineLog):
             self.last_message = message.message
             log.warning("engine: %s", message.message)

@@ -13,8 +13,10 @@ outlives the window. Ctrl-C is left to the parent: it ends the engine through th
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -39,6 +41,26 @@ from .protocol import (
 _IDLE = object()
 
 
+class PlainPickler(ForkingPickler):
+    """Pickles events for the GUI process, refusing torch objects: unpickling one would import torch there.
+
+    A job whose result holds a tensor then ends 'failed' with a plain message instead of loading torch
+    into the window's process.
+    """
+
+    def reducer_override(self, obj):  # noqa: ANN001 - pickle's hook
+        module = getattr(type(obj), "__module__", "") or ""
+        if module == "torch" or module.startswith("torch."):
+            raise pickle.PicklingError(f"a {type(obj).__name__} (torch) cannot be sent to the window")
+        return NotImplemented
+
+
+def dumps(event: object) -> bytes:
+    buffer = io.BytesIO()
+    PlainPickler(buffer, pickle.HIGHEST_PROTOCOL).dump(event)
+    return buffer.getvalue()
+
+
 def engine_threads(settings: EngineSettings) -> int:
     """torch threads for the engine: the user's choice, else every core but one (at least one)."""
     if settings.threads is not None:
@@ -53,7 +75,7 @@ def main(conn: Connection, settings: EngineSettings) -> None:
     send_lock = threading.Lock()
 
     def send(event: object) -> None:
-        data = ForkingPickler.dumps(event)  # raises here, before a byte is written, if it cannot be pickled
+        data = dumps(event)  # raises here, before a byte is written, if it cannot be pickled
         with send_lock:
             conn.send_bytes(data)
 

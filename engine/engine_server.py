@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -43,6 +44,7 @@ from .protocol import (
     EngineSettings,
     ErrorInfo,
     ImageSource,
+    JobControlled,
     JobEnded,
     JobProgress,
     JobStarted,
@@ -126,6 +128,15 @@ class SharedRunTelemetry(Telemetry):
         self.shared.mark_closed()
 
 
+def for_gui(value: Any) -> Any:
+    """What is sent to the GUI: plain data. A Stability lab row keeps its measured networks (torch modules)
+    for the CLI; the GUI needs only the numbers, so the rows it gets carry none."""
+    rows = getattr(value, "rows", None)
+    if isinstance(rows, list) and rows and hasattr(rows[0], "networks"):
+        return replace(value, rows=[replace(row, networks={}) for row in rows])
+    return value
+
+
 def _hwc(image: torch.Tensor) -> np.ndarray:
     return image.detach().to(torch.float32).cpu().numpy().transpose(1, 2, 0).copy()
 
@@ -180,12 +191,13 @@ class EngineServer:
         self._sources: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._transfer_models: dict[tuple[str, str], Model] = {}
         self._lock = threading.RLock()
+        self._release_when_done: set[int] = set()
 
     # ------------------------------------------------------------------ what the engine offers
     def info(self, startup_s: float = 0.0) -> EngineInfo:
         bundled, controls = _bundled()
         loaders = _loaders()
-        return EngineInfo(pid=_pid(), torch_version=torch.__version__, threads=torch.get_num_threads(),
+        return EngineInfo(pid=_pid(), torch_version=str(torch.__version__), threads=torch.get_num_threads(),
                           devices=["auto", *available_devices()], bundled_models=bundled, control_models=controls,
                           model_suffixes=list(loaders.MODEL_SUFFIXES),
                           label_presets={"ImageNet (1000 classes)": loaders.imagenet_labels()}, startup_s=startup_s)
@@ -201,6 +213,7 @@ class EngineServer:
                     handle.step(request.count)
                 elif request.action in ("pause", "resume", "cancel"):
                     getattr(handle, request.action)()
+                self.send(JobControlled(request.job_id, request.action))
         elif isinstance(request, ReleaseJob):
             self.release(request.job_id)
 
@@ -220,7 +233,11 @@ class EngineServer:
         return handle
 
     def release(self, job_id: int) -> None:
+        """The GUI is done with a run's shared memory; a run still going keeps it until it ends."""
         with self._lock:
+            if job_id in self.live:
+                self._release_when_done.add(job_id)
+                return
             segment = self.segments.pop(job_id, None)
         if segment is not None:
             segment.close()
@@ -233,18 +250,24 @@ class EngineServer:
             version, done, total, partial = handle.control.snapshot()
             if version != self._reported.get(job_id, 0):
                 self._reported[job_id] = version
-                self._send_safely(JobProgress(job_id, version, done, total, handle.control.eta_seconds(), partial),
+                self._send_safely(JobProgress(job_id, version, done, total, handle.control.eta_seconds(),
+                                              for_gui(partial)),
                                   fallback=JobProgress(job_id, version, done, total, handle.control.eta_seconds()))
 
     def _ended(self, job_id: int, handle: JobHandle) -> None:
         with self._lock:
             self.live.pop(job_id, None)
             self._reported.pop(job_id, None)
+            released = job_id in self._release_when_done
+            self._release_when_done.discard(job_id)
+        if released:
+            self.release(job_id)
         outcome = handle.outcome()
         error = None
         if outcome.kind == "failed":
             error = error_info(handle.exception(timeout=0), handle.job)
-        event = JobEnded(job_id, outcome.kind, outcome.result, outcome.message, error, round(handle.elapsed(), 4))
+        event = JobEnded(job_id, outcome.kind, for_gui(outcome.result), outcome.message, error,
+                         round(handle.elapsed(), 4))
         self._send_safely(event, fallback=JobEnded(job_id, "failed", None, "the result could not be sent to the window",
                                                    ErrorInfo("AdvLensError", "the result could not be sent")))
 
@@ -313,6 +336,12 @@ class EngineServer:
     def _source(self, image: ImageSource) -> torch.Tensor:
         """The full-resolution image of a file, pasted bytes or stored array (decoded once, cached)."""
         key = image.key
+        if image.array is None and image.data is None:
+            try:  # a file: the same path with other contents (or none) is another image
+                stat = os.stat(image.spec)
+                key = f"{key}|{stat.st_size}|{stat.st_mtime_ns}"
+            except OSError:
+                return load_image(image.spec)  # says why it cannot be read, in one line
         cached = self._sources.get(key)
         if cached is not None:
             self._sources.move_to_end(key)
@@ -336,12 +365,16 @@ class EngineServer:
         return resample(source, int(resolution), resample_filter) if resolution else source
 
     def _predict(self, job: PredictJob, control: JobControl) -> Prediction:
-        model = self.model(job.model)
+        model = self.models.get(job.model) if job.model else None
         image = self.input_image(job.image, job.resolution, job.resample_filter)
+        known = default_label(job.image.spec) if job.image.array is None and job.image.data is None else None
+        if model is None:  # no model yet: the image as read, to show (and to check it can be read)
+            empty = np.zeros(0)
+            return Prediction(image=_hwc(image), pred=None, conf=0.0, topk_index=empty.astype(np.int64),
+                              topk_prob=empty, known_label=known)
         probs = model.predict(image[None].to(model.device))[0]
         conf, pred = probs.max(dim=0)
         top = probs.topk(min(job.top_k, probs.numel()))
-        known = default_label(job.image.spec) if job.image.array is None and job.image.data is None else None
         return Prediction(image=_hwc(image), pred=int(pred), conf=float(conf), topk_index=top.indices.cpu().numpy(),
                           topk_prob=top.values.cpu().numpy().astype(np.float64), known_label=known)
 
@@ -389,8 +422,9 @@ class EngineServer:
             return run_resolution_lab(config.validated(), model, progress=control)
         if job.lab == "stability":
             from .labs.stability import run_stability_lab
+            from .labs.stability_results import config_from_options
 
-            return run_stability_lab(stability_config(job.config), progress=control)
+            return run_stability_lab(config_from_options(job.config), progress=control)
         raise AdvLensError(f"unknown lab '{job.lab}'")
 
     @staticmethod
@@ -445,23 +479,7 @@ def run_analysis(job: AnalysisJob, model: Model, load_other: Callable[[str, str]
     raise AdvLensError(f"unknown analysis '{job.kind}'")
 
 
-def stability_config(options: dict):
-    """The Stability panel's plain options as a validated engine config (ConfigError on bad input)."""
-    from .labs.stability import StabilityConfig, parse_int_list
-
-    return StabilityConfig(
-        stripes=parse_int_list(str(options["stripes"]), "stripes K"),
-        dims=parse_int_list(str(options["dims"]), "dimensions d"),
-        train_points=int(options["train_points"]), test_points=int(options["test_points"]),
-        width=int(options["width"]), depth=int(options["depth"]), seeds=int(options["seeds"]),
-        train_steps=int(options["train_steps"]), learning_rate=float(options["learning_rate"]),
-        norm=str(options["norm"]),
-    ).validated()
-
-
 def _pid() -> int:
-    import os
-
     return os.getpid()
 
 

@@ -6,7 +6,9 @@ either side can be replaced (a test drives the engine with no GUI). torch-free a
 
 - Jobs say what to compute: load or move a model, predict an image, run an attack, an analysis, a
   lab. Each runs on a lane in the engine (one worker per lane, napari-slicer style: a new job on a
-  lane supersedes the one before it), so an analysis may run beside the Explorer's attack.
+  lane supersedes the one before it): 'models' loads, 'explorer' predicts and attacks, the tabs
+  have one each, so an analysis may run beside the Explorer's attack and a prediction never
+  cancels a model that is still loading.
 - Requests (GUI -> engine): start a job, control one (pause, resume, step, cancel), release a
   finished run's shared memory, shut down.
 - Events (engine -> GUI): hello (the process is up), ready (torch loaded: what the engine offers),
@@ -25,7 +27,7 @@ import numpy as np
 
 from .shared_telemetry import TelemetryLayout
 
-LANES = ("explorer", "analysis", "resolution", "stability")
+LANES = ("models", "explorer", "analysis", "resolution", "stability")
 CONTROL_ACTIONS = ("pause", "resume", "step", "cancel")
 
 
@@ -136,7 +138,7 @@ class MoveModelJob:
 
 @dataclass
 class PredictJob:
-    """The input at a resolution and the model's clean prediction of it; result: Prediction."""
+    """The input at a resolution and the model's clean prediction of it ('' model: the image only)."""
 
     model: str
     image: ImageSource
@@ -148,7 +150,7 @@ class PredictJob:
 @dataclass
 class Prediction:
     image: np.ndarray  # (H, W, C) float32, as the model sees it
-    pred: int
+    pred: int | None  # None when no model was loaded: the image only
     conf: float
     topk_index: np.ndarray
     topk_prob: np.ndarray
@@ -258,6 +260,14 @@ class JobStarted:
     job_id: int
     telemetry: TelemetryLayout | None = None
     info: Any = None  # AttackStart for a run
+
+
+@dataclass
+class JobControlled:
+    """The engine applied a control (a job asked to stop stops within the step under way from here)."""
+
+    job_id: int
+    action: str
 
 
 @dataclass

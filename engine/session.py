@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from .attacks import AttackRun, build_attack
-from .catalogue import attack_spec, black_box_titles, check_attack
+from .catalogue import check_attack, gradients_refusal
 from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
 from .errors import AdvLensError, ConfigError, ModelOutputError, as_engine_error
 from .images import check_filter, resample
 from .jobs import JobControl, JobHandle, JobWorker
+from .metrics import TOP_K
 from .model import Model, load_model
 from .norms import lp_norm
 from .record import RunRecord
@@ -48,13 +49,9 @@ def default_label(spec: str) -> int | None:
 
 def check_gradients(attack: str, model: Model) -> None:
     """A gradient attack on a model without gradients (ONNX in onnxruntime) is refused, saying why."""
-    if model.gradients_available or not attack_spec(attack).needs_gradients:
-        return
-    black_box = black_box_titles()
-    choice = f"choose a black-box attack ({', '.join(black_box)})" if black_box else "no black-box attack exists yet"
-    why = "is an ONNX model run by onnxruntime, which gives none" if model.kind == "onnx" else "gives none"
-    raise ConfigError(f"{attack_spec(attack).title} needs the model's gradients, but {model.card.display_name} "
-                      f"{why}: {choice}")
+    refusal = gradients_refusal(attack, model.card.display_name, model.kind, model.gradients_available)
+    if refusal is not None:
+        raise ConfigError(refusal)
 
 
 def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
@@ -150,6 +147,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobCont
     delta = x_adv - x
     clean_conf, clean_pred = clean_probs.max(dim=1)
     adv_conf, adv_pred = adv_probs.max(dim=1)
+    adv_top = adv_probs.topk(min(TOP_K, adv_probs.shape[1]), dim=1)
     return RunRecord(
         config=job.config,
         model_name=job.model.card.name,
@@ -172,6 +170,8 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobCont
         original=x.detach().cpu().numpy().astype(np.float32),
         adversarial=x_adv.detach().cpu().numpy().astype(np.float32),
         metrics=telemetry.metrics(),
+        adv_topk_index=adv_top.indices.tolist(),
+        adv_topk_prob=adv_top.values.tolist(),
     )
 
 

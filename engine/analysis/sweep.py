@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-import numpy as np
 import torch
 
 from ..attacks import AttackRun, make_attack
@@ -17,6 +16,7 @@ from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..jobs import Progress
 from ..model import Model
 from ..norms import lp_norm
+from .results import MinimalNorms, RobustCurve
 
 
 def _batches(n: int, size: int):
@@ -57,21 +57,6 @@ def _stop_flag(progress: Progress | None) -> Callable[[], bool] | None:
     return (lambda: progress.cancelled) if progress is not None else None
 
 
-@dataclass
-class RobustCurve:
-    """Robust accuracy per epsilon: an image counts as robust at eps if no attack at any eps' <= eps fooled it."""
-
-    eps: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    clean_accuracy: float = 0.0
-    images: int = 0
-    attack: str = ""
-    norm: str = ""
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
-
-
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
                           eps_list: list[float], progress: Progress | None = None, batch: int = 64,
                           executor: Executor | None = None) -> RobustCurve:
@@ -100,28 +85,6 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
             if progress is not None:
                 progress.report(i + 1, len(eps_list), curve)
     return curve
-
-
-@dataclass
-class MinimalNorms:
-    """The smallest perturbation a minimal-norm attack found, per correctly classified image."""
-
-    norm: str
-    attack: str
-    norms: list[float]  # NaN where the attack found nothing
-    success: list[bool]
-    skipped: int  # misclassified before any attack
-
-    def found(self) -> np.ndarray:
-        values = np.asarray(self.norms, dtype=float)
-        return values[np.isfinite(values)]
-
-    def median(self) -> float:
-        found = self.found()
-        return float(np.median(found)) if len(found) else float("nan")
-
-    def to_dict(self) -> dict:
-        return dict(vars(self)) | {"median": self.median()}
 
 
 def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from ..config import AttackConfig
 from ..jobs import Progress
 from ..model import Model
+from .results import TransferTable
 from .sweep import run_attack_on
-
-
-@dataclass
-class TransferTable:
-    models: list[str]
-    success: list[list[float]]  # success[source][target]: share of source's adversarials that fool target
-    images: int
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
 
 
 def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,

@@ -11,8 +11,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-ABORT_SIZE = 17  # AbortNet calls os.abort() on images of this size
-HANG_SIZE = 19  # HangNet's forward never returns on images of this size
+ABORT_SIZE = 17  # AbortNet calls os.abort() on images of this size, once an attack asks for gradients
+HANG_SIZE = 19  # HangNet's forward never returns on images of this size, once an attack asks for gradients
+
+
+def _attacking(x: torch.Tensor) -> bool:
+    """An attack step (gradients of the input wanted), not a clean prediction or the load-time probe."""
+    return torch.is_grad_enabled() and x.requires_grad
 
 
 class AbortNet(nn.Module):
@@ -21,7 +26,7 @@ class AbortNet(nn.Module):
         self.inner = inner
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] == ABORT_SIZE:
+        if x.shape[-1] == ABORT_SIZE and _attacking(x):
             os.abort()
         return self.inner(x)
 
@@ -34,7 +39,7 @@ class HangNet(nn.Module):
         self.inner = inner
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] == HANG_SIZE:
+        if x.shape[-1] == HANG_SIZE and _attacking(x):
             time.sleep(3600)
         return self.inner(x)
 
@@ -65,3 +70,23 @@ def save_trusted(network: nn.Module, path: Path, labels: list[str], mean, std) -
     path.with_suffix(".json").write_text(json.dumps({"name": path.stem, "labels": list(labels),
                                                      "mean": list(mean), "std": list(std)}))
     return path
+
+
+FAIL_SIZE = 23  # FailAtSize raises on its fourth forward pass at this size
+
+
+class FailAtSize(nn.Module):
+    """Works for the clean check and the first steps at FAIL_SIZE, then raises like CUDA out of memory."""
+
+    def __init__(self, inner: nn.Module, message: str = "CUDA out of memory. Tried to allocate 20.00 GiB"):
+        super().__init__()
+        self.inner = inner
+        self.message = message
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] == FAIL_SIZE:
+            self.calls += 1
+            if self.calls > 3:
+                raise RuntimeError(self.message)
+        return self.inner(x)

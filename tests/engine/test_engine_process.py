@@ -102,6 +102,7 @@ def test_a_run_streams_through_shared_memory_and_stops_within_a_step(engine, dem
     engine.wait_until(lambda: (tmp_path / "holding").exists(), WAIT)
     pushed_at_stop = reader.shared.steps_pushed
     run.cancel()
+    engine.wait_until(lambda: "cancel" in run.acknowledged, WAIT)  # the engine has the Stop
     (tmp_path / "release").write_text("1")
     outcome = _ended(engine, run)
     assert outcome.kind == "cancelled" and outcome.record.status == "cancelled"
@@ -205,7 +206,7 @@ def test_stop_on_a_forward_that_never_returns_ends_the_engine_after_a_grace_peri
     _load_trusted(client, _trusted(tmp_path, HangNet, demo_model))
     first_pid = client.pid
     run = client.submit(_run(resolution=HANG_SIZE))
-    client.wait_until(lambda: run.state == "running", WAIT)  # on the worker, inside the clean forward pass
+    client.wait_until(lambda: run.telemetry is not None, WAIT)  # started: the first attack step never returns
     run.cancel()
     events = client.wait_until(run.done, WAIT)
     assert run.outcome.kind == "cancelled" and "did not stop" in run.outcome.message
@@ -257,3 +258,34 @@ def test_the_gui_side_of_the_engine_imports_without_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_moving_the_model_to_another_device_leaves_a_running_job_its_copy(monkeypatch, demo_model):
+    """A lab or analysis may be attacking the current model on another lane: the move makes a copy."""
+    import copy
+
+    import advlens.engine.engine_server as server_module
+    from advlens.engine.engine_server import EngineServer
+    from advlens.engine.protocol import MoveModelJob, StartJob
+
+    events = []
+    server = EngineServer(events.append)
+    try:
+        held = server.models["explorer"] = copy.deepcopy(demo_model)  # what a running job would hold
+        monkeypatch.setattr(server_module, "select_device", lambda name: torch.device(name))
+        info = server.start(StartJob(1, "models", MoveModelJob("explorer", "meta"))).result(timeout=WAIT)
+        assert server.models["explorer"] is not held and server.models["explorer"].device.type == "meta"
+        assert info.device == "meta"
+        assert held.device.type == "cpu" and held(torch.rand(1, 3, 32, 32)).shape == (1, 10)  # still usable
+    finally:
+        server.shutdown()
+
+
+def test_an_event_holding_a_tensor_is_refused_before_it_reaches_the_gui_process():
+    import pickle
+
+    from advlens.engine.engine_process import dumps
+
+    assert pickle.loads(dumps({"plain": np.arange(3)}))["plain"].tolist() == [0, 1, 2]
+    with pytest.raises(pickle.PicklingError, match="cannot be sent to the window"):
+        dumps({"tensor": torch.zeros(2)})
