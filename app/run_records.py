@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from advlens.engine import AdvLensError, AttackConfig, RunRecord
 from advlens.engine.catalogue import attack_spec, planned_steps
+from advlens.engine.paths import default_runs_dir
 from advlens.engine.record import RecordError
 from advlens.engine.runs import (
     ReplayResult,
@@ -33,7 +34,7 @@ from advlens.engine.runs import (
     write_report,
 )
 from advlens.engine.samples import SAMPLE_PREFIX
-from advlens.state import Frame, runs_dir
+from advlens.state import Frame
 from advlens.widgets.run_compare import RunCompareDialog
 
 NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
@@ -91,7 +92,7 @@ class RunRecordActions(QObject):
 
     # ------------------------------------------------------------------ open
     def open_run_dialog(self) -> None:
-        start = runs_dir()
+        start = default_runs_dir()
         folder = QFileDialog.getExistingDirectory(self.window, "Open a saved run", str(start if start.is_dir() else ""))
         if folder:
             self.open_run(folder)
@@ -275,7 +276,7 @@ class RunRecordActions(QObject):
     # ------------------------------------------------------------------ compare
     def compare_dialog(self) -> RunCompareDialog | None:
         """Open the comparison on the runs folder's records: the current run as A, the one before as B."""
-        folder = runs_dir()
+        folder = default_runs_dir()
         try:
             summaries = list_runs(folder) if folder.is_dir() else []
         except RecordError:

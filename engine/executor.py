@@ -83,7 +83,7 @@ def run_job(job: SweepJob, model: Model, control: RunControl | None = None) -> S
 
     `control.cancel()` stops it at the next attack step with `Cancelled`.
     """
-    from .analysis.sweep import run_attack_on
+    from .batches import run_attack_on
     from .labs.resolution import bisect_pgd
 
     start = time.perf_counter()

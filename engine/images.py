@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import FILTERS
 from .errors import ConfigError, ImageLoadError, first_error_line
 
 # Pillow warns at 89 MP and refuses at twice that; we refuse earlier, before decoding a pixel:
 # a lab image never needs more.
 MAX_PIXELS = 64_000_000
 ALPHA_BACKGROUND = (255, 255, 255)
-FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 # ITU-R BT.601 luma: how a colour image becomes one grey channel for a grey-input model.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)

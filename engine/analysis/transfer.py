@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ..batches import run_attack_on
 from ..config import AttackConfig
 from ..model import Model
-from ..tasks import Progress
-from .sweep import run_attack_on
+from ..tasks import Progress, stop_flag
 
 
 @dataclass
@@ -33,7 +33,7 @@ def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch
     x, y = images[correct], labels[correct]
     table = [[float("nan")] * len(names) for _ in names]
     for i, source in enumerate(names):
-        adv, _ = run_attack_on(models[source], x, y, config, progress=progress)
+        adv, _ = run_attack_on(models[source], x, y, config, should_stop=stop_flag(progress))
         for j, target in enumerate(names):
             m = models[target]
             with torch.no_grad():
