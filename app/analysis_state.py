@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine import analysis as an
 from advlens.engine.analysis.imagesets import ImageSet
-from advlens.engine.model import control_models
+from advlens.engine.loaders import control_models
 from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller

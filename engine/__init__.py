@@ -19,7 +19,8 @@ from .errors import (
 )
 from .executor import Executor, InProcessExecutor, SweepJob, SweepResult
 from .images import load_image, resample, save_png
-from .model import Model, ModelCard, bundled_models, load_demo_model, load_model
+from .loaders import bundled_models, load_demo_model, load_model
+from .model import Model, ModelCard
 from .norms import clip_perturbation, lp_norm, project
 from .record import RunRecord
 from .runner import AttackRunner, RunEvent, RunHandle
