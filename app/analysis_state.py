@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from advlens.engine import AdvLensError, AttackConfig, load_model
 from advlens.engine.analysis import AnalysisRequest, run_analysis
-from advlens.engine.model import control_models
+from advlens.engine.loaders import control_models
 from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller

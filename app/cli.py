@@ -198,7 +198,7 @@ def _add_runs_parser(sub) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from advlens.engine.model import bundled_models, control_models
+    from advlens.engine.loaders import bundled_models, control_models
 
     for model in bundled_models():
         card = model.card
@@ -290,7 +290,7 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
         ResolutionLabConfig,
         run_resolution_lab,
     )
-    from advlens.engine.model import control_models
+    from advlens.engine.loaders import control_models
 
     device = select_device(args.device)
     models = _size_models(args.models) if args.models else control_models() if args.per_resolution_models else {}

@@ -26,7 +26,8 @@ import torch
 
 from .config import AttackConfig
 from .errors import AdvLensError, AttackFailed, Cancelled, ConfigError, describe_unexpected, first_error_line
-from .model import Model, load_model
+from .loaders import load_model
+from .model import Model
 from .norms import lp_norm
 from .session import RunControl
 

@@ -367,7 +367,7 @@ def replay_record(record: RunRecord, *, device: str | None = None, model=None, c
     """
     import torch
 
-    from .model import load_model
+    from .loaders import load_model
     from .samples import resolve_image
     from .session import execute, prepare_job
 

@@ -29,7 +29,8 @@ from ..demo.shapes import eval_seeds, render_batch
 from ..errors import Cancelled, ConfigError, ImageLoadError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
-from ..model import Model, control_models, load_model
+from ..loaders import control_models, load_model
+from ..model import Model
 from ..norms import clip_perturbation, lp_norm, normalize_gradient, project, random_in_ball
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
 from ..tasks import Progress
