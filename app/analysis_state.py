@@ -7,34 +7,19 @@ job's progress mailbox, as the Explorer reads attack steps. What to compute is p
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from advlens.engine.catalogue import attack_spec
+from advlens.engine.analysis.requests import AnalysisRequest
 from advlens.engine.config import AttackConfig
+from advlens.engine.errors import AdvLensError
 from advlens.engine.jobs import JobOutcome
 from advlens.engine.protocol import AnalysisJob
 from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
-
-KINDS = ("sweep", "minimal", "landscape", "noise", "transfer", "frequency")
-
-
-def analysis_attacks(explorer: AttackConfig, minimal_attack: str, minimal_norm: str) -> tuple[AttackConfig, AttackConfig]:
-    """(the attack at a budget, the minimal-norm attack) an analysis uses: the Explorer's attack (PGD when
-    that is a minimal-norm one) and the tab's minimal-norm choice."""
-    if attack_spec(explorer.attack).is_minimal:
-        attack = AttackConfig(attack="pgd", norm="linf", eps=explorer.eps or 8 / 255, steps=20, seed=explorer.seed)
-    else:
-        attack = replace(explorer, target=None, params=dict(explorer.params))
-    minimal = AttackConfig(attack=minimal_attack, norm=minimal_norm, steps=100, seed=explorer.seed)
-    if minimal.attack == "cw":
-        minimal = replace(minimal, norm="l2")
-    return attack, minimal
 
 
 class AnalysisState(TaskPoller):
@@ -52,28 +37,48 @@ class AnalysisState(TaskPoller):
         self.kind = ""
         self.last_result: Any = None
 
+    def request(self, kind: str, options: dict) -> AnalysisRequest:
+        """The tab's settings as an analysis request: the images it names, the Explorer's model and
+        attack (the minimal-norm analyses use the tab's own minimal attack), the Explorer's image for
+        the landscape."""
+        explorer = self.explorer
+        if kind in ("minimal", "landscape"):
+            attack = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
+                                  seed=explorer.config.attack.seed)
+        else:
+            attack = explorer.config.attack
+        if options.get("source") == "folder":
+            if not options.get("folder"):
+                raise AdvLensError("choose a folder of images first")
+            images = str(options["folder"])
+        else:
+            images = f"demo:{int(options['count'])}"
+        request = AnalysisRequest(kind, model=explorer.model_key, images=images,
+                                  resolution=int(options["resolution"]), attack=attack,
+                                  eps_range=options.get("eps_range", "0:16:1/255"))
+        if kind == "landscape":
+            if explorer.input is None:
+                raise AdvLensError("open an image in the Explorer first")
+            request.pixels = np.ascontiguousarray(explorer.input.transpose(2, 0, 1))  # as the Explorer shows it
+            request.label = explorer.label
+        if kind == "transfer":
+            controls = set(explorer.link.info.control_models) if explorer.link.info else set()
+            request.other_models = [key for key, _title in explorer.model_choices()  # each control: one size only
+                                    if key != explorer.model_key and key not in controls]
+        return request.checked()
+
     def start(self, kind: str, options: dict) -> bool:
         explorer = self.explorer
         if explorer.model is None:
             self.failed.emit("open a model first")
             return False
-        if kind not in KINDS:
-            self.failed.emit(f"unknown analysis '{kind}'")
+        try:
+            request = self.request(kind, options)
+        except AdvLensError as exc:
+            self.failed.emit(str(exc))
             return False
-        if kind == "landscape" and explorer.image_source is None:
-            self.failed.emit("open an image in the Explorer first")
-            return False
-        attack, minimal = analysis_attacks(explorer.config.attack, options["minimal_attack"], options["minimal_norm"])
-        transfer = {}
-        if kind == "transfer":
-            controls = set(explorer.link.info.control_models) if explorer.link.info else set()
-            for key, _title in explorer.model_choices():
-                if key != explorer.model_key and key not in controls:  # each control is good at one size only
-                    transfer[key] = explorer.extra_models.get(key, key)
-        self.launch(AnalysisJob(kind=kind, model=EXPLORER_KEY, options=dict(options), attack=attack.to_dict(),
-                                minimal=minimal.to_dict(), image=explorer.image_source,
-                                resolution=explorer.config.resolution, label=explorer.label,
-                                transfer_models=transfer))
+        specs = {key: explorer.extra_models.get(key, key) for key in request.other_models}
+        self.launch(AnalysisJob(request, EXPLORER_KEY, specs))
         self.kind = kind
         self.started.emit(kind)
         return True

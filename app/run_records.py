@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog
 from advlens.engine.catalogue import attack_spec
 from advlens.engine.config import AttackConfig
 from advlens.engine.errors import AdvLensError
+from advlens.engine.paths import default_runs_dir
 from advlens.engine.protocol import ImageSource
 from advlens.engine.record import RecordError, RunRecord
 from advlens.engine.runs import (
@@ -36,7 +37,6 @@ from advlens.engine.runs import (
 )
 from advlens.engine.samples import SAMPLE_PREFIX, sample_label
 from advlens.frames import Frame, record_frame
-from advlens.state import runs_dir
 from advlens.widgets.run_compare import RunCompareDialog
 
 REPLAY_POLL_MS = 20
@@ -95,7 +95,7 @@ class RunRecordActions(QObject):
 
     # ------------------------------------------------------------------ open
     def open_run_dialog(self) -> None:
-        start = runs_dir()
+        start = default_runs_dir()
         folder = QFileDialog.getExistingDirectory(self.window, "Open a saved run", str(start if start.is_dir() else ""))
         if folder:
             self.open_run(folder)
@@ -290,7 +290,7 @@ class RunRecordActions(QObject):
     # ------------------------------------------------------------------ compare
     def compare_dialog(self) -> RunCompareDialog | None:
         """Open the comparison on the runs folder's records: the current run as A, the one before as B."""
-        folder = runs_dir()
+        folder = default_runs_dir()
         try:
             summaries = list_runs(folder) if folder.is_dir() else []
         except RecordError:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from advlens.engine.client import RemoteJob
 from advlens.engine.config import AttackConfig, RunConfig
 from advlens.engine.errors import AdvLensError, ImageLoadError
 from advlens.engine.images import IMAGE_SUFFIXES, list_image_files, to_uint8
+from advlens.engine.paths import new_record_path
 from advlens.engine.protocol import AttackRunJob, ImageSource, ModelInfo, Prediction, PredictJob
 from advlens.engine.samples import SAMPLE_PREFIX, sample_array, sample_label, sample_names
 from advlens.engine_link import EngineLink
@@ -67,16 +67,6 @@ def app_settings() -> QSettings:
     settings = QSettings(path, QSettings.Format.IniFormat) if path else QSettings("AdvLens", "AdvLens")
     settings.setAtomicSyncRequired(True)
     return settings
-
-
-def runs_dir() -> Path:
-    """Where run records go: $ADVLENS_RUNS_DIR, else the user's data folder."""
-    env = os.environ.get("ADVLENS_RUNS_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_path
-
-    return user_data_path("advlens", appauthor=False) / "runs"
 
 
 class ExplorerState(QObject):
@@ -587,8 +577,7 @@ class ExplorerState(QObject):
         self.link.client.forget(handle)
 
     def _save_record(self, record) -> Path | None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        folder = runs_dir() / f"{stamp}-{record.config.attack.attack}"
+        folder = new_record_path(record.config.attack.attack)
         try:
             return record.save(folder)
         except OSError as exc:

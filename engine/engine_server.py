@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import analysis as an
 from .catalogue import planned_steps
-from .config import AttackConfig, RunConfig
+from .config import RunConfig
 from .device import available_devices, device_name, select_device
 from .errors import AdvLensError, ModelCardMissing, UntrustedModelError
 from .images import load_image, resample
@@ -77,18 +76,14 @@ def _loaders():
 
 
 def _load_model(spec: str, device: str, card, trust: bool) -> Model:
-    from . import load_model
+    from .loaders import load_model
 
     return load_model(spec, device, card=card, trust_pickle=trust)
 
 
 def _bundled() -> tuple[list[tuple[str, str]], list[str]]:
-    from . import bundled_models
+    from .loaders import bundled_models, control_models
 
-    try:
-        from .loaders import control_models
-    except ImportError:
-        from .model import control_models
     return ([(m.name, m.card.display_name) for m in bundled_models()], list(control_models().values()))
 
 
@@ -403,7 +398,11 @@ class EngineServer:
             telemetry.finish()
 
     def _analysis(self, job: AnalysisJob, control: JobControl) -> Any:
-        return run_analysis(job, self.model(job.model), self._transfer_model, self, control)
+        from .analysis.requests import run_analysis
+
+        model = self.model(job.model)
+        others = {name: self._transfer_model(spec, str(model.device)) for name, spec in job.other_models.items()}
+        return run_analysis(job.request, model, others, progress=control)
 
     def _transfer_model(self, spec: str, device: str) -> Model:
         key = (spec, device)
@@ -437,51 +436,8 @@ class EngineServer:
         return job.seconds
 
 
-def run_analysis(job: AnalysisJob, model: Model, load_other: Callable[[str, str], Model], server: EngineServer,
-                 control: JobControl) -> Any:
-    """The Analysis tab's analyses from plain options: one dispatch, with the tab's defaults."""
-    minimal = AttackConfig.from_dict(job.minimal)
-    attack = AttackConfig.from_dict(job.attack)
-    if job.kind == "landscape":
-        if job.image is None:
-            raise AdvLensError("open an image in the Explorer first")
-        image = server.input_image(job.image, job.resolution)
-        label = job.label
-        if label is None:
-            with torch.no_grad():
-                label = int(model(image[None].to(model.device)).argmax())
-        return an.adversarial_landscape(model, image, label, replace(minimal, norm="l2"), progress=control)
-    options = job.options
-    size = int(options["resolution"])
-    if options.get("source") == "folder":
-        if not options.get("folder"):
-            raise AdvLensError("choose a folder of images first")
-        data = an.folder_image_set(options["folder"], size, limit=2000)
-    else:
-        data = an.demo_image_set(int(options["count"]), size)
-    labels = data.labels_for(model)
-    if job.kind == "sweep":
-        from .units import parse_eps_range
-
-        return an.robust_accuracy_curve(model, data.images, labels, attack, parse_eps_range(options["eps_range"]),
-                                        progress=control)
-    if job.kind == "minimal":
-        return an.minimal_perturbations(model, data.images, labels, minimal, progress=control)
-    if job.kind == "noise":
-        return an.noise_vs_attack(model, data.images, labels, attack, progress=control)
-    if job.kind == "transfer":
-        models = {job.model: model}
-        for key, spec in job.transfer_models.items():
-            models[key] = load_other(spec, str(model.device))
-        return an.transfer_table(models, data.images, labels, attack, progress=control)
-    if job.kind == "frequency":
-        return an.frequency_comparison(model, data.images, labels, attack, progress=control)
-    raise AdvLensError(f"unknown analysis '{job.kind}'")
-
-
 def _pid() -> int:
     return os.getpid()
 
 
-__all__ = ["EngineServer", "SharedRunTelemetry", "device_name", "error_info", "model_info", "moved_model",
-           "run_analysis"]
+__all__ = ["EngineServer", "SharedRunTelemetry", "device_name", "error_info", "model_info", "moved_model"]

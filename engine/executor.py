@@ -25,7 +25,8 @@ import torch
 from .config import AttackConfig
 from .errors import Cancelled, ConfigError
 from .jobs import JobControl, JobHandle, JobWorker
-from .model import Model, load_model
+from .loaders import load_model
+from .model import Model
 from .norms import lp_norm
 
 METHODS = ("attack", "pgd-bisect")
@@ -79,7 +80,7 @@ def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> S
 
     `control.cancel()` stops it at the next attack step with `Cancelled`.
     """
-    from .analysis.sweep import run_attack_on
+    from .batches import run_attack_on
     from .labs.resolution import bisect_pgd
 
     start = time.perf_counter()

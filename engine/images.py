@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import FILTERS
+
 if TYPE_CHECKING:
     import torch
 
@@ -26,7 +28,6 @@ from .errors import ConfigError, ImageLoadError, first_error_line
 # a lab image never needs more.
 MAX_PIXELS = 64_000_000
 ALPHA_BACKGROUND = (255, 255, 255)
-FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 # ITU-R BT.601 luma: how a colour image becomes one grey channel for a grey-input model.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)

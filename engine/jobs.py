@@ -281,3 +281,8 @@ class JobWorker:
         if cancel:
             self.cancel_all()
         self._pool.shutdown(wait=wait, cancel_futures=cancel)
+
+
+def stop_flag(progress: JobControl | None) -> Callable[[], bool] | None:
+    """What a loop asks between steps: has the watcher cancelled? (None when nobody can cancel.)"""
+    return progress.should_stop if progress is not None else None

@@ -182,17 +182,12 @@ class AttackStart:
 
 @dataclass
 class AnalysisJob:
-    """One of the Analysis tab's analyses, as plain options (see `engine_server.run_analysis`)."""
+    """One of the Analysis tab's analyses: the request (plain data, `analysis.requests`), the key of the
+    engine's model it analyses, and the other models of a transfer table by spec."""
 
-    kind: str  # sweep | minimal | landscape | noise | transfer | frequency
+    request: Any  # AnalysisRequest
     model: str
-    options: dict
-    attack: dict  # AttackConfig as a dict, for the attacks at a budget
-    minimal: dict  # AttackConfig as a dict, for the minimal-norm searches
-    image: ImageSource | None = None  # landscape: the Explorer's input
-    resolution: int | None = None
-    label: int | None = None
-    transfer_models: dict[str, str] = field(default_factory=dict)  # key -> spec, besides `model`
+    other_models: dict[str, str] = field(default_factory=dict)  # the request's other model names -> specs
 
 
 @dataclass

@@ -26,7 +26,6 @@ from .metrics import METRIC_NAMES
 from .record import RecordError, RunRecord, perturbation_visual
 from .units import format_budget, format_setting
 
-RUNS_ENV = "ADVLENS_RUNS_DIR"
 REPLAY_ATOL = 1e-5  # adversarial pixels may differ this much (float reduction order) and still be "identical"
 METRIC_RTOL, METRIC_ATOL = 1e-3, 1e-4
 PLOT_SERIES = {
@@ -39,16 +38,6 @@ PLOT_SERIES = {
     "linf_255": ("Linf x255", "#d33682", 2),
 }
 PLOT_TITLES = ("Loss and margin", "Probabilities", "Perturbation norms")
-
-
-def default_runs_dir() -> Path:
-    """Where run records go: $ADVLENS_RUNS_DIR (tests, portable installs), else the user's data folder."""
-    env = os.environ.get(RUNS_ENV)
-    if env:
-        return Path(env)
-    from platformdirs import user_data_path
-
-    return user_data_path("advlens", appauthor=False) / "runs"
 
 
 def load_record(path: str | os.PathLike) -> RunRecord:
@@ -378,7 +367,7 @@ def replay_record(record: RunRecord, *, device: str | None = None, model=None, c
     """
     import torch
 
-    from .model import load_model
+    from .loaders import load_model
     from .samples import resolve_image
     from .session import execute, prepare_job
 

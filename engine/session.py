@@ -21,8 +21,9 @@ from .device import device_name
 from .errors import AdvLensError, ConfigError, ModelOutputError, as_engine_error
 from .images import check_filter, resample
 from .jobs import JobControl, JobHandle, JobWorker
+from .loaders import load_model
 from .metrics import TOP_K
-from .model import Model, load_model
+from .model import Model
 from .norms import lp_norm
 from .record import RunRecord
 from .samples import SAMPLE_PREFIX, resolve_image, sample_label

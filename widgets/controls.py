@@ -248,6 +248,8 @@ class AttackControls(QWidget):
                 self.resolution.setCurrentText(text)
             if "resample_filter" in values:
                 self.filter.setCurrentText(values["resample_filter"])
+            if "device" in values and self.device.findText(str(values["device"])) >= 0:
+                self.device.setCurrentText(str(values["device"]))
         finally:
             self._updating = False
         self.changed.emit()

@@ -12,7 +12,7 @@ from typing import Any
 
 _EXPORTS = {
     "frequency_comparison": "frequency", "laplacian_band_energy": "frequency", "radial_fft_energy": "frequency",
-    "ImageSet": "imagesets", "demo_image_set": "imagesets", "folder_image_set": "imagesets",
+    "ANALYSES": "requests", "AnalysisRequest": "requests", "default_attack": "requests", "run_analysis": "requests",
     "adversarial_landscape": "landscape", "loss_landscape": "landscape",
     "noise_vs_adversarial": "noise", "noise_vs_attack": "noise",
     "minimal_perturbations": "sweep", "robust_accuracy_curve": "sweep",

@@ -2,59 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import torch
 
-from ..attacks import AttackRun, make_attack
+from ..batches import batches as _batches
 from ..catalogue import attack_spec, check_attack
 from ..config import AttackConfig
-from ..criteria import make_criterion
-from ..errors import Cancelled, ConfigError
+from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
-from ..jobs import Progress
+from ..jobs import Progress, stop_flag
 from ..model import Model
 from ..norms import lp_norm
 from .results import MinimalNorms, RobustCurve
-
-
-def _batches(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
-
-
-def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                  batch: int = 64, progress: Progress | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(adversarial images, success) for a whole set, batch by batch, on the model's device.
-
-    One generator, seeded from the config, runs through every batch, so a set gives the same numbers
-    whoever calls this. It stops with `Cancelled` at the next step once `progress` is cancelled or
-    `should_stop()` says so (an executor's job passes its own flag).
-    """
-    if should_stop is None and progress is not None:
-        should_stop = lambda: progress.cancelled  # noqa: E731
-    advs, successes = [], []
-    device = model.device
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    for part in _batches(len(images), batch):
-        if should_stop is not None and should_stop():
-            raise Cancelled("cancelled")
-        x = images[part].to(device)
-        y = labels[part].to(device)
-        run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
-        for _ in run:
-            if should_stop is not None and should_stop():
-                run.cancel()
-                raise Cancelled("cancelled")
-        advs.append(run.result.x_adv.detach().cpu())
-        successes.append(run.result.success.detach().cpu())
-    return torch.cat(advs), torch.cat(successes)
-
-
-def _stop_flag(progress: Progress | None) -> Callable[[], bool] | None:
-    return (lambda: progress.cancelled) if progress is not None else None
 
 
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
@@ -71,7 +31,7 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
     curve = RobustCurve(clean_accuracy=float(robust.float().mean()), images=len(images), attack=config.attack,
                         norm=config.norm)
     ordered = sorted(eps_list)
-    with JobGroup(executor, _stop_flag(progress)) as jobs:
+    with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         x, y = array_of(images), array_of(labels)
         futures = [jobs.submit(SweepJob(key, replace(config, eps=eps).to_dict(), x, y, seed=config.seed,
@@ -101,7 +61,7 @@ def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tens
     norms: list[float] = []
     success: list[bool] = []
     parts = list(_batches(len(x), batch))
-    with JobGroup(executor, _stop_flag(progress)) as jobs:
+    with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         futures = [jobs.submit(SweepJob(key, config.to_dict(), array_of(x[part]), array_of(y[part]),
                                         seed=config.seed, batch=batch,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 
+from ..batches import run_attack_on
 from ..config import AttackConfig
-from ..jobs import Progress
+from ..jobs import Progress, stop_flag
 from ..model import Model
 from .results import TransferTable
-from .sweep import run_attack_on
 
 
 def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
@@ -22,7 +22,7 @@ def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch
     x, y = images[correct], labels[correct]
     table = [[float("nan")] * len(names) for _ in names]
     for i, source in enumerate(names):
-        adv, _ = run_attack_on(models[source], x, y, config, progress=progress)
+        adv, _ = run_attack_on(models[source], x, y, config, should_stop=stop_flag(progress))
         for j, target in enumerate(names):
             m = models[target]
             with torch.no_grad():

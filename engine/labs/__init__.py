@@ -3,8 +3,6 @@
 
 def control_models_for_lab() -> dict[int, str]:
     """The bundled per-resolution control models ({size: name}); imported here when asked for (torch)."""
-    try:
-        from ..loaders import control_models
-    except ImportError:
-        from ..model import control_models
+    from ..loaders import control_models
+
     return control_models()

@@ -27,7 +27,8 @@ from ..errors import Cancelled, ConfigError, ImageLoadError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
 from ..jobs import Progress
-from ..model import Model, load_model
+from ..loaders import load_model
+from ..model import Model
 from ..norms import clip_perturbation, lp_norm, normalize_gradient, project, random_in_ball
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
 from .resolution_results import (  # noqa: F401 - re-exported: the lab's public names stay importable from here

@@ -21,7 +21,8 @@ from advlens.engine.errors import AttackFailed, Cancelled, ModelLoadError
 from advlens.engine.executor import InProcessExecutor, SweepJob, SweepResult, run_job
 from advlens.engine.jobs import JobWorker, Progress
 from advlens.engine.labs.resolution import ResolutionLabConfig, run_resolution_lab
-from advlens.engine.model import Model, load_demo_model
+from advlens.engine.loaders import load_demo_model
+from advlens.engine.model import Model
 from advlens.engine.units import parse_eps_range
 from tests.conftest import demo_images
 

@@ -13,7 +13,7 @@ from advlens.engine.demo.shapes import eval_seeds, render_batch
 from advlens.engine.demo.train import config_from_args, model_card, save, train
 from advlens.engine.errors import ConfigError
 from advlens.engine.labs.resolution import ResolutionLabConfig, run_resolution_lab
-from advlens.engine.model import CONTROL_ROLE, DEMO_MODEL, bundled_models, control_models, load_model
+from advlens.engine.loaders import CONTROL_ROLE, DEMO_MODEL, bundled_models, control_models, load_model
 
 CONTROL_SIZES = (16, 32, 64, 128)
 # Clean accuracy on 200 held-out demo scenes (eval seeds 1000-1199) at each model's own size: measured
