@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--gui", action="store_true",
+                       help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
+                            "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
+                            "under Xvfb when installed)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -492,6 +496,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "gui", False):
+        from advlens import gui_bench
+
+        return gui_bench.main(quick=args.quick, as_json=args.json)
     from advlens.engine import bench
 
     return bench.main(args.device, quick=args.quick, as_json=args.json)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -65,6 +66,47 @@ def create_window(demo: bool = True, image: str | None = None, model: str | None
     return window
 
 
+class StartupTiming:
+    """$ADVLENS_TIMING=FILE: wall-clock times (time.time()) of the window's first paint, the engine's
+    readiness, the first clean prediction and the first attack frame, one JSON object per line, for
+    `advlens bench --gui` to measure start-up from the outside."""
+
+    def __init__(self, path: str):
+        self.path = Path(path)
+        self.seen: set[str] = set()
+
+    def mark(self, event: str) -> None:
+        if event in self.seen:
+            return
+        self.seen.add(event)
+        import json
+        import time
+
+        with self.path.open("a") as handle:
+            handle.write(json.dumps({"event": event, "t": time.time()}) + "\n")
+
+    def watch(self, window) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        timing, app = self, QApplication.instance()
+
+        class FirstPaint(QObject):
+            """The first paint event of any of the window's widgets (then it stops listening)."""
+
+            def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+                if event.type() == QEvent.Type.Paint and hasattr(obj, "window") and obj.window() is window:
+                    timing.mark("window_painted")
+                    app.removeEventFilter(self)
+                return False
+
+        window._first_paint = FirstPaint(window)
+        app.installEventFilter(window._first_paint)
+        state = window.state
+        state.link.ready.connect(lambda _info: self.mark("engine_ready"))
+        state.frameReady.connect(lambda frame: self.mark("first_attack_frame" if frame.adversarial is not None
+                                                         else "clean_prediction" if frame.clean_label else "image"))
+
+
 def when_ready(window, action, poll_ms: int = 50) -> QTimer:
     """Call `action()` once the model is loaded and the input's clean prediction is shown (--run)."""
     timer = QTimer(window)
@@ -97,6 +139,8 @@ def run_gui(args: argparse.Namespace) -> int:
     window = create_window(image=getattr(args, "image", None), model=getattr(args, "model", None),
                            remember_layout=screenshot is None)
     install_error_hooks(window)
+    if os.environ.get("ADVLENS_TIMING"):
+        StartupTiming(os.environ["ADVLENS_TIMING"]).watch(window)
     exit_code = {"value": 0}
     if screenshot is not None:
         window.resize(*SCREENSHOT_SIZE)

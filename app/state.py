@@ -120,6 +120,8 @@ class ExplorerState(QObject):
         self._poll_cost = 0.0
         self._paint_cost = 0.0
         self._fps_window: list[float] = []
+        self.frames_shown = 0  # a run's frames (new images from the engine), for the rate in the status bar
+        self.frame_times: list[float] = []  # when each of the current run's frames was shown
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self.timer.timeout.connect(self.tick)
@@ -429,6 +431,7 @@ class ExplorerState(QObject):
         self._curves_at = 0.0
         self._curve_rows = -1
         self._fps_window.clear()
+        self.frame_times = []
         self._last_tick = None
         self.timer.setInterval(FRAME_INTERVAL_MS)
         self._set_state("paused" if paused else "running")
@@ -486,6 +489,8 @@ class ExplorerState(QObject):
             frame_data = reader.frame()
             if frame_data is not None:
                 self._emit_step_frame(handle, frame_data)
+            else:
+                self._refresh_curves(handle)
         if outcome is not None:
             self.timer.stop()
             self._finish(handle, outcome)
@@ -533,7 +538,8 @@ class ExplorerState(QObject):
         reader = handle.telemetry
         now = time.perf_counter()
         rows = reader.steps_seen
-        if now - self._curves_at >= CURVE_INTERVAL_S and rows != self._curve_rows:
+        due = now - self._curves_at >= CURVE_INTERVAL_S or self.run_state == "paused"  # a Step: show it all
+        if due and rows != self._curve_rows:
             self._curves_at, self._curve_rows = now, rows
             frame.steps, frame.series = self._series(handle)
         elif self.last_frame is not None and self.last_frame.adversarial is not None:
@@ -541,6 +547,22 @@ class ExplorerState(QObject):
         frame.steps_per_second = reader.shared.steps_pushed / max(data.elapsed_s, 1e-9) if data.elapsed_s else 0.0
         self.last_frame = frame
         self._fps_window = [t for t in self._fps_window if now - t < 2.0] + [now]
+        self.frames_shown += 1
+        self.frame_times.append(now)
+        self.frameReady.emit(frame)
+
+    def _refresh_curves(self, handle: RemoteJob) -> None:
+        """Rows arrived but no newer frame (the engine waits for the next one to be due): the curves catch up
+        at their own rate, the images stay."""
+        frame, rows = self.last_frame, handle.telemetry.steps_seen
+        now = time.perf_counter()
+        if frame is None or frame.adversarial is None or rows == self._curve_rows or \
+                now - self._curves_at < CURVE_INTERVAL_S:
+            return
+        self._curves_at, self._curve_rows = now, rows
+        frame = replace(frame, series_changed=True)
+        frame.steps, frame.series = self._series(handle)
+        self.last_frame = frame
         self.frameReady.emit(frame)
 
     def _series(self, handle: RemoteJob) -> tuple[np.ndarray, dict[str, np.ndarray]]:

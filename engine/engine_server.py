@@ -105,11 +105,18 @@ class SharedRunTelemetry(Telemetry):
         if self.due():
             self.publish(step)
 
+    def drain(self) -> int:
+        """Move what accumulated to the host (one copy) and into shared memory: every drain publishes, also
+        the one that builds the record at the end of a run."""
+        with self._drain_lock:
+            count = super().drain()
+            if count:
+                steps = self.step_indices.array()[-count:, 0]
+                self.shared.write_rows(steps, {name: self.buffers[name].array()[-count:] for name in METRIC_NAMES})
+            return count
+
     def publish(self, step=None, final: bool = False) -> None:
-        count = self.drain()
-        if count:
-            steps = self.step_indices.array()[-count:, 0]
-            self.shared.write_rows(steps, {name: self.buffers[name].array()[-count:] for name in METRIC_NAMES})
+        self.drain()
         if step is not None and (final or self.shared.frame_wanted()):
             scalars = torch.stack([getattr(step, n)[0].to(torch.float64) for n in METRIC_NAMES]).cpu().numpy()
             image = step.x_adv[0].detach().to(torch.float32).cpu().numpy().transpose(1, 2, 0)
