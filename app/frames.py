@@ -46,10 +46,53 @@ class Frame:
     series_changed: bool = True  # False: the curves are as in the last frame (the views skip redrawing them)
     norms: dict[str, float] = field(default_factory=dict)
     steps_per_second: float = 0.0
+    # display scales that change in steps (1-2-5), so the colour bars and plot axes are not re-laid out
+    # every frame: the maps' full-colour values, and the curves' y ranges by plot (empty: autorange)
+    perturbation_scale: float = 0.0
+    difference_scale: float = 0.0
+    curve_ranges: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 def label_of(names: Sequence[str], index: int) -> str:
     return names[index] if 0 <= index < len(names) else f"class {index}"
+
+
+def nice_ceiling(value: float, floor: float = 1e-6) -> float:
+    """The smallest of 1, 2, 5 x 10^k at or above `value`: a scale that moves only now and then."""
+    value = max(float(value), floor)
+    exponent = np.floor(np.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        candidate = step * 10.0 ** exponent
+        if candidate >= value * (1 - 1e-9):
+            return float(candidate)
+    return float(10.0 ** (exponent + 1))
+
+
+CURVE_PLOTS = {0: ("loss", "margin"), 2: ("l2", "linf_255")}  # plot index -> its series (1: probabilities, 0..1)
+
+
+def grow_ranges(series: dict[str, np.ndarray], ranges: dict[int, tuple[float, float]]) -> dict[int, tuple[float, float]]:
+    """Y ranges that only grow, snapped to 1-2-5 steps with some headroom, to hold every finite value:
+    an axis that does not move is not re-laid out and re-ticked on every redraw."""
+    out = dict(ranges)
+    for plot, names in CURVE_PLOTS.items():
+        finite = [v[np.isfinite(v)] for v in (np.asarray(series[n], np.float64) for n in names if n in series)]
+        finite = [v for v in finite if len(v)]
+        if not finite:
+            continue
+        lo, hi = float(min(v.min() for v in finite)), float(max(v.max() for v in finite))
+        if plot in out and out[plot][0] <= lo and hi <= out[plot][1]:
+            continue
+        if plot in out:
+            lo, hi = min(lo, out[plot][0]), max(hi, out[plot][1])
+        step = nice_ceiling(max(hi - lo, abs(hi), 1e-3) * 0.25)
+        bottom, top = np.floor(lo / step) * step, np.ceil(hi / step) * step
+        if top - hi < step * 0.5:
+            top += step
+        if lo - bottom < step * 0.5 and lo < 0:
+            bottom -= step
+        out[plot] = (float(bottom), float(top))
+    return out
 
 
 def perturbation_norms(delta: np.ndarray) -> dict[str, float]:
@@ -81,6 +124,7 @@ def attack_frame(original: np.ndarray, adversarial: np.ndarray, names: Sequence[
     original, adversarial = rgb(original), rgb(adversarial)
     delta = adversarial - original
     norms = perturbation_norms(delta)
+    difference = np.abs(delta).sum(axis=2)
     clean_pred, clean_conf = clean
     topk_index = [int(i) for i in topk_index]
     return Frame(
@@ -92,7 +136,9 @@ def attack_frame(original: np.ndarray, adversarial: np.ndarray, names: Sequence[
         adversarial=adversarial,
         perturbation=delta.mean(axis=2),
         perturbation_peak=norms["linf"],
-        difference=np.abs(delta).sum(axis=2),
+        difference=difference,
+        perturbation_scale=nice_ceiling(norms["linf"]),
+        difference_scale=nice_ceiling(float(difference.max(initial=0.0))),
         adv_label=label_of(names, topk_index[0]) if topk_index else "",
         adv_conf=float(topk_prob[0]) if len(topk_prob) else 0.0,
         success=bool(success),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ from advlens.widgets.plot_style import restyle_plots
 from advlens.widgets.prob_bars import ProbabilityBars
 from advlens.widgets.trust_dialog import TrustFileDialog
 
+STATUS_INTERVAL_S = 0.25  # the step counter and rate in the status bar refresh this often during a run
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 LAZY_TABS = {"analysis": "Analysis", "resolution": "Resolution lab", "stability": "Stability lab"}
 
@@ -65,6 +67,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setMinimumSize(1100, 700)
         self._error_box: QMessageBox | None = None
+        self._status_at = 0.0
+        self._curve_ranges: dict[int, tuple[float, float]] = {}
         self._build_views()
         self._build_actions()
         self._connect()
@@ -379,15 +383,18 @@ class MainWindow(QMainWindow):
             self.adversarial_pane.set_rgb(frame.adversarial)
             tone = "bad" if frame.success else "good"
             self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
-            peak = max(frame.perturbation_peak, 1e-6)
+            # the colour scales move in 1-2-5 steps: a colour bar redrawn every frame costs more than the image
+            peak = frame.perturbation_scale or max(frame.perturbation_peak, 1e-6)
             self.perturbation_pane.set_scalar(frame.perturbation, (-peak, peak))
             self.perturbation_pane.set_caption(
                 f"±{peak * 255:.1f}/255 = full colour (×{1 / peak:.0f})\nL2 {frame.norms.get('l2', 0):.3f}")
-            self.difference_pane.set_scalar(frame.difference, (0.0, max(float(frame.difference.max()), 1e-6)))
+            top = frame.difference_scale or max(float(frame.difference.max()), 1e-6)
+            self.difference_pane.set_scalar(frame.difference, (0.0, top))
             self.difference_pane.set_caption(
                 f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
             if frame.series_changed:  # curves are rebuilt at a lower rate than images (see ExplorerState)
                 self.plots.set_series(frame.steps, frame.series)
+                self._apply_curve_ranges(frame.curve_ranges)
                 self.state.curve_width = max(self.plots.width() // 3, 100)
             if self.state.run_state in ("running", "paused"):
                 verdict = "FOOLED" if frame.success else "holding"
@@ -398,10 +405,29 @@ class MainWindow(QMainWindow):
         if total != self.progress.maximum():
             self.progress.setMaximum(total)
             self.plots.set_step_range(total)
-        if frame.step != self.progress.value():
-            self.progress.setValue(frame.step)
-        if frame.steps_per_second:
-            self.rate_label.setText(f"{frame.steps_per_second:.1f} steps/s · {self.state.frames_per_second():.0f} fps")
+        # the status bar is re-laid out on every change: a few times a second is enough for a counter
+        now = time.perf_counter()
+        running = self.state.run_state == "running"
+        if not running or now - self._status_at >= STATUS_INTERVAL_S:
+            self._status_at = now
+            if frame.step != self.progress.value():
+                self.progress.setValue(frame.step)
+            if frame.steps_per_second:
+                text = f"{frame.steps_per_second:.0f} steps/s · {self.state.frames_per_second():.0f} fps"
+                if text != self.rate_label.text():
+                    self.rate_label.setText(text)
+
+    def _apply_curve_ranges(self, ranges: dict[int, tuple[float, float]]) -> None:
+        """Fixed y ranges during a run (they grow in steps); autorange when the frame has none (a record)."""
+        for index, plot in enumerate(self.plots.plots):
+            if index == 1:
+                continue  # probabilities: always 0..1
+            wanted = ranges.get(index)
+            if wanted is None:
+                plot.enableAutoRange(axis="y")
+            elif self._curve_ranges.get(index) != wanted:
+                plot.setYRange(*wanted, padding=0)
+        self._curve_ranges = dict(ranges)
 
     def _set_banner_tone(self, tone: str) -> None:
         self.banner.setProperty("tone", tone)

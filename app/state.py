@@ -36,6 +36,7 @@ from advlens.frames import (
     Frame,
     attack_frame,
     decimate,
+    grow_ranges,
     idle_frame,
     label_of,
     plot_series,
@@ -116,6 +117,7 @@ class ExplorerState(QObject):
         self._drawn_frame = 0
         self._curves_at = 0.0
         self._curve_rows = -1
+        self._ranges: dict[int, tuple[float, float]] = {}  # the run's curve y ranges (grow only)
         self._last_tick: float | None = None
         self._poll_cost = 0.0
         self._paint_cost = 0.0
@@ -430,6 +432,7 @@ class ExplorerState(QObject):
         self._drawn_frame = 0
         self._curves_at = 0.0
         self._curve_rows = -1
+        self._ranges: dict[int, tuple[float, float]] = {}
         self._fps_window.clear()
         self.frame_times = []
         self._last_tick = None
@@ -542,8 +545,10 @@ class ExplorerState(QObject):
         if due and rows != self._curve_rows:
             self._curves_at, self._curve_rows = now, rows
             frame.steps, frame.series = self._series(handle)
+            self._ranges = grow_ranges(frame.series, self._ranges)
         elif self.last_frame is not None and self.last_frame.adversarial is not None:
             frame.steps, frame.series, frame.series_changed = self.last_frame.steps, self.last_frame.series, False
+        frame.curve_ranges = self._ranges
         frame.steps_per_second = reader.shared.steps_pushed / max(data.elapsed_s, 1e-9) if data.elapsed_s else 0.0
         self.last_frame = frame
         self._fps_window = [t for t in self._fps_window if now - t < 2.0] + [now]
@@ -562,6 +567,8 @@ class ExplorerState(QObject):
         self._curves_at, self._curve_rows = now, rows
         frame = replace(frame, series_changed=True)
         frame.steps, frame.series = self._series(handle)
+        self._ranges = grow_ranges(frame.series, self._ranges)
+        frame.curve_ranges = self._ranges
         self.last_frame = frame
         self.frameReady.emit(frame)
 
