@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError, first_error_line
+from ..files import open_file
 
 FORMAT_TITLES: dict[str, str] = {
     "safetensors": "safetensors weights",
@@ -52,15 +53,11 @@ class ModelFile:
 
 def sniff_format(path: Path) -> str:
     """The format from the file's first bytes (and zip members), not from its suffix alone."""
-    try:
-        with open(path, "rb") as handle:
+    with open_file(path, "a model file", ModelLoadError, label=path.name) as handle:  # FIFOs, devices: refused
+        try:
             head = handle.read(32)
-    except PermissionError as exc:
-        raise ModelLoadError(f"{path.name}: permission denied") from exc
-    except IsADirectoryError as exc:
-        raise ModelLoadError(f"{path}: is a folder, not a model file") from exc
-    except OSError as exc:
-        raise ModelLoadError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
     if not head:
         raise ModelLoadError(f"{path.name} is empty (0 bytes)")
     if head.startswith(b"PK\x03\x04"):
