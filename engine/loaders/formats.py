@@ -70,8 +70,34 @@ def sniff_format(path: Path) -> str:
         return "state_dict" if head.startswith(_LEGACY_TORCH_HEADS) else "pickle"
     if path.suffix.lower() == ".onnx":
         return "onnx"
+    if _looks_like_old_pickle(path):
+        return "pickle"
     raise ModelLoadError(f"{path.name} is not a model file AdvLens can read (safetensors, PyTorch .pt/.pth, "
                          f"TorchScript, torch.export .pt2, ONNX)")
+
+
+_OLD_PICKLE_STARTS = frozenset({"MARK", "GLOBAL", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "NONE", "INT",
+                                 "STRING", "UNICODE", "INST", "BININT", "BININT1", "SHORT_BINSTRING"})
+
+
+def _looks_like_old_pickle(path: Path) -> bool:
+    """A protocol 0 or 1 pickle (no 0x80 header): it starts as pickles do and its opcodes parse to STOP
+    (or for 256 opcodes in a large file). Parsing opcodes runs nothing."""
+    import io
+    import pickletools
+    import struct
+
+    with open_file(path, "a model file", ModelLoadError, label=path.name) as handle:
+        head = handle.read(1 << 16)
+    try:
+        for count, (opcode, _arg, _pos) in enumerate(pickletools.genops(io.BytesIO(head))):
+            if count == 0 and opcode.name not in _OLD_PICKLE_STARTS:
+                return False
+            if opcode.name == "STOP" or count >= 256:
+                return True
+    except (ValueError, UnicodeDecodeError, IndexError, struct.error):
+        return False
+    return False
 
 
 def _looks_like_safetensors(path: Path, head: bytes) -> bool:

@@ -100,13 +100,15 @@ def child_main() -> int:
     """
     answer_fd = os.dup(1)
     os.dup2(2, 1)
-    function, args, limits = pickle.load(sys.stdin.buffer)  # from the parent process, not from the file
+    function, args, limits, prepare = pickle.load(sys.stdin.buffer)  # from the parent process, not from the file
     try:
         import torch
 
         torch.set_num_threads(PROBE_THREADS)
     except ImportError:
         pass
+    if prepare is not None:
+        prepare()  # imports that are start-up, not the file's work: before the clock starts
     tempfile.gettempdir()  # found (by writing a test file) before files may no longer grow
     _limit_self(limits)
     os.write(answer_fd, READY)
@@ -175,16 +177,17 @@ def _read_answer(process: subprocess.Popen, limits: Limits, what: str) -> bytes:
         chunks.append(chunk)
 
 
-def run_limited(function, args: tuple, what: str, limits: Limits | None = None) -> object:
+def run_limited(function, args: tuple, what: str, limits: Limits | None = None, prepare=None) -> object:
     """`function(*args)` in a fresh child process within `limits`; its JSON-able result, or one error line.
 
     `what` names the work for messages ("model.pt's test input"). The child's errors come back as the
     same AdvLens error types; a timeout, a crash or exhausted memory become ModelLoadError. Ctrl-C here
     ends the child at once. The child is a new interpreter (not a fork, and not multiprocessing, whose
     spawn re-runs an unguarded main script): it imports only this module and what the function needs.
+    `prepare()`, if given, runs in the child before the limits and the clock start (slow imports).
     """
     limits = limits or Limits.default()
-    job = pickle.dumps((function, args, limits))
+    job = pickle.dumps((function, args, limits, prepare))
     try:
         process = subprocess.Popen(child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL if not sys.stderr else None, close_fds=True)
@@ -246,6 +249,14 @@ def _probe_source(source: str, card, trust_pickle: bool, onnx_runtime: bool) -> 
     return {"classes": model.num_classes, "kind": model.kind}
 
 
+def _import_readers() -> None:
+    """What reading a TorchScript or torch.export file imports first (sympy, the export serializer)."""
+    import torch.export  # noqa: F401
+    from torch._export.serde import serialize  # noqa: F401
+
+    from . import source  # noqa: F401
+
+
 def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runtime: bool = False,
                    limits: Limits | None = None) -> dict:
     """Load `source` and run its test input in a limited child; raises what loading it would raise."""
@@ -255,7 +266,7 @@ def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runt
         size = 0
     name = os.path.basename(source) or source
     return run_limited(_probe_source, (source, card, trust_pickle, onnx_runtime), f"{name}'s load and test input",
-                       limits or Limits.default(size, may_write_files=trust_pickle))
+                       limits or Limits.default(size, may_write_files=trust_pickle), prepare=_import_readers)
 
 
 def isolation_available() -> bool:

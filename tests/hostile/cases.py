@@ -246,6 +246,9 @@ def build(root: Path) -> list[Case]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.mean(dim=(2, 3))[:, :2]
 
+    def ts_case(name: str, path: Path, code=2, words="", marker=None) -> None:
+        model_case(name, "torchscript", path, code, words, marker, extra=["--label", "0"])
+
     def script(name: str, module: nn.Module, classes: int = 2) -> Path:
         path = ts / f"{name}.pt"
         torch.jit.save(torch.jit.script(module), str(path))
@@ -253,21 +256,21 @@ def build(root: Path) -> list[Case]:
         return path
 
     marker = ts / "marker-from-file"
-    model_case("forward writes a file (torch.from_file)", "torchscript", script("writer", FileWriter(str(marker))),
+    ts_case("forward writes a file (torch.from_file)", script("writer", FileWriter(str(marker))),
                2, "aten::from_file", marker)
     marker2 = ts / "marker-setstate"
     setstate = script("setstate", SetState(str(marker2)))
     marker2.unlink(missing_ok=True)
-    model_case("__setstate__ writes a file while loading", "torchscript", setstate, 2, "__setstate__", marker2)
-    model_case("forward prints", "torchscript", script("printer", Printer()), 2, "prim::Print")
-    model_case("a plain scripted model", "torchscript", script("good", Good()), 0)
-    model_case("the demo, scripted", "torchscript", script("demo", demo.network, len(labels)), 0)
-    model_case("forward never returns", "torchscript", script("spins", Spins()), 2, "did not finish")
-    model_case("forward allocates 512 GiB", "torchscript", script("hungry", Hungry()), 2, "memory")
-    model_case("integer logits", "torchscript", script("int-logits", IntLogits()), 2, "floating-point")
-    model_case("NaN logits", "torchscript", script("nan-logits", NanLogits()), 2, "NaN")
-    model_case("3-D output", "torchscript", script("three-d", ThreeD()), 2, "logit vector")
-    model_case("forward raises", "torchscript", script("raises", Raises()), 2, "refuse every input")
+    ts_case("__setstate__ writes a file while loading", setstate, 2, "__setstate__", marker2)
+    ts_case("forward prints", script("printer", Printer()), 2, "prim::Print")
+    ts_case("a plain scripted model", script("good", Good()), 0)
+    ts_case("the demo, scripted", script("demo", demo.network, len(labels)), 0)
+    ts_case("forward never returns", script("spins", Spins()), 2, "did not finish")
+    ts_case("forward allocates 512 GiB", script("hungry", Hungry()), 2, "memory")
+    ts_case("integer logits", script("int-logits", IntLogits()), 2, "floating-point")
+    ts_case("NaN logits", script("nan-logits", NanLogits()), 2, "NaN")
+    ts_case("3-D output", script("three-d", ThreeD()), 2, "logit vector")
+    ts_case("forward raises", script("raises", Raises()), 2, "refuse every input")
     dup = ts / "duplicate.pt"
     with zipfile.ZipFile(ts / "good.pt") as original, zipfile.ZipFile(dup, "w") as copy:
         for info in original.infolist():
