@@ -8,8 +8,8 @@ the platform has it). A hang, a crash or running out of memory there becomes one
 and the caller, the CLI or the GUI's engine process, goes on. Plain safetensors and weights-only state
 dicts carry no code and are read in-process.
 
-`run_limited` is the one mechanism (any picklable function, a JSON-able result); `probe_in_child` is the
-model loader's use of it.
+`run_limited` is the one mechanism (any picklable function, a JSON-able result); `source.probe_in_child`
+is the model loader's use of it.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def _limit_self(limits: Limits) -> None:
         import resource
     except ImportError:  # Windows: the wall-clock limit still holds
         return
-    wanted = [("RLIMIT_AS", limits.memory_bytes), ("RLIMIT_CPU", int(limits.time_s) + 2), ("RLIMIT_CORE", 0)]
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = int(used.ru_utime + used.ru_stime + limits.time_s * PROBE_THREADS) + 2  # the limit counts from start-up
+    wanted = [("RLIMIT_AS", limits.memory_bytes), ("RLIMIT_CPU", cpu), ("RLIMIT_CORE", 0)]
     if not limits.may_write_files:
         wanted.append(("RLIMIT_FSIZE", 0))
     if hasattr(signal, "SIGXFSZ"):
@@ -214,10 +216,12 @@ def run_limited(function, args: tuple, what: str, limits: Limits | None = None, 
     except (UnicodeDecodeError, ValueError):
         answer = None
     if answer is None:
+        if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", -1):
+            raise ModelLoadError(f"{what} did not finish within {limits.time_s:.0f} s of CPU time; it was stopped "
+                                 f"(a model that hangs or is far too slow for AdvLens)")
         if code is not None and code < 0:
-            cause = ("it ran past its time limit" if -code == getattr(signal, "SIGXCPU", -1)
-                     else f"it was ended by {_signal_name(code)}")
-            raise ModelLoadError(f"{what} crashed the process that checked it ({cause}); AdvLens went on")
+            raise ModelLoadError(f"{what} crashed the process that checked it (it was ended by "
+                                 f"{_signal_name(code)}); AdvLens went on")
         raise ModelLoadError(f"{what} ended the process that checked it without an answer (exit code {code})")
     if not isinstance(answer, dict):
         raise ModelLoadError(f"{what}: the checking process gave no readable answer")
@@ -236,37 +240,6 @@ def run_limited(function, args: tuple, what: str, limits: Limits | None = None, 
     if answer.get("error") == "unexpected":
         raise ModelLoadError(f"{what} failed: {message}")
     raise _ERRORS.get(str(answer.get("error")), ModelLoadError)(message)
-
-
-def _probe_source(source: str, card, trust_pickle: bool, onnx_runtime: bool) -> dict:
-    """In the child: the whole in-process load, test input included, on the CPU."""
-    import torch
-
-    from .source import load_from_source
-
-    model = load_from_source(source, torch.device("cpu"), card=card, trust_pickle=trust_pickle,
-                             onnx_runtime=onnx_runtime, isolate=False)
-    return {"classes": model.num_classes, "kind": model.kind}
-
-
-def _import_readers() -> None:
-    """What reading a TorchScript or torch.export file imports first (sympy, the export serializer)."""
-    import torch.export  # noqa: F401
-    from torch._export.serde import serialize  # noqa: F401
-
-    from . import source  # noqa: F401
-
-
-def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runtime: bool = False,
-                   limits: Limits | None = None) -> dict:
-    """Load `source` and run its test input in a limited child; raises what loading it would raise."""
-    try:
-        size = os.stat(source).st_size
-    except OSError:
-        size = 0
-    name = os.path.basename(source) or source
-    return run_limited(_probe_source, (source, card, trust_pickle, onnx_runtime), f"{name}'s load and test input",
-                       limits or Limits.default(size, may_write_files=trust_pickle), prepare=_import_readers)
 
 
 def isolation_available() -> bool:

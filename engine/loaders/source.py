@@ -17,19 +17,25 @@ from pathlib import Path
 import torch
 
 from ..device import select_device
-from ..errors import ModelCardMissing, ModelLoadError, ModelOutputError, first_error_line
+from ..errors import ModelCardMissing, ModelLoadError, ModelOutputError, UntrustedModelError, first_error_line
 from ..files import check_file
 from ..model import Model, ModelCard
 from .architectures import network_from_weights
 from .bundled import DEMO_MODEL, bundled_models, load_safetensors_model, model_alias
 from .cards import find_card, read_card, suggest_card, validate_card
-from .export import read_export
+from .export import export_archive_risk, read_export
 from .formats import NAMED_SOURCES, ModelFile, sniff_format
 from .hubs import load_named
 from .onnx_models import OnnxNetwork, onnx_network, read_onnx
 from .probe import probe
-from .sandbox import CODE_FORMATS, isolation_available, probe_in_child
-from .torch_files import read_safetensors, read_torch_pickle, read_torchscript
+from .sandbox import CODE_FORMATS, Limits, isolation_available, run_limited
+from .torch_files import (
+    read_safetensors,
+    read_torch_pickle,
+    read_torchscript,
+    torchscript_archive_risk,
+    untrusted_code_message,
+)
 
 
 def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto",
@@ -72,6 +78,16 @@ def read_model_file(path: Path, trust_pickle: bool = False, kind: str | None = N
     return read_torch_pickle(path, kind, trust_pickle)
 
 
+def precheck_code_file(path: Path, kind: str) -> None:
+    """The checks of a TorchScript or .pt2 file that read its zip members as data (nothing is deserialized)."""
+    if kind == "torchscript":
+        risk, what = torchscript_archive_risk(path), "a TorchScript archive"
+    else:
+        risk, what = export_archive_risk(path), "a torch.export archive"
+    if risk:
+        raise UntrustedModelError(untrusted_code_message(path, what, risk))
+
+
 def _resolve_card(card: ModelCard | str | os.PathLike | None, path: Path | None) -> ModelCard | None:
     if isinstance(card, ModelCard):
         return validate_card(card, f"model card of {path.name if path else 'the model'}")
@@ -112,6 +128,8 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
         kind = sniff_format(path)
         isolated = isolate and kind in CODE_FORMATS and isolation_available()
         if isolated:
+            if not trust_pickle:
+                precheck_code_file(path, kind)  # pure-Python checks first: a refused file needs no child
             probe_in_child(str(path), model_card, trust_pickle=trust_pickle, onnx_runtime=onnx_runtime)
         content = read_model_file(path, trust_pickle, kind=kind)
         if model_card is None:
@@ -150,3 +168,30 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
     if not isolated or device.type != "cpu":
         probe(model)
     return model
+
+
+def _probe_source(source: str, card, trust_pickle: bool, onnx_runtime: bool) -> dict:
+    """In the child: the whole in-process load, test input included, on the CPU."""
+    import torch
+
+    model = load_from_source(source, torch.device("cpu"), card=card, trust_pickle=trust_pickle,
+                             onnx_runtime=onnx_runtime, isolate=False)
+    return {"classes": model.num_classes, "kind": model.kind}
+
+
+def _import_readers() -> None:
+    """What reading a TorchScript or torch.export file imports first (sympy, the export serializer)."""
+    import torch.export  # noqa: F401
+    from torch._export.serde import serialize  # noqa: F401
+
+
+def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runtime: bool = False,
+                   limits: Limits | None = None) -> dict:
+    """Load `source` and run its test input in a limited child; raises what loading it would raise."""
+    try:
+        size = os.stat(source).st_size
+    except OSError:
+        size = 0
+    name = os.path.basename(source) or source
+    return run_limited(_probe_source, (source, card, trust_pickle, onnx_runtime), f"{name}'s load and test input",
+                       limits or Limits.default(size, may_write_files=trust_pickle), prepare=_import_readers)

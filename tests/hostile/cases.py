@@ -640,14 +640,16 @@ def build(root: Path) -> list[Case]:
 
     for seed in (str(2**64), "-1", "1e3", "abc", str(10**40)):
         arg_case(f"--seed {seed[:12]}", ["--seed", seed], "seed")
-    for device in ("meta", "xpu", "ipu", "cuda:99", "banana", "cpu:0:1", ""):
+    for device in ("meta", "xpu", "ipu", "cuda:99", "banana", "cpu:0:1"):
         arg_case(f"--device {device!r}", ["--device", device], "device|CUDA")
+    arg_case("--device '' (means auto)", ["--device", ""], code=0)
     for eps in ("nan", "inf", "-1", "1/0", "2", "abc"):
         arg_case(f"--eps {eps}", ["--eps", eps], "number|budget|epsilon|eps")
     for steps in ("0", "-5", "abc"):
         arg_case(f"--steps {steps}", ["--steps", steps], "steps|invalid")
-    for res in ("0", "5000", "abc", "-3"):
+    for res in ("5000", "abc", "-3", "3"):
         arg_case(f"--resolution {res}", ["--resolution", res], "resolution|pixels")
+    arg_case("--resolution 0 (means native)", ["--resolution", "0"], code=0)
     arg_case("--target 999", ["--target", "999"], "target|class")
     arg_case("--target -1", ["--target", "-1"], "target")
     arg_case("--label 999", ["--label", "999"], "label|class")
