@@ -130,7 +130,7 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
         if isolated:
             if not trust_pickle:
                 precheck_code_file(path, kind)  # pure-Python checks first: a refused file needs no child
-            probe_in_child(str(path), model_card, trust_pickle=trust_pickle, onnx_runtime=onnx_runtime)
+            probe_in_child(str(path), model_card, trust_pickle=trust_pickle, onnx_runtime=onnx_runtime, kind=kind)
         content = read_model_file(path, trust_pickle, kind=kind)
         if model_card is None:
             raise ModelCardMissing(
@@ -179,14 +179,14 @@ def _probe_source(source: str, card, trust_pickle: bool, onnx_runtime: bool) -> 
     return {"classes": model.num_classes, "kind": model.kind}
 
 
-def _import_readers() -> None:
-    """What reading a TorchScript or torch.export file imports first (sympy, the export serializer)."""
+def _import_export_readers() -> None:
+    """What reading a torch.export file imports first (sympy, the export serializer): seconds of start-up."""
     import torch.export  # noqa: F401
     from torch._export.serde import serialize  # noqa: F401
 
 
 def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runtime: bool = False,
-                   limits: Limits | None = None) -> dict:
+                   limits: Limits | None = None, kind: str | None = None) -> dict:
     """Load `source` and run its test input in a limited child; raises what loading it would raise."""
     try:
         size = os.stat(source).st_size
@@ -194,4 +194,5 @@ def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runt
         size = 0
     name = os.path.basename(source) or source
     return run_limited(_probe_source, (source, card, trust_pickle, onnx_runtime), f"{name}'s load and test input",
-                       limits or Limits.default(size, may_write_files=trust_pickle), prepare=_import_readers)
+                       limits or Limits.default(size, may_write_files=trust_pickle),
+                       prepare=_import_export_readers if kind in (None, "export") else None)
