@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "to PyTorch with onnx2torch")
     attack.add_argument("--label", type=int, default=None,
                         help="true class index (default: known for samples, else the clean prediction)")
-    attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user data dir)")
+    attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user "
+                        "data dir); an existing record there is replaced, any other folder is refused")
+    attack.add_argument("--force", action="store_true", help="let --out replace a folder that is not a run record")
     attack.add_argument("--no-save", action="store_true", help="do not write a run record")
     attack.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
@@ -195,6 +197,7 @@ def _add_runs_parser(sub) -> None:
     replay.add_argument("--trust-pickle", action="store_true",
                         help="load a full Python pickle model; it can run any code in the file: only for files you trust")
     replay.add_argument("--out", type=Path, default=None, help="also save the replayed run as a record here")
+    replay.add_argument("--force", action="store_true", help="let --out replace a folder that is not a run record")
     replay.add_argument("--json", action="store_true", help="print the verdict and the replayed record as JSON")
     report = verbs.add_parser("report", help="write a one-page, self-contained HTML report of a record")
     report.add_argument("path", type=Path, help="record folder")
@@ -399,6 +402,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_attack(args: argparse.Namespace) -> int:
     from advlens.engine import load_model, prepare_job
     from advlens.engine.paths import new_record_path
+    from advlens.engine.record_schema import check_destination
     from advlens.engine.runs import record_lines
     from advlens.engine.session import execute
 
@@ -406,6 +410,8 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     if args.print_config:
         print_config(config)
         return 0
+    if args.out is not None and not args.no_save:
+        check_destination(args.out, args.force)  # refused before the model loads and the attack runs
     model = load_model(config.model, config.device, card=args.card, trust_pickle=args.trust_pickle,
                        onnx_runtime=args.onnx_runtime)
     _print_notes(model.notes)
@@ -415,7 +421,7 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     out = None
     if not args.no_save:
         out = args.out or new_record_path(record.config.attack.attack)
-        record.save(out)
+        record.save(out, force=args.force)
     if args.json:
         data = record.to_json_dict()
         data["record_path"] = str(out) if out else None
@@ -472,6 +478,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         return 0
     if args.runs_command == "replay":
         record = runs.load_record(args.path)
+        if args.out is not None:
+            from advlens.engine.record_schema import check_destination
+
+            check_destination(args.out, args.force)
         model = None
         if args.card is not None or args.trust_pickle:
             from advlens.engine import load_model
@@ -482,7 +492,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         for note in result.notes:
             sys.stderr.write(f"advlens: note: {note}\n")
         if args.out is not None:
-            result.replayed.save(args.out)
+            result.replayed.save(args.out, force=args.force)
         if args.json:
             print(json.dumps(result.to_dict() | {"record_path": str(args.path)}, indent=2))
         else:

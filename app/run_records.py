@@ -152,6 +152,8 @@ class RunRecordActions(QObject):
         cfg = record.config
         state = self.state
         problem, notes = self.model_problem(cfg.model), []
+        if problem is None and (state.model is None or state.config.model != cfg.model):
+            notes.append(f"Its model '{cfg.model}' is loaded when you press Replay.")
         if cfg.device != state.config.device and cfg.device in state.devices():
             self.window.controls.set_devices(state.devices(), cfg.device)
             state.config.device = cfg.device
