@@ -38,7 +38,15 @@ from advlens.run_records import RunRecordActions, outcome_text
 from advlens.stability_state import StabilityState
 from advlens.stability_tab import StabilityTab
 from advlens.state import ExplorerState, Frame, app_settings
-from advlens.theme import THEMES, apply_theme, configure_plots, plot_background, plot_foreground
+from advlens.theme import (
+    DEMO_FONT_SCALE,
+    DEMO_PLOT_SCALE,
+    THEMES,
+    apply_theme,
+    configure_plots,
+    plot_background,
+    plot_foreground,
+)
 from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
 from advlens.widgets.analysis_panel import AnalysisPanel
@@ -48,7 +56,7 @@ from advlens.widgets.gallery import SampleGallery
 from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
 from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
-from advlens.widgets.plot_style import restyle_plots
+from advlens.widgets.plot_style import restyle_plots, set_plot_style
 from advlens.widgets.prob_bars import ProbabilityBars
 from advlens.widgets.resolution_panel import ResolutionPanel
 from advlens.widgets.stability_panel import StabilityPanel
@@ -68,6 +76,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setMinimumSize(1100, 700)
         self._error_box: QMessageBox | None = None
+        self._demo_mode = False
+        self._normal_font = QFont()
+        self._state_before_demo = Qt.WindowState.WindowNoState
         self._build_views()
         self._build_actions()
         self._connect()
@@ -491,28 +502,53 @@ class MainWindow(QMainWindow):
         if path:
             self.save_screenshot(Path(path))
 
+    @property
+    def demo_mode(self) -> bool:
+        return self._demo_mode
+
     def toggle_demo_mode(self) -> None:
-        """Full screen with large fonts, for the back of a lecture room."""
+        """F11, View ▸ Full-screen demo mode and the toolbar button."""
+        self.set_demo_mode(not self._demo_mode)
+
+    def set_demo_mode(self, on: bool) -> None:
+        """Full screen with fonts, plots and lines large enough for the back of a lecture room; off restores
+        the window as it was (maximised or not) and the normal sizes. Safe to call in any state, any number of
+        times, idle or while a run draws."""
+        if on == self._demo_mode:
+            self.fullscreen_action.setChecked(on)
+            return
         app = QApplication.instance()
-        if self.isFullScreen():
-            self.showNormal()
-            app.setFont(self._normal_font)
-            self.fullscreen_action.setChecked(False)
-        else:
+        self._demo_mode = on
+        if on:
             self._normal_font = QFont(app.font())
-            big = QFont(app.font())
-            big.setPointSizeF(app.font().pointSizeF() * 1.5)
+            self._state_before_demo = self.windowState() & ~Qt.WindowState.WindowFullScreen
+            big = QFont(self._normal_font)
+            big.setPointSizeF(self._normal_font.pointSizeF() * DEMO_FONT_SCALE)
             app.setFont(big)
+        else:
+            app.setFont(self._normal_font)
+        self.restyle()
+        if on:
             self.showFullScreen()
-            self.fullscreen_action.setChecked(True)
+        else:
+            self.setWindowState(self._state_before_demo)
+            self.show()
+        self.fullscreen_action.setChecked(on)
+
+    def restyle(self) -> None:
+        """Theme and demo-mode sizes onto everything that exists: widgets (palette, style sheet) and every plot
+        of every window (the run comparison too)."""
+        app = QApplication.instance()
         apply_theme(app)
+        configure_plots()
+        set_plot_style(plot_background(), plot_foreground(), DEMO_PLOT_SCALE if self._demo_mode else 1.0)
+        for window in {self, *app.topLevelWidgets()}:
+            restyle_plots(window)
 
     def set_theme(self, choice: str) -> None:
         """Switch light/dark now (plots recoloured in place) and remember the choice."""
         set_theme_choice(choice)
-        apply_theme(QApplication.instance())
-        configure_plots()
-        restyle_plots(self, plot_background(), plot_foreground())
+        self.restyle()
         for action in self.theme_group.actions():
             action.setChecked(action.data() == choice)
         settings = app_settings()

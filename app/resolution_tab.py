@@ -101,7 +101,7 @@ class ResolutionTab:
 
     def show(self, result: ResolutionLabResult) -> None:
         p = self.panel
-        metric = p.metric.currentData()
+        metric = p.left_metric.currentData()
         norms = result.config.norms
         clean_metric = metric.startswith(("grad", "first_order"))
         if "l2" in norms or clean_metric:

@@ -21,6 +21,10 @@ QToolBar QToolButton {{ font-size: {title}pt; padding: 4px 10px; }}
 """
 
 
+# Full-screen demo mode: widget text and plot text, ticks and lines this many times larger.
+DEMO_FONT_SCALE = 1.5
+DEMO_PLOT_SCALE = 1.6
+
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 _choice = "system"
 
@@ -72,7 +76,12 @@ def configure_plots() -> None:
 
 
 def apply_theme(app: QApplication) -> None:
-    app.setStyle("Fusion")
+    """Fusion, the palette and the style sheet (sizes from the app font, so demo mode scales them).
+
+    Fusion is set once: replacing a style re-polishes every widget for nothing.
+    """
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     dark = is_dark()
     app.setPalette(_dark_palette() if dark else app.style().standardPalette())
     size = app.font().pointSizeF()

@@ -181,12 +181,12 @@ class ResolutionPanel(QWidget):
             button.clicked.connect(lambda _c=False, k=kind: self.exportRequested.emit(k))
             elayout.addWidget(button)
         left.addWidget(export)
-        self.metric = QComboBox()
+        self.left_metric = QComboBox()
         for key, title in L2_METRICS:
-            self.metric.addItem(title, key)
-        self.metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")
-        self.metric.currentIndexChanged.connect(lambda _i: self.metricChanged.emit())
-        form.addRow("Left plot", self.metric)
+            self.left_metric.addItem(title, key)
+        self.left_metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")
+        self.left_metric.currentIndexChanged.connect(lambda _i: self.left_metricChanged.emit())
+        form.addRow("Left plot", self.left_metric)
         left.addStretch(1)
 
         right = QVBoxLayout()

@@ -99,17 +99,17 @@ class StabilityPanel(QWidget):
 
         nets = QGroupBox("Fixed architecture (Adam)")
         nform = QFormLayout(nets)
-        self.width = QSpinBox()
-        self.width.setRange(1, 1024)
-        self.width.setValue(16)
-        self.width.setToolTip("Width of every hidden layer: the same for every K and d.")
-        nform.addRow("Width", self.width)
-        self.depth = QSpinBox()
-        self.depth.setRange(1, 6)
-        self.depth.setValue(2)
-        self.depth.setToolTip("Hidden layers: the same for every K and d. The widened MLP has this depth and "
+        self.width_box = QSpinBox()
+        self.width_box.setRange(1, 1024)
+        self.width_box.setValue(16)
+        self.width_box.setToolTip("Width of every hidden layer: the same for every K and d.")
+        nform.addRow("Width", self.width_box)
+        self.depth_box = QSpinBox()
+        self.depth_box.setRange(1, 6)
+        self.depth_box.setValue(2)
+        self.depth_box.setToolTip("Hidden layers: the same for every K and d. The widened MLP has this depth and "
                               "width max(width, 4K).")
-        nform.addRow("Depth", self.depth)
+        nform.addRow("Depth", self.depth_box)
         self.seeds = QSpinBox()
         self.seeds.setRange(1, 20)
         self.seeds.setValue(3)
@@ -281,7 +281,7 @@ class StabilityPanel(QWidget):
     def options(self) -> dict:
         return {
             "stripes": self.stripes.text(), "dims": self.dims.text(), "train_points": self.train_points.value(),
-            "test_points": self.test_points.value(), "width": self.width.value(), "depth": self.depth.value(),
+            "test_points": self.test_points.value(), "width": self.width_box.value(), "depth": self.depth_box.value(),
             "seeds": self.seeds.value(), "train_steps": self.steps.value(),
             "learning_rate": self.learning_rate.value(), "norm": self.norm.currentData(),
         }
