@@ -16,15 +16,15 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,11 +39,11 @@ from advlens.stability_state import StabilityState
 from advlens.stability_tab import StabilityTab
 from advlens.state import ExplorerState, Frame, app_settings
 from advlens.theme import (
-    DEMO_FONT_SCALE,
-    DEMO_PLOT_SCALE,
+    DEMO_PLOT_EXTRA,
     THEMES,
     apply_theme,
     configure_plots,
+    demo_scale,
     plot_background,
     plot_foreground,
 )
@@ -53,15 +53,20 @@ from advlens.widgets.analysis_panel import AnalysisPanel
 from advlens.widgets.controls import AttackControls
 from advlens.widgets.folder_gallery import FolderGallery
 from advlens.widgets.gallery import SampleGallery
-from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
+from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane, link_panes
 from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
+from advlens.widgets.pane_grid import PaneGrid
+from advlens.widgets.perturbation_view import SCALES, VIEWS, fixed_rule, fixed_scale, perturbation_image
 from advlens.widgets.plot_style import restyle_plots, set_plot_style
 from advlens.widgets.prob_bars import ProbabilityBars
 from advlens.widgets.resolution_panel import ResolutionPanel
+from advlens.widgets.side_column import SideColumn
 from advlens.widgets.stability_panel import StabilityPanel
 from advlens.widgets.trust_dialog import TrustFileDialog
 
+PANE_MOUSE_TIP = "Wheel: zoom · drag: pan (all four panes together) · double click: whole image"
+PIXEL_HINT = "Point at a pixel to read its values; the wheel zooms all four panes"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
 
@@ -74,9 +79,11 @@ class MainWindow(QMainWindow):
         self.state = state or ExplorerState()
         self.remember_layout = remember_layout
         self.setAcceptDrops(True)
-        self.setMinimumSize(1100, 700)
         self._error_box: QMessageBox | None = None
         self._demo_mode = False
+        self._demo_scale = 1.0
+        self._side_panels_before_demo = True
+        self._restored_geometry = False
         self._normal_font = QFont()
         self._state_before_demo = Qt.WindowState.WindowNoState
         self._build_views()
@@ -92,30 +99,41 @@ class MainWindow(QMainWindow):
         self.controls = AttackControls()
         self.controls.set_attacks(self.state.attack_catalogue())
         self.controls.set_devices(self.state.devices(), self.state.config.device)
-        scroll = QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
-        scroll.setMaximumWidth(380)
+        self.controls_column = SideColumn(self.controls)
 
         self.banner = QLabel("Pick an image and press Run")
         self.banner.setObjectName("banner")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.banner.setWordWrap(True)
+        self.banner.setMinimumWidth(10)
 
-        self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.")
-        self.adversarial_pane = ImagePane("Adversarial", "The attacked image: original plus perturbation, clipped to [0,1].")
+        self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.\n"
+                                       + PANE_MOUSE_TIP)
+        self.adversarial_pane = ImagePane("Adversarial", "The attacked image: original plus perturbation, clipped "
+                                          "to [0,1].\n" + PANE_MOUSE_TIP)
         self.perturbation_pane = ImagePane(
-            "Perturbation", "Adversarial minus original, channel mean; blue lowers, red raises a pixel.",
-            colormap=DIVERGING_MAP, colorbar=True)
-        self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over colour channels.",
-                                         colormap=HEAT_MAP, colorbar=True)
-        panes = QHBoxLayout()
-        panes.setSpacing(6)
-        for pane in (self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane):
-            panes.addWidget(pane, 1)
+            "Perturbation", "Adversarial minus original. Channel mean: blue lowers, red raises a pixel; amplified "
+            "RGB: grey is unchanged. ▾ chooses the view and the scale.\n" + PANE_MOUSE_TIP,
+            colormap=DIVERGING_MAP, colorbar=True, unit="Δ (/255)")
+        self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over the colour "
+                                         "channels.\n" + PANE_MOUSE_TIP, colormap=HEAT_MAP, colorbar=True,
+                                         unit="|Δ| R+G+B (/255)")
+        self.panes = [self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane]
+        link_panes(self.panes)
+        for pane in self.panes:
+            pane.hovered.connect(self._show_pixel)
+        self.pane_grid = PaneGrid(self.panes)
+        self.pixel_readout = QLabel(PIXEL_HINT)
+        self.pixel_readout.setObjectName("pixelReadout")
+        self.pixel_readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pixel_readout.setMinimumWidth(10)
+        self.pixel_readout.setToolTip("Values of the pixel under the pointer, in every pane")
         pane_widget = QWidget()
-        pane_widget.setLayout(panes)
+        pane_layout = QVBoxLayout(pane_widget)
+        pane_layout.setContentsMargins(0, 0, 0, 0)
+        pane_layout.setSpacing(2)
+        pane_layout.addWidget(self.pane_grid, 1)
+        pane_layout.addWidget(self.pixel_readout)
 
         self.bars = ProbabilityBars()
         self.bars.setToolTip("The five most probable classes for the current adversarial image.")
@@ -147,7 +165,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.gallery)
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(scroll)
+        self.main_split.addWidget(self.controls_column)
         self.main_split.addWidget(right)
         self.main_split.setStretchFactor(1, 1)
 
@@ -236,6 +254,14 @@ class MainWindow(QMainWindow):
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,
                                               "Full screen with large fonts, for projectors", view_menu)
         self.fullscreen_action.setCheckable(True)
+        self.side_panel_action = self._action("Show the side &panels", "F9", self.set_side_panels_shown,
+                                              "The settings column of each tab and the sample strip (hide them for "
+                                              "larger pictures)", view_menu)
+        self.side_panel_action.setCheckable(True)
+        self.side_panel_action.setChecked(True)
+        self.side_panel_action.triggered.disconnect()
+        self.side_panel_action.toggled.connect(self.set_side_panels_shown)
+        view_menu.addMenu(self._build_perturbation_menu())
         theme_menu = view_menu.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
         chosen = app_settings().value("view/theme", "system")
@@ -259,6 +285,50 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.fullscreen_action)
+
+    def _build_perturbation_menu(self) -> QMenu:
+        """How the perturbation pane draws: the View menu and the pane's own ▾ button share these actions."""
+        menu = QMenu("&Perturbation pane", self)
+        self.perturbation_view, self.perturbation_scale = "mean", "fixed"
+        self.perturbation_actions: dict[str, QAction] = {}
+        for options, attribute in ((VIEWS, "perturbation_view"), (SCALES, "perturbation_scale")):
+            group = QActionGroup(self)
+            for key, title in options.items():
+                action = menu.addAction(title)
+                action.setCheckable(True)
+                action.setChecked(getattr(self, attribute) == key)
+                action.triggered.connect(lambda _c=False, a=attribute, k=key: self.set_perturbation_display(**{
+                    a.removeprefix("perturbation_"): k}))
+                group.addAction(action)
+                self.perturbation_actions[key] = action
+            menu.addSeparator()
+        button = QToolButton()
+        button.setText("▾")
+        button.setToolTip("Perturbation view: channel mean or amplified RGB; fixed scale per norm or to the peak")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setMenu(menu)
+        button.setAutoRaise(True)
+        self.perturbation_pane.add_title_button(button)
+        self.perturbation_button = button
+        return menu
+
+    def set_perturbation_display(self, view: str | None = None, scale: str | None = None) -> None:
+        """'mean' or 'rgb'; 'fixed' or 'peak'. Redraws the last frame at once."""
+        self.perturbation_view = view or self.perturbation_view
+        self.perturbation_scale = scale or self.perturbation_scale
+        self.perturbation_actions[self.perturbation_view].setChecked(True)
+        self.perturbation_actions[self.perturbation_scale].setChecked(True)
+        if self.state.last_frame is not None and self.state.last_frame.adversarial is not None:
+            self._show_perturbation(self.state.last_frame)
+
+    def set_side_panels_shown(self, shown: bool) -> None:
+        """Show or hide the settings column of every tab and the sample strip (F9), for larger pictures on a
+        small projector; full-screen demo mode starts with them hidden."""
+        for column in self.findChildren(SideColumn):
+            column.setVisible(shown)
+        self.gallery.setVisible(shown)
+        if self.side_panel_action.isChecked() != shown:
+            self.side_panel_action.setChecked(shown)
 
     def _connect(self) -> None:
         s = self.state
@@ -317,13 +387,7 @@ class MainWindow(QMainWindow):
             self.adversarial_pane.set_rgb(frame.adversarial)
             tone = "bad" if frame.success else "good"
             self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
-            peak = max(frame.perturbation_peak, 1e-6)
-            self.perturbation_pane.set_scalar(frame.perturbation, (-peak, peak))
-            self.perturbation_pane.set_caption(
-                f"±{peak * 255:.1f}/255 = full colour (×{1 / peak:.0f})\nL2 {frame.norms.get('l2', 0):.3f}")
-            self.difference_pane.set_scalar(frame.difference, (0.0, max(float(frame.difference.max()), 1e-6)))
-            self.difference_pane.set_caption(
-                f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
+            self._show_perturbation(frame)
             self.plots.set_series(frame.steps, frame.series)
             if self.state.run_state in ("running", "paused"):
                 verdict = "FOOLED" if frame.success else "holding"
@@ -338,6 +402,54 @@ class MainWindow(QMainWindow):
             self.progress.setValue(frame.step)
         if frame.steps_per_second:
             self.rate_label.setText(f"{frame.steps_per_second:.1f} steps/s · {self.state.frames_per_second():.0f} fps")
+
+    def _perturbation_scale(self, frame: Frame, delta: np.ndarray) -> tuple[float, str]:
+        """Full colour of the perturbation pane (pixel units) and how it was chosen."""
+        peak = max(float(np.abs(delta).max()), 1e-6)
+        if self.perturbation_scale == "peak":
+            return peak, "peak"
+        attack = self.state.config.attack
+        norm = attack.norm if attack.norm in ("linf", "l2", "l1") else "linf"
+        minimal = self.controls.current_spec().get("kind") == "minimal"
+        eps = attack.eps if attack.eps and not minimal else {
+            "linf": frame.norms.get("linf", peak), "l2": frame.norms.get("l2", peak),
+            "l1": float(np.abs(delta).sum())}[norm]
+        scale = fixed_scale(norm, float(eps), delta.size)
+        return (scale, fixed_rule(norm)) if scale > 0 else (peak, "peak")
+
+    def _show_perturbation(self, frame: Frame) -> None:
+        delta = frame.adversarial - frame.original
+        scale, rule = self._perturbation_scale(frame, delta)
+        image = perturbation_image(delta, self.perturbation_view, scale)
+        pane = self.perturbation_pane
+        if self.perturbation_view == "rgb":
+            pane.set_rgb(image)
+            pane.show_colorbar(False)
+            what = f"grey 0 · full ±{scale * 255:.1f}/255 ({rule})"
+        else:
+            pane.set_scalar(image, (-scale * 255, scale * 255))
+            pane.show_colorbar(True)
+            what = f"full colour ±{scale * 255:.1f}/255 ({rule})"
+        pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
+        difference = frame.difference * 255.0
+        self.difference_pane.set_scalar(difference, (0.0, max(float(difference.max()), 1e-4)))
+        self.difference_pane.set_caption(
+            f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
+
+    def _show_pixel(self, column: int, row: int) -> None:
+        """The pixel under the pointer, read out in every pane (the panes outline it themselves)."""
+        original = self.original_pane.value_at(column, row)
+        if column < 0 or original is None:
+            self.pixel_readout.setText(PIXEL_HINT)
+            return
+        parts = [f"pixel ({column}, {row})", "original " + " ".join(f"{v * 255:.0f}" for v in original)]
+        adversarial = self.adversarial_pane.value_at(column, row)
+        if adversarial is not None:
+            delta = (np.asarray(adversarial) - np.asarray(original)) * 255
+            parts.append("adversarial " + " ".join(f"{v * 255:.0f}" for v in adversarial))
+            parts.append("Δ " + " ".join(f"{v:+.1f}" for v in delta) + " /255")
+            parts.append(f"|Δ| {np.abs(delta).sum():.1f}/255")
+        self.pixel_readout.setText("  ·  ".join(parts))
 
     def _set_banner_tone(self, tone: str) -> None:
         self.banner.setProperty("tone", tone)
@@ -450,7 +562,11 @@ class MainWindow(QMainWindow):
             delta = frame.adversarial - frame.original
             written.append(save_png(frame.adversarial.transpose(2, 0, 1), folder / "adversarial.png"))
             written.append(save_png(perturbation_visual(delta.transpose(2, 0, 1)), folder / "perturbation.png"))
-            written.append(self._export_colour_mapped(self.perturbation_pane, folder / "perturbation-map.png"))
+            if self.perturbation_pane.current.ndim == 3:  # the amplified-RGB view
+                written.append(save_png(np.ascontiguousarray(self.perturbation_pane.current.transpose(2, 0, 1)),
+                                        folder / "perturbation-map.png"))
+            else:
+                written.append(self._export_colour_mapped(self.perturbation_pane, folder / "perturbation-map.png"))
             written.append(self._export_colour_mapped(self.difference_pane, folder / "difference.png"))
         return written
 
@@ -522,11 +638,15 @@ class MainWindow(QMainWindow):
         if on:
             self._normal_font = QFont(app.font())
             self._state_before_demo = self.windowState() & ~Qt.WindowState.WindowFullScreen
+            self._side_panels_before_demo = self.side_panel_action.isChecked()
+            self._demo_scale = demo_scale(self.screen().geometry().height())
             big = QFont(self._normal_font)
-            big.setPointSizeF(self._normal_font.pointSizeF() * DEMO_FONT_SCALE)
+            big.setPointSizeF(self._normal_font.pointSizeF() * self._demo_scale)
             app.setFont(big)
+            self.set_side_panels_shown(False)  # the pictures get the room; F9 brings the settings back
         else:
             app.setFont(self._normal_font)
+            self.set_side_panels_shown(self._side_panels_before_demo)
         self.restyle()
         if on:
             self.showFullScreen()
@@ -537,13 +657,13 @@ class MainWindow(QMainWindow):
 
     def restyle(self) -> None:
         """Theme and demo-mode sizes onto everything that exists: widgets (palette, style sheet) and every plot
-        of every window (the run comparison too)."""
+        of the window and its dialogs."""
         app = QApplication.instance()
         apply_theme(app)
         configure_plots()
-        set_plot_style(plot_background(), plot_foreground(), DEMO_PLOT_SCALE if self._demo_mode else 1.0)
-        for window in {self, *app.topLevelWidgets()}:
-            restyle_plots(window)
+        set_plot_style(plot_background(), plot_foreground(),
+                       self._demo_scale * DEMO_PLOT_EXTRA if self._demo_mode else 1.0)
+        restyle_plots(self)  # its dialogs (the run comparison) are its children: restyled with it
 
     def set_theme(self, choice: str) -> None:
         """Switch light/dark now (plots recoloured in place) and remember the choice."""
@@ -662,16 +782,24 @@ class MainWindow(QMainWindow):
         self.notice_box = box
 
     # ------------------------------------------------------------------ lifecycle
+    def show_initial(self) -> None:
+        """Where the person left the window; on a first start, maximised (all of a projector's screen)."""
+        if self._restored_geometry:
+            self.show()
+        else:
+            self.showMaximized()
+
     def _restore_layout(self) -> None:
         settings = app_settings()
         geometry = settings.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self._restored_geometry = bool(self.restoreGeometry(geometry))
         split = settings.value("window/split")
         if split is not None:
             self.main_split.restoreState(split)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.set_demo_mode(False)  # the geometry to remember is the normal window's, and fonts go back
         if self.remember_layout:
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())

@@ -87,7 +87,7 @@ class ResolutionTab:
         panel.metricChanged.connect(lambda: state.result is not None and self.show(state.result))
         state.progressed.connect(panel.set_progress)
         state.updated.connect(self.show)
-        state.finished.connect(lambda _r: panel.set_busy(False))
+        state.finished.connect(lambda _r: (panel.set_busy(False), panel.task.finish()))
         state.failed.connect(self._failed)
 
     def _start(self, options: dict) -> None:
