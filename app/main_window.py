@@ -258,9 +258,7 @@ class MainWindow(QMainWindow):
                                               "The settings column of each tab and the sample strip (hide them for "
                                               "larger pictures)", view_menu)
         self.side_panel_action.setCheckable(True)
-        self.side_panel_action.setChecked(True)
-        self.side_panel_action.triggered.disconnect()
-        self.side_panel_action.toggled.connect(self.set_side_panels_shown)
+        self.side_panel_action.setChecked(True)  # triggered(checked) calls set_side_panels_shown(checked)
         view_menu.addMenu(self._build_perturbation_menu())
         theme_menu = view_menu.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
