@@ -33,6 +33,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT in pixels, e.g. 1024x768, got '{text}'") from exc
+    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+        raise argparse.ArgumentTypeError(f"size must be between 320x240 and 7680x4320, got {width}x{height}")
+    return width, height
+
+
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
@@ -78,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--image", help="image file or sample:NAME to open")
     gui.add_argument("--model", help="model to open (bundled name or file)")
     gui.add_argument("--fullscreen", action="store_true", help="start in full-screen demo mode")
+    gui.add_argument("--screenshot-size", type=_window_size, metavar="WxH", default=None,
+                     help="window size for --screenshot, e.g. 1024x768 (default 1600x900)")
+    # tests: toggle full-screen demo mode N times while the --run attack draws (the rest after it ends)
+    gui.add_argument("--toggle-fullscreen", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
 
     attack = sub.add_parser("attack", help="run one attack and write its run record")
     add_run_config_arguments(attack)

@@ -68,7 +68,9 @@ def nice_ceiling(value: float, floor: float = 1e-6) -> float:
     return float(10.0 ** (exponent + 1))
 
 
-CURVE_PLOTS = {0: ("loss", "margin"), 2: ("l2", "linf_255")}  # plot index -> its series (1: probabilities, 0..1)
+# plot index -> its series: the loss plot's range is fixed here; probabilities are 0..1 and the norm axes fix
+# their own tops (MetricPlots)
+CURVE_PLOTS = {0: ("loss", "margin")}
 
 
 def grow_ranges(series: dict[str, np.ndarray], ranges: dict[int, tuple[float, float]]) -> dict[int, tuple[float, float]]:

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QApplication
 
 from advlens.engine.errors import describe_unexpected
@@ -122,6 +122,57 @@ def when_ready(window, action, poll_ms: int = 50) -> QTimer:
     return timer
 
 
+def when_settled(window, then, limit_ms: int = 5000) -> None:
+    """Call `then` once the window is in the state it asked for (a window manager applies full screen a little
+    later) and its layouts ran, or after `limit_ms` at most."""
+    timer = QTimer(window)
+    timer.setInterval(50)
+    waited = {"ms": 0}
+
+    def settled() -> bool:
+        if window.demo_mode != window.isFullScreen():
+            return False
+        screen = window.screen().geometry().size()
+        return not window.demo_mode or window.size() == screen
+
+    def check() -> None:
+        waited["ms"] += timer.interval()
+        if settled() or waited["ms"] >= limit_ms:
+            timer.stop()
+            QTimer.singleShot(100, then)  # the deferred fits (colour bars, captions) and a repaint
+
+    timer.timeout.connect(check)
+    timer.start()
+
+
+class FullScreenToggler:
+    """The hidden `--toggle-fullscreen N` of the tests: full-screen demo mode in and out through the window's
+    own action, once per frame the running attack draws, and any toggles left when the run ends."""
+
+    def __init__(self, window, count: int):
+        self.window, self.left, self.done, self.while_running = window, max(count, 0), 0, 0
+        if self.left:
+            window.state.frameReady.connect(self._on_frame)
+
+    def _toggle(self) -> None:
+        self.window.fullscreen_action.trigger()
+        self.left -= 1
+        self.done += 1
+
+    def _on_frame(self, _frame) -> None:
+        if self.left and self.window.state.run_state == "running":
+            self._toggle()
+            self.while_running += 1
+
+    def finish(self) -> None:
+        if not (self.left or self.done):
+            return
+        while self.left:
+            self._toggle()
+        print(f"advlens: full screen toggled {self.done} times, {self.while_running} while the attack ran",
+              flush=True)
+
+
 def run_gui(args: argparse.Namespace) -> int:
     from advlens.state import app_settings
     from advlens.theme import apply_theme, configure_plots, set_choice
@@ -142,10 +193,15 @@ def run_gui(args: argparse.Namespace) -> int:
     if os.environ.get("ADVLENS_TIMING"):
         StartupTiming(os.environ["ADVLENS_TIMING"]).watch(window)
     exit_code = {"value": 0}
+    toggler = FullScreenToggler(window, int(getattr(args, "toggle_fullscreen", 0) or 0))
     if screenshot is not None:
-        window.resize(*SCREENSHOT_SIZE)
+        window.resize(*(getattr(args, "screenshot_size", None) or SCREENSHOT_SIZE))
 
         def shoot_and_quit() -> None:
+            toggler.finish()
+            when_settled(window, shoot)
+
+        def shoot() -> None:
             ok = window.save_screenshot(screenshot)
             if not ok:
                 sys.stderr.write(f"advlens: error: cannot write screenshot {screenshot}\n")
@@ -167,11 +223,18 @@ def run_gui(args: argparse.Namespace) -> int:
         else:
             when_ready(window, lambda: QTimer.singleShot(300, shoot_and_quit))
     if getattr(args, "fullscreen", False):
-        window.toggle_demo_mode()
-    else:
+        window.set_demo_mode(True)
+    elif screenshot is not None:
         window.show()
+    else:
+        window.show_initial()
     if getattr(args, "run", False):
         when_ready(window, window.state.start)
     code = app.exec()
-    window.close()  # ends the engine process and waits for it (also after app.quit())
+    window.state.shutdown()
+    # Qt deletes the window's tree now, parents before children, while Python still runs: left to the
+    # interpreter's exit, PySide frees the plot items in any order and a resize on a half-deleted axis crashed
+    window.close()  # also ends the engine process and waits for it (after app.quit() too)
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return exit_code["value"] or code

@@ -17,15 +17,15 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -34,19 +34,32 @@ from advlens import __version__
 from advlens.frames import Frame
 from advlens.run_records import RunRecordActions, outcome_text
 from advlens.state import ExplorerState, app_settings
-from advlens.theme import THEMES, apply_theme, configure_plots, plot_background, plot_foreground
+from advlens.theme import (
+    DEMO_PLOT_EXTRA,
+    THEMES,
+    apply_theme,
+    configure_plots,
+    demo_scale,
+    plot_background,
+    plot_foreground,
+)
 from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
 from advlens.widgets.controls import AttackControls
 from advlens.widgets.folder_gallery import FolderGallery
 from advlens.widgets.gallery import SampleGallery
-from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
+from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane, link_panes
 from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
-from advlens.widgets.plot_style import restyle_plots
+from advlens.widgets.pane_grid import PaneGrid
+from advlens.widgets.perturbation_view import SCALES, VIEWS, fixed_rule, fixed_scale, perturbation_image
+from advlens.widgets.plot_style import restyle_plots, set_plot_style
 from advlens.widgets.prob_bars import ProbabilityBars
+from advlens.widgets.side_column import SideColumn
 from advlens.widgets.trust_dialog import TrustFileDialog
 
+PANE_MOUSE_TIP = "Wheel: zoom · drag: pan (all four panes together) · double click: whole image"
+PIXEL_HINT = "Point at a pixel to read its values; the wheel zooms all four panes"
 STATUS_INTERVAL_S = 0.25  # the step counter and rate in the status bar refresh this often during a run
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 LAZY_TABS = {"analysis": "Analysis", "resolution": "Resolution lab", "stability": "Stability lab"}
@@ -65,10 +78,15 @@ class MainWindow(QMainWindow):
         self.state = state
         self.remember_layout = remember_layout
         self.setAcceptDrops(True)
-        self.setMinimumSize(1100, 700)
         self._error_box: QMessageBox | None = None
         self._status_at = 0.0
         self._curve_ranges: dict[int, tuple[float, float]] = {}
+        self._demo_mode = False
+        self._demo_scale = 1.0
+        self._side_panels_before_demo = True
+        self._restored_geometry = False
+        self._normal_font = QFont()
+        self._state_before_demo = Qt.WindowState.WindowNoState
         self._build_views()
         self._build_actions()
         self._connect()
@@ -82,30 +100,41 @@ class MainWindow(QMainWindow):
         self.controls = AttackControls()
         self.controls.set_attacks(self.state.attack_catalogue())
         self.controls.set_devices(self.state.devices(), self.state.config.device)
-        scroll = QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
-        scroll.setMaximumWidth(380)
+        self.controls_column = SideColumn(self.controls)
 
         self.banner = QLabel("Pick an image and press Run")
         self.banner.setObjectName("banner")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.banner.setWordWrap(True)
+        self.banner.setMinimumWidth(10)
 
-        self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.")
-        self.adversarial_pane = ImagePane("Adversarial", "The attacked image: original plus perturbation, clipped to [0,1].")
+        self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.\n"
+                                       + PANE_MOUSE_TIP)
+        self.adversarial_pane = ImagePane("Adversarial", "The attacked image: original plus perturbation, clipped "
+                                          "to [0,1].\n" + PANE_MOUSE_TIP)
         self.perturbation_pane = ImagePane(
-            "Perturbation", "Adversarial minus original, channel mean; blue lowers, red raises a pixel.",
-            colormap=DIVERGING_MAP, colorbar=True)
-        self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over colour channels.",
-                                         colormap=HEAT_MAP, colorbar=True)
-        panes = QHBoxLayout()
-        panes.setSpacing(6)
-        for pane in (self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane):
-            panes.addWidget(pane, 1)
+            "Perturbation", "Adversarial minus original. Channel mean: blue lowers, red raises a pixel; amplified "
+            "RGB: grey is unchanged. ▾ chooses the view and the scale.\n" + PANE_MOUSE_TIP,
+            colormap=DIVERGING_MAP, colorbar=True, unit="Δ (/255)")
+        self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over the colour "
+                                         "channels.\n" + PANE_MOUSE_TIP, colormap=HEAT_MAP, colorbar=True,
+                                         unit="|Δ| R+G+B (/255)")
+        self.panes = [self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane]
+        link_panes(self.panes)
+        for pane in self.panes:
+            pane.hovered.connect(self._show_pixel)
+        self.pane_grid = PaneGrid(self.panes)
+        self.pixel_readout = QLabel(PIXEL_HINT)
+        self.pixel_readout.setObjectName("pixelReadout")
+        self.pixel_readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pixel_readout.setMinimumWidth(10)
+        self.pixel_readout.setToolTip("Values of the pixel under the pointer, in every pane")
         pane_widget = QWidget()
-        pane_widget.setLayout(panes)
+        pane_layout = QVBoxLayout(pane_widget)
+        pane_layout.setContentsMargins(0, 0, 0, 0)
+        pane_layout.setSpacing(2)
+        pane_layout.addWidget(self.pane_grid, 1)
+        pane_layout.addWidget(self.pixel_readout)
 
         self.bars = ProbabilityBars()
         self.bars.setToolTip("The five most probable classes for the current adversarial image.")
@@ -137,7 +166,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.gallery)
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(scroll)
+        self.main_split.addWidget(self.controls_column)
         self.main_split.addWidget(right)
         self.main_split.setStretchFactor(1, 1)
 
@@ -225,6 +254,12 @@ class MainWindow(QMainWindow):
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,
                                               "Full screen with large fonts, for projectors", view_menu)
         self.fullscreen_action.setCheckable(True)
+        self.side_panel_action = self._action("Show the side &panels", "F9", self.set_side_panels_shown,
+                                              "The settings column of each tab and the sample strip (hide them for "
+                                              "larger pictures)", view_menu)
+        self.side_panel_action.setCheckable(True)
+        self.side_panel_action.setChecked(True)  # triggered(checked) calls set_side_panels_shown(checked)
+        view_menu.addMenu(self._build_perturbation_menu())
         theme_menu = view_menu.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
         chosen = app_settings().value("view/theme", "system")
@@ -248,6 +283,50 @@ class MainWindow(QMainWindow):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.fullscreen_action)
+
+    def _build_perturbation_menu(self) -> QMenu:
+        """How the perturbation pane draws: the View menu and the pane's own ▾ button share these actions."""
+        menu = QMenu("&Perturbation pane", self)
+        self.perturbation_view, self.perturbation_scale = "mean", "fixed"
+        self.perturbation_actions: dict[str, QAction] = {}
+        for options, attribute in ((VIEWS, "perturbation_view"), (SCALES, "perturbation_scale")):
+            group = QActionGroup(self)
+            for key, title in options.items():
+                action = menu.addAction(title)
+                action.setCheckable(True)
+                action.setChecked(getattr(self, attribute) == key)
+                action.triggered.connect(lambda _c=False, a=attribute, k=key: self.set_perturbation_display(**{
+                    a.removeprefix("perturbation_"): k}))
+                group.addAction(action)
+                self.perturbation_actions[key] = action
+            menu.addSeparator()
+        button = QToolButton()
+        button.setText("▾")
+        button.setToolTip("Perturbation view: channel mean or amplified RGB; fixed scale per norm or to the peak")
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setMenu(menu)
+        button.setAutoRaise(True)
+        self.perturbation_pane.add_title_button(button)
+        self.perturbation_button = button
+        return menu
+
+    def set_perturbation_display(self, view: str | None = None, scale: str | None = None) -> None:
+        """'mean' or 'rgb'; 'fixed' or 'peak'. Redraws the last frame at once."""
+        self.perturbation_view = view or self.perturbation_view
+        self.perturbation_scale = scale or self.perturbation_scale
+        self.perturbation_actions[self.perturbation_view].setChecked(True)
+        self.perturbation_actions[self.perturbation_scale].setChecked(True)
+        if self.state.last_frame is not None and self.state.last_frame.adversarial is not None:
+            self._show_perturbation(self.state.last_frame)
+
+    def set_side_panels_shown(self, shown: bool) -> None:
+        """Show or hide the settings column of every tab and the sample strip (F9), for larger pictures on a
+        small projector; full-screen demo mode starts with them hidden."""
+        for column in self.findChildren(SideColumn):
+            column.setVisible(shown)
+        self.gallery.setVisible(shown)
+        if self.side_panel_action.isChecked() != shown:
+            self.side_panel_action.setChecked(shown)
 
     def _connect(self) -> None:
         s = self.state
@@ -305,7 +384,10 @@ class MainWindow(QMainWindow):
         self.tabs.blockSignals(False)
         self._tab_pages[key] = built[0]
         placeholder.deleteLater()
-        restyle_plots(built[0], plot_background(), plot_foreground())
+        restyle_plots(built[0])  # the theme and demo-mode sizes of now
+        if not self.side_panel_action.isChecked():
+            for column in built[0].findChildren(SideColumn):
+                column.setVisible(False)
         return built
 
     analysis_panel = property(lambda self: self._tab("analysis")[0])
@@ -383,15 +465,7 @@ class MainWindow(QMainWindow):
             self.adversarial_pane.set_rgb(frame.adversarial)
             tone = "bad" if frame.success else "good"
             self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
-            # the colour scales move in 1-2-5 steps: a colour bar redrawn every frame costs more than the image
-            peak = frame.perturbation_scale or max(frame.perturbation_peak, 1e-6)
-            self.perturbation_pane.set_scalar(frame.perturbation, (-peak, peak))
-            self.perturbation_pane.set_caption(
-                f"±{peak * 255:.1f}/255 = full colour (×{1 / peak:.0f})\nL2 {frame.norms.get('l2', 0):.3f}")
-            top = frame.difference_scale or max(float(frame.difference.max()), 1e-6)
-            self.difference_pane.set_scalar(frame.difference, (0.0, top))
-            self.difference_pane.set_caption(
-                f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
+            self._show_perturbation(frame)
             if frame.series_changed:  # curves are rebuilt at a lower rate than images (see ExplorerState)
                 self.plots.set_series(frame.steps, frame.series)
                 self._apply_curve_ranges(frame.curve_ranges)
@@ -419,15 +493,64 @@ class MainWindow(QMainWindow):
 
     def _apply_curve_ranges(self, ranges: dict[int, tuple[float, float]]) -> None:
         """Fixed y ranges during a run (they grow in steps); autorange when the frame has none (a record)."""
-        for index, plot in enumerate(self.plots.plots):
-            if index == 1:
-                continue  # probabilities: always 0..1
+        for index in (0,):  # the loss and margin plot (probabilities are 0..1, norm axes fix their tops)
+            plot = self.plots.plots[index]
             wanted = ranges.get(index)
             if wanted is None:
                 plot.enableAutoRange(axis="y")
             elif self._curve_ranges.get(index) != wanted:
                 plot.setYRange(*wanted, padding=0)
         self._curve_ranges = dict(ranges)
+
+    def _perturbation_scale(self, frame: Frame, delta: np.ndarray) -> tuple[float, str]:
+        """Full colour of the perturbation pane (pixel units) and how it was chosen."""
+        peak = max(float(np.abs(delta).max()), 1e-6)
+        if self.perturbation_scale == "peak":
+            return peak, "peak"
+        attack = self.state.config.attack
+        norm = attack.norm if attack.norm in ("linf", "l2", "l1") else "linf"
+        minimal = self.controls.current_spec().get("kind") == "minimal"
+        eps = attack.eps if attack.eps and not minimal else {
+            "linf": frame.norms.get("linf", peak), "l2": frame.norms.get("l2", peak),
+            "l1": float(np.abs(delta).sum())}[norm]
+        scale = fixed_scale(norm, float(eps), delta.size)
+        return (scale, fixed_rule(norm)) if scale > 0 else (peak, "peak")
+
+    def _show_perturbation(self, frame: Frame) -> None:
+        delta = frame.adversarial - frame.original
+        scale, rule = self._perturbation_scale(frame, delta)
+        image = perturbation_image(delta, self.perturbation_view, scale)
+        pane = self.perturbation_pane
+        if self.perturbation_view == "rgb":
+            pane.set_rgb(image)
+            pane.show_colorbar(False)
+            what = f"grey 0 · full ±{scale * 255:.1f}/255 ({rule})"
+        else:
+            pane.set_scalar(image, (-scale * 255, scale * 255))
+            pane.show_colorbar(True)
+            what = f"full colour ±{scale * 255:.1f}/255 ({rule})"
+        pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
+        difference = frame.difference * 255.0
+        # its scale moves in 1-2-5 steps: a colour bar re-laid out every frame costs more than the image
+        top = (frame.difference_scale or max(float(frame.difference.max()), 1e-6)) * 255.0
+        self.difference_pane.set_scalar(difference, (0.0, max(top, 1e-4)))
+        self.difference_pane.set_caption(
+            f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
+
+    def _show_pixel(self, column: int, row: int) -> None:
+        """The pixel under the pointer, read out in every pane (the panes outline it themselves)."""
+        original = self.original_pane.value_at(column, row)
+        if column < 0 or original is None:
+            self.pixel_readout.setText(PIXEL_HINT)
+            return
+        parts = [f"pixel ({column}, {row})", "original " + " ".join(f"{v * 255:.0f}" for v in original)]
+        adversarial = self.adversarial_pane.value_at(column, row)
+        if adversarial is not None:
+            delta = (np.asarray(adversarial) - np.asarray(original)) * 255
+            parts.append("adversarial " + " ".join(f"{v * 255:.0f}" for v in adversarial))
+            parts.append("Δ " + " ".join(f"{v:+.1f}" for v in delta) + " /255")
+            parts.append(f"|Δ| {np.abs(delta).sum():.1f}/255")
+        self.pixel_readout.setText("  ·  ".join(parts))
 
     def _set_banner_tone(self, tone: str) -> None:
         self.banner.setProperty("tone", tone)
@@ -541,7 +664,11 @@ class MainWindow(QMainWindow):
             delta = frame.adversarial - frame.original
             written.append(save_png(frame.adversarial.transpose(2, 0, 1), folder / "adversarial.png"))
             written.append(save_png(perturbation_visual(delta.transpose(2, 0, 1)), folder / "perturbation.png"))
-            written.append(self._export_colour_mapped(self.perturbation_pane, folder / "perturbation-map.png"))
+            if self.perturbation_pane.current.ndim == 3:  # the amplified-RGB view
+                written.append(save_png(np.ascontiguousarray(self.perturbation_pane.current.transpose(2, 0, 1)),
+                                        folder / "perturbation-map.png"))
+            else:
+                written.append(self._export_colour_mapped(self.perturbation_pane, folder / "perturbation-map.png"))
             written.append(self._export_colour_mapped(self.difference_pane, folder / "difference.png"))
         return written
 
@@ -593,28 +720,57 @@ class MainWindow(QMainWindow):
         if path:
             self.save_screenshot(Path(path))
 
+    @property
+    def demo_mode(self) -> bool:
+        return self._demo_mode
+
     def toggle_demo_mode(self) -> None:
-        """Full screen with large fonts, for the back of a lecture room."""
+        """F11, View ▸ Full-screen demo mode and the toolbar button."""
+        self.set_demo_mode(not self._demo_mode)
+
+    def set_demo_mode(self, on: bool) -> None:
+        """Full screen with fonts, plots and lines large enough for the back of a lecture room; off restores
+        the window as it was (maximised or not) and the normal sizes. Safe to call in any state, any number of
+        times, idle or while a run draws."""
+        if on == self._demo_mode:
+            self.fullscreen_action.setChecked(on)
+            return
         app = QApplication.instance()
-        if self.isFullScreen():
-            self.showNormal()
-            app.setFont(self._normal_font)
-            self.fullscreen_action.setChecked(False)
-        else:
+        self._demo_mode = on
+        if on:
             self._normal_font = QFont(app.font())
-            big = QFont(app.font())
-            big.setPointSizeF(app.font().pointSizeF() * 1.5)
+            self._state_before_demo = self.windowState() & ~Qt.WindowState.WindowFullScreen
+            self._side_panels_before_demo = self.side_panel_action.isChecked()
+            self._demo_scale = demo_scale(self.screen().geometry().height())
+            big = QFont(self._normal_font)
+            big.setPointSizeF(self._normal_font.pointSizeF() * self._demo_scale)
             app.setFont(big)
+            self.set_side_panels_shown(False)  # the pictures get the room; F9 brings the settings back
+        else:
+            app.setFont(self._normal_font)
+            self.set_side_panels_shown(self._side_panels_before_demo)
+        self.restyle()
+        if on:
             self.showFullScreen()
-            self.fullscreen_action.setChecked(True)
+        else:
+            self.setWindowState(self._state_before_demo)
+            self.show()
+        self.fullscreen_action.setChecked(on)
+
+    def restyle(self) -> None:
+        """Theme and demo-mode sizes onto everything that exists: widgets (palette, style sheet) and every plot
+        of the window and its dialogs."""
+        app = QApplication.instance()
         apply_theme(app)
+        configure_plots()
+        set_plot_style(plot_background(), plot_foreground(),
+                       self._demo_scale * DEMO_PLOT_EXTRA if self._demo_mode else 1.0)
+        restyle_plots(self)  # its dialogs (the run comparison) are its children: restyled with it
 
     def set_theme(self, choice: str) -> None:
         """Switch light/dark now (plots recoloured in place) and remember the choice."""
         set_theme_choice(choice)
-        apply_theme(QApplication.instance())
-        configure_plots()
-        restyle_plots(self, plot_background(), plot_foreground())
+        self.restyle()
         for action in self.theme_group.actions():
             action.setChecked(action.data() == choice)
         settings = app_settings()
@@ -728,16 +884,24 @@ class MainWindow(QMainWindow):
         self.notice_box = box
 
     # ------------------------------------------------------------------ lifecycle
+    def show_initial(self) -> None:
+        """Where the person left the window; on a first start, maximised (all of a projector's screen)."""
+        if self._restored_geometry:
+            self.show()
+        else:
+            self.showMaximized()
+
     def _restore_layout(self) -> None:
         settings = app_settings()
         geometry = settings.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self._restored_geometry = bool(self.restoreGeometry(geometry))
         split = settings.value("window/split")
         if split is not None:
             self.main_split.restoreState(split)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.set_demo_mode(False)  # the geometry to remember is the normal window's, and fonts go back
         if self.remember_layout:
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())

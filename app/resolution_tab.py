@@ -89,7 +89,7 @@ class ResolutionTab:
         panel.metricChanged.connect(lambda: state.result is not None and self.show(state.result))
         state.progressed.connect(panel.set_progress)
         state.updated.connect(self.show)
-        state.finished.connect(lambda _r: panel.set_busy(False))
+        state.finished.connect(lambda _r: (panel.set_busy(False), panel.task.finish()))
         state.failed.connect(self._failed)
 
     def _start(self, options: dict) -> None:
@@ -103,7 +103,7 @@ class ResolutionTab:
 
     def show(self, result: ResolutionLabResult) -> None:
         p = self.panel
-        metric = p.metric.currentData()
+        metric = p.left_metric.currentData()
         norms = result.config.norms
         clean_metric = metric.startswith(("grad", "first_order"))
         if "l2" in norms or clean_metric:
