@@ -44,12 +44,13 @@ def install_error_hooks(window) -> None:
 
 
 def create_window(demo: bool = True, image: str | None = None, model: str | None = None,
-                  remember_layout: bool = True, engine=None):
+                  remember_layout: bool = True, engine=None, staged: bool = False):
     """The Explorer window with the demo model and a sample asked for (or what was asked for).
 
     The window needs no torch: it is built at once and shows the sample (drawn by Pillow); the engine
     process starts beside it (`engine`, an EngineLink, or a new one) and the model's clean prediction
-    appears when torch has loaded there.
+    appears when torch has loaded there. `staged`: the shell paints first and the Explorer's plots are
+    built right after (what `advlens gui` does, so the window is on screen at once).
     """
     from advlens.engine_link import EngineLink
     from advlens.main_window import MainWindow
@@ -59,11 +60,9 @@ def create_window(demo: bool = True, image: str | None = None, model: str | None
     if link.client.state == "stopped":
         link.start()
     state = ExplorerState(link)
-    window = MainWindow(state, remember_layout=remember_layout)
-    state.load_image(image or "sample:star")
+    state.load_image(image or "sample:star")  # a sample is drawn at once (Pillow): the first picture shown
     state.load_model(model or "demo")
-    window.controls.set_config(state.settings())
-    return window
+    return MainWindow(state, remember_layout=remember_layout, staged=staged)
 
 
 class StartupTiming:
@@ -82,8 +81,8 @@ class StartupTiming:
         import json
         import time
 
-        with self.path.open("a") as handle:
-            handle.write(json.dumps({"event": event, "t": time.time()}) + "\n")
+        with self.path.open("a") as handle:  # wall clock, and this process's CPU time so far (load-independent)
+            handle.write(json.dumps({"event": event, "t": time.time(), "cpu": time.process_time()}) + "\n")
 
     def watch(self, window) -> None:
         from PySide6.QtCore import QEvent, QObject
@@ -175,7 +174,7 @@ class FullScreenToggler:
 
 def run_gui(args: argparse.Namespace) -> int:
     from advlens.state import app_settings
-    from advlens.theme import apply_theme, configure_plots, set_choice
+    from advlens.theme import apply_theme, set_choice
 
     logging.basicConfig(level=logging.WARNING)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -185,10 +184,9 @@ def run_gui(args: argparse.Namespace) -> int:
     app.setWindowIcon(app_icon())
     set_choice(str(app_settings().value("view/theme", "system")))
     apply_theme(app)
-    configure_plots()
     screenshot: Path | None = getattr(args, "screenshot", None)
     window = create_window(image=getattr(args, "image", None), model=getattr(args, "model", None),
-                           remember_layout=screenshot is None)
+                           remember_layout=screenshot is None, staged=True)
     install_error_hooks(window)
     if os.environ.get("ADVLENS_TIMING"):
         StartupTiming(os.environ["ADVLENS_TIMING"]).watch(window)

@@ -1,18 +1,18 @@
-"""The Explorer window: controls on the left, four image panes, top-k bars and live plots.
+"""The main window: the shell around the tabs — menus, the tab bar, the status bar, themes, demo mode.
 
-Thin: it forwards what a person does to `ExplorerState` and draws the `Frame`s the state sends.
+Design note. The Explorer is a tab like the others: its view (explorer_view.py), its state
+(state.py: runs in the engine process, frames) and its model library (model_library.py) are their
+own modules; the analysis and lab tabs are built when first opened. This module imports no
+pyqtgraph, so `advlens gui` can paint the shell — with the sample drawn by Pillow — before the
+Explorer's plots are built (`staged=True`), while the engine process loads torch beside it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import time
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -20,19 +20,13 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
-    QSplitter,
     QTabWidget,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from advlens import __version__
-from advlens.frames import Frame
-from advlens.run_records import RunRecordActions, outcome_text
+from advlens.run_records import RunRecordActions
 from advlens.state import ExplorerState, app_settings
 from advlens.theme import (
     DEMO_PLOT_EXTRA,
@@ -45,24 +39,17 @@ from advlens.theme import (
 )
 from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
-from advlens.widgets.controls import AttackControls
 from advlens.widgets.folder_gallery import FolderGallery
-from advlens.widgets.gallery import SampleGallery
-from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane, link_panes
-from advlens.widgets.metric_plots import MetricPlots
-from advlens.widgets.model_card_dialog import ModelCardDialog
-from advlens.widgets.pane_grid import PaneGrid
-from advlens.widgets.perturbation_view import SCALES, VIEWS, fixed_rule, fixed_scale, perturbation_image
-from advlens.widgets.plot_style import restyle_plots, set_plot_style
-from advlens.widgets.prob_bars import ProbabilityBars
 from advlens.widgets.side_column import SideColumn
-from advlens.widgets.trust_dialog import TrustFileDialog
 
-PANE_MOUSE_TIP = "Wheel: zoom · drag: pan (all four panes together) · double click: whole image"
-PIXEL_HINT = "Point at a pixel to read its values; the wheel zooms all four panes"
-STATUS_INTERVAL_S = 0.25  # the step counter and rate in the status bar refresh this often during a run
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 LAZY_TABS = {"analysis": "Analysis", "resolution": "Resolution lab", "stability": "Stability lab"}
+# the Explorer's widgets and helpers, reachable from the window by these names (menus, tests, scripts)
+EXPLORER_NAMES = ("controls", "controls_column", "banner", "original_pane", "adversarial_pane", "perturbation_pane",
+                  "difference_pane", "panes", "pane_grid", "pixel_readout", "bars", "plots", "gallery", "main_split",
+                  "perturbation_actions", "perturbation_view", "perturbation_scale", "set_perturbation_display",
+                  "show_frame", "export_images", "metrics_csv", "_set_banner_tone", "trust_dialog", "card_dialog",
+                  "progress", "rate_label", "device_label")
 
 
 def model_filter(suffixes: list[str]) -> str:
@@ -70,108 +57,70 @@ def model_filter(suffixes: list[str]) -> str:
     return f"Models ({' '.join('*' + s for s in suffixes)});;All files (*)" if suffixes else "All files (*)"
 
 
-class MainWindow(QMainWindow):
-    """The Explorer: run an attack and watch it live."""
+def sample_pixmap(state: ExplorerState, size: int = 256) -> QPixmap:
+    """The current sample as a pixmap, drawn by Pillow (no pyqtgraph, no torch): the first thing on screen."""
+    from advlens.engine.images import to_uint8
 
-    def __init__(self, state: ExplorerState, remember_layout: bool = True):
+    image = state.input if state.input is not None else None
+    if image is None:
+        return QPixmap()
+    array = to_uint8(image).copy()
+    height, width = array.shape[:2]
+    qimage = QImage(array.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(qimage).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.FastTransformation)
+
+
+class _AfterFirstPaint(QObject):
+    """Calls `then` once, on the next turn of the event loop after the watched widget's first paint."""
+
+    def __init__(self, widget: QWidget, then):
+        super().__init__(widget)
+        self.then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.then)
+        return False
+
+
+class MainWindow(QMainWindow):
+    """The shell: menus, tabs (the Explorer first), status bar, themes and full-screen demo mode."""
+
+    def __init__(self, state: ExplorerState, remember_layout: bool = True, staged: bool = False):
         super().__init__()
         self.state = state
         self.remember_layout = remember_layout
         self.setAcceptDrops(True)
         self._error_box: QMessageBox | None = None
-        self._status_at = 0.0
-        self._curve_ranges: dict[int, tuple[float, float]] = {}
         self._demo_mode = False
         self._demo_scale = 1.0
         self._side_panels_before_demo = True
         self._restored_geometry = False
         self._normal_font = QFont()
         self._state_before_demo = Qt.WindowState.WindowNoState
-        self._build_views()
+        self.explorer = None
+        self._build_tabs()
         self._build_actions()
         self._connect()
         self._build_loading()
         self._apply_run_state("idle")
         if remember_layout:
             self._restore_layout()
+        if staged:  # paint the shell first (the sample, drawn by Pillow), build the Explorer's plots after
+            _AfterFirstPaint(self._explorer_page, self.build_explorer)
+        else:
+            self.build_explorer()
 
     # ------------------------------------------------------------------ building
-    def _build_views(self) -> None:
-        self.controls = AttackControls()
-        self.controls.set_attacks(self.state.attack_catalogue())
-        self.controls.set_devices(self.state.devices(), self.state.config.device)
-        self.controls_column = SideColumn(self.controls)
-
-        self.banner = QLabel("Pick an image and press Run")
-        self.banner.setObjectName("banner")
-        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setWordWrap(True)
-        self.banner.setMinimumWidth(10)
-
-        self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.\n"
-                                       + PANE_MOUSE_TIP)
-        self.adversarial_pane = ImagePane("Adversarial", "The attacked image: original plus perturbation, clipped "
-                                          "to [0,1].\n" + PANE_MOUSE_TIP)
-        self.perturbation_pane = ImagePane(
-            "Perturbation", "Adversarial minus original. Channel mean: blue lowers, red raises a pixel; amplified "
-            "RGB: grey is unchanged. ▾ chooses the view and the scale.\n" + PANE_MOUSE_TIP,
-            colormap=DIVERGING_MAP, colorbar=True, unit="Δ (/255)")
-        self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over the colour "
-                                         "channels.\n" + PANE_MOUSE_TIP, colormap=HEAT_MAP, colorbar=True,
-                                         unit="|Δ| R+G+B (/255)")
-        self.panes = [self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane]
-        link_panes(self.panes)
-        for pane in self.panes:
-            pane.hovered.connect(self._show_pixel)
-        self.pane_grid = PaneGrid(self.panes)
-        self.pixel_readout = QLabel(PIXEL_HINT)
-        self.pixel_readout.setObjectName("pixelReadout")
-        self.pixel_readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.pixel_readout.setMinimumWidth(10)
-        self.pixel_readout.setToolTip("Values of the pixel under the pointer, in every pane")
-        pane_widget = QWidget()
-        pane_layout = QVBoxLayout(pane_widget)
-        pane_layout.setContentsMargins(0, 0, 0, 0)
-        pane_layout.setSpacing(2)
-        pane_layout.addWidget(self.pane_grid, 1)
-        pane_layout.addWidget(self.pixel_readout)
-
-        self.bars = ProbabilityBars()
-        self.bars.setToolTip("The five most probable classes for the current adversarial image.")
-        self.plots = MetricPlots()
-        self.plots.setToolTip("Per step: loss the attack maximises; margin = logit gap still to close (below 0: "
-                              "fooled); true/target-class probability; L2 and Linf (x255) of the perturbation.")
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.bars)
-        lower.addWidget(self.plots)
-        lower.setStretchFactor(0, 1)
-        lower.setStretchFactor(1, 3)
-        lower.setSizes([300, 900])
-        self.bars.setMinimumWidth(220)
-
-        centre = QSplitter(Qt.Orientation.Vertical)
-        centre.addWidget(pane_widget)
-        centre.addWidget(lower)
-        centre.setStretchFactor(0, 3)
-        centre.setStretchFactor(1, 2)
-
-        self.gallery = SampleGallery()
-        self.gallery.set_items(self.state.sample_thumbnails())
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(centre, 1)
-        right_layout.addWidget(self.gallery)
-
-        self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(self.controls_column)
-        self.main_split.addWidget(right)
-        self.main_split.setStretchFactor(1, 1)
-
+    def _build_tabs(self) -> None:
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.main_split, "Explorer")
+        self._explorer_page = QLabel()  # until the Explorer is built: the sample and a word
+        self._explorer_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._explorer_page.setPixmap(sample_pixmap(self.state))
+        self.tabs.addTab(self._explorer_page, "Explorer")
         self._tab_pages: dict[str, QWidget] = {}  # the analysis and lab tabs: a placeholder until first opened
         self._built_tabs: dict[str, tuple] = {}
         for key, title in LAZY_TABS.items():
@@ -180,15 +129,40 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(placeholder, title)
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.statusBar().showMessage("Starting the engine process (loading torch)…")
 
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setFormat("step %v / %m")
-        self.rate_label = QLabel("")
-        self.device_label = QLabel("")
-        self.statusBar().addPermanentWidget(self.rate_label)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.device_label)
+    def build_explorer(self) -> None:
+        """The Explorer's view in its tab (pyqtgraph is imported here), its status widgets in the status bar."""
+        if self.explorer is not None:
+            return
+        from advlens.explorer_view import ExplorerView
+
+        self.explorer = view = ExplorerView(self.state, self)
+        placeholder, current = self._explorer_page, self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        self.tabs.removeTab(0)
+        self.tabs.insertTab(0, view, "Explorer")
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+        self._explorer_page = view
+        placeholder.deleteLater()
+        for widget in (view.rate_label, view.progress, view.device_label):
+            self.statusBar().addPermanentWidget(widget)
+        self.view_menu.insertMenu(self.theme_menu.menuAction(), view.perturbation_menu)
+        split = app_settings().value("window/split") if self.remember_layout else None
+        if split is not None:
+            view.main_split.restoreState(split)
+        if not self.side_panel_action.isChecked():
+            self.set_side_panels_shown(False)
+        view.controls.set_config(self.state.settings())
+        if self.state.last_frame is not None:
+            view.show_frame(self.state.last_frame)
+        if self.state.model is not None:
+            view._on_model_changed()
+        self._apply_run_state(self.state.run_state)
+        self._on_tab_changed(self.tabs.currentIndex())
+        self.restyle()
+
 
     def _action(self, text: str, shortcut, slot, tip: str, menu=None) -> QAction:
         action = QAction(text, self)
@@ -259,8 +233,9 @@ class MainWindow(QMainWindow):
                                               "larger pictures)", view_menu)
         self.side_panel_action.setCheckable(True)
         self.side_panel_action.setChecked(True)  # triggered(checked) calls set_side_panels_shown(checked)
-        view_menu.addMenu(self._build_perturbation_menu())
+        self.view_menu = view_menu
         theme_menu = view_menu.addMenu("&Theme")
+        self.theme_menu = theme_menu  # the Explorer's perturbation menu goes before it once built
         self.theme_group = QActionGroup(self)
         chosen = app_settings().value("view/theme", "system")
         for key, title in THEMES.items():
@@ -284,66 +259,25 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.fullscreen_action)
 
-    def _build_perturbation_menu(self) -> QMenu:
-        """How the perturbation pane draws: the View menu and the pane's own ▾ button share these actions."""
-        menu = QMenu("&Perturbation pane", self)
-        self.perturbation_view, self.perturbation_scale = "mean", "fixed"
-        self.perturbation_actions: dict[str, QAction] = {}
-        for options, attribute in ((VIEWS, "perturbation_view"), (SCALES, "perturbation_scale")):
-            group = QActionGroup(self)
-            for key, title in options.items():
-                action = menu.addAction(title)
-                action.setCheckable(True)
-                action.setChecked(getattr(self, attribute) == key)
-                action.triggered.connect(lambda _c=False, a=attribute, k=key: self.set_perturbation_display(**{
-                    a.removeprefix("perturbation_"): k}))
-                group.addAction(action)
-                self.perturbation_actions[key] = action
-            menu.addSeparator()
-        button = QToolButton()
-        button.setText("▾")
-        button.setToolTip("Perturbation view: channel mean or amplified RGB; fixed scale per norm or to the peak")
-        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        button.setMenu(menu)
-        button.setAutoRaise(True)
-        self.perturbation_pane.add_title_button(button)
-        self.perturbation_button = button
-        return menu
-
-    def set_perturbation_display(self, view: str | None = None, scale: str | None = None) -> None:
-        """'mean' or 'rgb'; 'fixed' or 'peak'. Redraws the last frame at once."""
-        self.perturbation_view = view or self.perturbation_view
-        self.perturbation_scale = scale or self.perturbation_scale
-        self.perturbation_actions[self.perturbation_view].setChecked(True)
-        self.perturbation_actions[self.perturbation_scale].setChecked(True)
-        if self.state.last_frame is not None and self.state.last_frame.adversarial is not None:
-            self._show_perturbation(self.state.last_frame)
-
     def set_side_panels_shown(self, shown: bool) -> None:
         """Show or hide the settings column of every tab and the sample strip (F9), for larger pictures on a
         small projector; full-screen demo mode starts with them hidden."""
         for column in self.findChildren(SideColumn):
             column.setVisible(shown)
-        self.gallery.setVisible(shown)
+        if self.explorer is not None:
+            self.explorer.gallery.setVisible(shown)
         if self.side_panel_action.isChecked() != shown:
             self.side_panel_action.setChecked(shown)
 
     def _connect(self) -> None:
         s = self.state
-        s.frameReady.connect(self.show_frame)
         s.runStateChanged.connect(self._apply_run_state)
-        s.runEnded.connect(self._on_run_ended)
         s.error.connect(self.show_error)
         s.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        s.modelChanged.connect(self._on_model_changed)
-        s.engineChanged.connect(self._on_engine_changed)
-        s.imageChanged.connect(self._update_title)
-        self.controls.changed.connect(lambda: s.set_settings(self.controls.config()))
-        self.controls.modelChosen.connect(s.load_model)
-        self.controls.openModelRequested.connect(self.open_model_dialog)
-        self.gallery.chosen.connect(s.load_image)
+        s.engineChanged.connect(lambda text: self.statusBar().showMessage(text, 0 if "Loading torch" in text
+                                                                          else 15000))
+        s.notice.connect(self.show_notice)
 
-    # ------------------------------------------------------------------ the analysis and lab tabs, built when first opened
     def _tab(self, key: str) -> tuple:
         """(panel, state, presenter) of a tab, built on first use (opening it, or a test asking for it)."""
         built = self._built_tabs.get(key)
@@ -384,6 +318,8 @@ class MainWindow(QMainWindow):
         self.tabs.blockSignals(False)
         self._tab_pages[key] = built[0]
         placeholder.deleteLater()
+        from advlens.widgets.plot_style import restyle_plots
+
         restyle_plots(built[0])  # the theme and demo-mode sizes of now
         if not self.side_panel_action.isChecked():
             for column in built[0].findChildren(SideColumn):
@@ -407,155 +343,14 @@ class MainWindow(QMainWindow):
         for key, widget in list(self._tab_pages.items()):
             if widget is page and key not in self._built_tabs:
                 self._tab(key)
-        explorer = self.tabs.widget(index) is self.main_split
-        self.progress.setVisible(explorer)
-        self.rate_label.setVisible(explorer)
-
-    # ------------------------------------------------------------------ state -> views
-    def _on_engine_changed(self, text: str) -> None:
-        """A line about the engine process (loading torch, ready, restarted after a crash)."""
-        self.statusBar().showMessage(text, 0 if "Loading torch" in text else 15000)
-        self.device_label.setText(f"  {self.state.device_label}  ")
-        if self.controls.device.count() <= 1 and self.state.link.is_ready:
-            self.controls.set_devices(self.state.devices(), self.state.config.device)
+        if self.explorer is not None:
+            explorer = self.tabs.widget(index) is self.explorer
+            self.explorer.progress.setVisible(explorer)
+            self.explorer.rate_label.setVisible(explorer)
 
     def _set_live(self, on: bool) -> None:
         self.state.set_live(on)
         self._apply_run_state(self.state.run_state)
-
-    def _on_model_changed(self) -> None:
-        """Offer only the attacks this model can run: black-box ones when it gives no gradients."""
-        catalogue = self.state.attack_catalogue()
-        if self.state.model is not None and not self.state.model.gradients_available:
-            catalogue = [a for a in catalogue if not a["needs_gradients"]]
-        if [a["name"] for a in catalogue] != [self.controls.attack.itemData(i)
-                                             for i in range(self.controls.attack.count())]:
-            self.controls.set_attacks(catalogue)
-            self.state.set_settings(self.controls.config())
-        self.controls.set_models(self.state.model_choices(), self.state.model_key)
-        self.controls.set_classes(self.state.labels)
-        self.controls.set_config(self.state.settings())
-        self._update_title()
-
-    def _update_title(self) -> None:
-        model = self.state.model.display_name if self.state.model else "no model"
-        image = self.state.image_name or "no image"
-        self.setWindowTitle(f"AdvLens — {model} — {image}")
-        self.device_label.setText(f"  {self.state.device_label}  ")
-        self.gallery.select_key(self.state.image_key)
-
-    def show_frame(self, frame: Frame) -> None:
-        size = frame.original.shape
-        self.original_pane.set_rgb(frame.original)
-        truth = f" (true: {frame.true_label})" if frame.true_label and frame.true_label != frame.clean_label else ""
-        if frame.clean_label:
-            self.original_pane.set_caption(f"{frame.clean_label} {frame.clean_conf:.0%}{truth}\n{size[1]}×{size[0]} px")
-        else:  # the engine has not seen it yet (torch still loading, or the model)
-            self.original_pane.set_caption(f"waiting for the model…\n{size[1]}×{size[0]} px")
-        if frame.adversarial is None:
-            for pane in (self.adversarial_pane, self.perturbation_pane, self.difference_pane):
-                pane.clear()
-            self.plots.clear()
-            if frame.clean_label:
-                self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.")
-            else:
-                self.banner.setText("Loading torch and the model in the engine process…")
-            self._set_banner_tone("")
-        else:
-            self.adversarial_pane.set_rgb(frame.adversarial)
-            tone = "bad" if frame.success else "good"
-            self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
-            self._show_perturbation(frame)
-            if frame.series_changed:  # curves are rebuilt at a lower rate than images (see ExplorerState)
-                self.plots.set_series(frame.steps, frame.series)
-                self._apply_curve_ranges(frame.curve_ranges)
-                self.state.curve_width = max(self.plots.width() // 3, 100)
-            if self.state.run_state in ("running", "paused"):
-                verdict = "FOOLED" if frame.success else "holding"
-                self.banner.setText(f"Step {frame.step}/{frame.total_steps}: {frame.clean_label} → "
-                                    f"{frame.adv_label} ({frame.adv_conf:.0%}) — model {verdict}")
-        self.bars.set_probabilities(frame.topk_labels, frame.topk_probs, frame.true_label, frame.target_label)
-        total = max(frame.total_steps, 1)
-        if total != self.progress.maximum():
-            self.progress.setMaximum(total)
-            self.plots.set_step_range(total)
-        # the status bar is re-laid out on every change: a few times a second is enough for a counter
-        now = time.perf_counter()
-        running = self.state.run_state == "running"
-        if not running or now - self._status_at >= STATUS_INTERVAL_S:
-            self._status_at = now
-            if frame.step != self.progress.value():
-                self.progress.setValue(frame.step)
-            if frame.steps_per_second:
-                text = f"{frame.steps_per_second:.0f} steps/s · {self.state.frames_per_second():.0f} fps"
-                if text != self.rate_label.text():
-                    self.rate_label.setText(text)
-
-    def _apply_curve_ranges(self, ranges: dict[int, tuple[float, float]]) -> None:
-        """Fixed y ranges during a run (they grow in steps); autorange when the frame has none (a record)."""
-        for index in (0,):  # the loss and margin plot (probabilities are 0..1, norm axes fix their tops)
-            plot = self.plots.plots[index]
-            wanted = ranges.get(index)
-            if wanted is None:
-                plot.enableAutoRange(axis="y")
-            elif self._curve_ranges.get(index) != wanted:
-                plot.setYRange(*wanted, padding=0)
-        self._curve_ranges = dict(ranges)
-
-    def _perturbation_scale(self, frame: Frame, delta: np.ndarray) -> tuple[float, str]:
-        """Full colour of the perturbation pane (pixel units) and how it was chosen."""
-        peak = max(float(np.abs(delta).max()), 1e-6)
-        if self.perturbation_scale == "peak":
-            return peak, "peak"
-        attack = self.state.config.attack
-        norm = attack.norm if attack.norm in ("linf", "l2", "l1") else "linf"
-        minimal = self.controls.current_spec().get("kind") == "minimal"
-        eps = attack.eps if attack.eps and not minimal else {
-            "linf": frame.norms.get("linf", peak), "l2": frame.norms.get("l2", peak),
-            "l1": float(np.abs(delta).sum())}[norm]
-        scale = fixed_scale(norm, float(eps), delta.size)
-        return (scale, fixed_rule(norm)) if scale > 0 else (peak, "peak")
-
-    def _show_perturbation(self, frame: Frame) -> None:
-        delta = frame.adversarial - frame.original
-        scale, rule = self._perturbation_scale(frame, delta)
-        image = perturbation_image(delta, self.perturbation_view, scale)
-        pane = self.perturbation_pane
-        if self.perturbation_view == "rgb":
-            pane.set_rgb(image)
-            pane.show_colorbar(False)
-            what = f"grey 0 · full ±{scale * 255:.1f}/255 ({rule})"
-        else:
-            pane.set_scalar(image, (-scale * 255, scale * 255))
-            pane.show_colorbar(True)
-            what = f"full colour ±{scale * 255:.1f}/255 ({rule})"
-        pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
-        difference = frame.difference * 255.0
-        # its scale moves in 1-2-5 steps: a colour bar re-laid out every frame costs more than the image
-        top = (frame.difference_scale or max(float(frame.difference.max()), 1e-6)) * 255.0
-        self.difference_pane.set_scalar(difference, (0.0, max(top, 1e-4)))
-        self.difference_pane.set_caption(
-            f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
-
-    def _show_pixel(self, column: int, row: int) -> None:
-        """The pixel under the pointer, read out in every pane (the panes outline it themselves)."""
-        original = self.original_pane.value_at(column, row)
-        if column < 0 or original is None:
-            self.pixel_readout.setText(PIXEL_HINT)
-            return
-        parts = [f"pixel ({column}, {row})", "original " + " ".join(f"{v * 255:.0f}" for v in original)]
-        adversarial = self.adversarial_pane.value_at(column, row)
-        if adversarial is not None:
-            delta = (np.asarray(adversarial) - np.asarray(original)) * 255
-            parts.append("adversarial " + " ".join(f"{v * 255:.0f}" for v in adversarial))
-            parts.append("Δ " + " ".join(f"{v:+.1f}" for v in delta) + " /255")
-            parts.append(f"|Δ| {np.abs(delta).sum():.1f}/255")
-        self.pixel_readout.setText("  ·  ".join(parts))
-
-    def _set_banner_tone(self, tone: str) -> None:
-        self.banner.setProperty("tone", tone)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
 
     def _apply_run_state(self, state: str) -> None:
         running = state in ("running", "paused")
@@ -564,26 +359,10 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state == "running")
         self.stop_action.setEnabled(running)
         self.step_action.setEnabled(True)
-        live = self.state.live  # with Live on, the controls stay usable: a change reruns the attack
-        self.controls.setEnabled(not running or live)
-        self.gallery.setEnabled(not running or live)
+        if self.explorer is not None:
+            self.explorer.apply_run_state(state)
         if state == "paused":
             self.statusBar().showMessage("Paused: Step (F7) runs one iteration, Resume (F5) goes on", 5000)
-
-    def _on_run_ended(self, event) -> None:
-        frame = self.state.last_frame
-        if event.kind == "failed" or event.record is None:
-            self.banner.setText(f"Attack stopped: {event.message}")
-            self._set_banner_tone("bad")
-            return
-        record = event.record
-        text, tone = outcome_text(record)
-        self.banner.setText(text)
-        self._set_banner_tone(tone)
-        if self.state.last_record_path is not None:
-            self.statusBar().showMessage(f"Run saved to {self.state.last_record_path}", 10000)
-        if frame is not None:
-            self.progress.setValue(frame.step)
 
     def show_error(self, title: str, message: str) -> None:
         """One plain-words dialog (non-blocking) plus the status line; the window stays usable."""
@@ -597,7 +376,6 @@ class MainWindow(QMainWindow):
         self._error_box = box
         box.finished.connect(lambda _r: setattr(self, "_error_box", None))
 
-    # ------------------------------------------------------------------ user actions
     def on_run(self) -> None:
         if self.state.run_state == "paused" and self.state.is_running:
             self.state.resume()
@@ -650,56 +428,14 @@ class MainWindow(QMainWindow):
                 self.state.load_image(path)
             event.acceptProposedAction()
 
-    def export_images(self, folder: Path) -> list[Path]:
-        """Save the four panes' arrays as PNG (exact pixels, not a screen grab)."""
-        from advlens.engine.images import save_png
-        from advlens.engine.record import perturbation_visual
-
-        frame = self.state.last_frame
-        if frame is None:
-            return []
-        folder.mkdir(parents=True, exist_ok=True)
-        written = [save_png(frame.original.transpose(2, 0, 1), folder / "original.png")]
-        if frame.adversarial is not None:
-            delta = frame.adversarial - frame.original
-            written.append(save_png(frame.adversarial.transpose(2, 0, 1), folder / "adversarial.png"))
-            written.append(save_png(perturbation_visual(delta.transpose(2, 0, 1)), folder / "perturbation.png"))
-            if self.perturbation_pane.current.ndim == 3:  # the amplified-RGB view
-                written.append(save_png(np.ascontiguousarray(self.perturbation_pane.current.transpose(2, 0, 1)),
-                                        folder / "perturbation-map.png"))
-            else:
-                written.append(self._export_colour_mapped(self.perturbation_pane, folder / "perturbation-map.png"))
-            written.append(self._export_colour_mapped(self.difference_pane, folder / "difference.png"))
-        return written
-
-    @staticmethod
-    def _export_colour_mapped(pane: ImagePane, path: Path) -> Path:
-        from advlens.engine.images import save_png
-
-        lut = pane.image.getColorMap().getLookupTable(nPts=256, alpha=False)
-        lo, hi = pane.image.getLevels()
-        index = np.clip((pane.current - lo) / max(hi - lo, 1e-12) * 255, 0, 255).astype(np.uint8)
-        return save_png(np.ascontiguousarray(lut[index][..., :3].astype(np.uint8)), path)
-
     def export_images_dialog(self) -> None:
         if self.state.last_frame is None:
             self.show_error("Nothing to export", "run an attack first")
             return
         folder = QFileDialog.getExistingDirectory(self, "Export images to folder")
         if folder:
-            written = self.export_images(Path(folder))
+            written = self.explorer.export_images(Path(folder))
             self.statusBar().showMessage(f"Saved {len(written)} images to {folder}", 8000)
-
-    def metrics_csv(self) -> str:
-        frame = self.state.last_frame
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        names = list(frame.series) if frame else []
-        writer.writerow(["step", *names])
-        if frame is not None:
-            for i, step in enumerate(frame.steps):
-                writer.writerow([int(step), *(repr(float(frame.series[n][i])) for n in names)])
-        return buffer.getvalue()
 
     def export_metrics_dialog(self) -> None:
         if self.state.last_frame is None or len(self.state.last_frame.steps) == 0:
@@ -709,7 +445,7 @@ class MainWindow(QMainWindow):
         if path:
             from advlens.engine.images import atomic_write_bytes
 
-            atomic_write_bytes(Path(path), self.metrics_csv().encode())
+            atomic_write_bytes(Path(path), self.explorer.metrics_csv().encode())
             self.statusBar().showMessage(f"Saved metrics to {path}", 8000)
 
     def save_screenshot(self, path: Path) -> bool:
@@ -760,6 +496,8 @@ class MainWindow(QMainWindow):
     def restyle(self) -> None:
         """Theme and demo-mode sizes onto everything that exists: widgets (palette, style sheet) and every plot
         of the window and its dialogs."""
+        from advlens.widgets.plot_style import restyle_plots, set_plot_style
+
         app = QApplication.instance()
         apply_theme(app)
         configure_plots()
@@ -810,7 +548,6 @@ class MainWindow(QMainWindow):
                           f"<b>AdvLens {__version__}</b><br>Watch adversarial attacks happen.<br><br>"
                           f"Model: {model}<br>Image: {s.image_name}<br>Device: {s.device_label}")
 
-    # ------------------------------------------------------------------ models and folders people have
     def _build_loading(self) -> None:
         """The folder gallery (a dock, shown by Open folder) and the dialogs that loading may need."""
         self.folder_gallery = FolderGallery()
@@ -823,11 +560,7 @@ class MainWindow(QMainWindow):
         self.folder_gallery.list_model.thumbnailsWanted.connect(self._request_thumbnails)
         self.thumbnails.thumbnailsReady.connect(self.folder_gallery.list_model.set_thumbnails)
         self.folder_gallery.chosen.connect(self.state.load_image)
-        self.state.trustNeeded.connect(self.ask_to_trust)
-        self.state.cardNeeded.connect(self.ask_for_card)
-        self.state.notice.connect(self.show_notice)
-        self.trust_dialog: TrustFileDialog | None = None
-        self.card_dialog: ModelCardDialog | None = None
+
 
     def _request_thumbnails(self, rows: list[int]) -> None:
         model = self.folder_gallery.list_model
@@ -855,25 +588,6 @@ class MainWindow(QMainWindow):
         if ok and name.strip():
             self.state.load_model(name.strip())
 
-    def ask_to_trust(self, path: str, reason: str) -> None:
-        """The warning dialog; only its ticked box loads the file."""
-        dialog = TrustFileDialog(Path(path).name, reason, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.state.load_model(path, trust_pickle=True))
-        dialog.finished.connect(lambda _r: setattr(self, "trust_dialog", None))
-        self.trust_dialog = dialog
-        dialog.open()
-
-    def ask_for_card(self, path: str, request: dict) -> None:
-        """The card dialog, prefilled with what could be read off the model; the answer is remembered."""
-        dialog = ModelCardDialog(Path(path).name, request, self.state.label_presets(),
-                                 request.get("architectures", []), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.state.load_model(path, card=dialog.card()))
-        dialog.finished.connect(lambda _r: setattr(self, "card_dialog", None))
-        self.card_dialog = dialog
-        dialog.open()
-
     def show_notice(self, title: str, message: str) -> None:
         """Something to know about what was just loaded (random weights, no gradients): a non-blocking note."""
         self.statusBar().showMessage(f"{title}: {message.replace(chr(10), ' ')}", 15000)
@@ -883,7 +597,6 @@ class MainWindow(QMainWindow):
         box.open()
         self.notice_box = box
 
-    # ------------------------------------------------------------------ lifecycle
     def show_initial(self) -> None:
         """Where the person left the window; on a first start, maximised (all of a projector's screen)."""
         if self._restored_geometry:
@@ -896,16 +609,15 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self._restored_geometry = bool(self.restoreGeometry(geometry))
-        split = settings.value("window/split")
-        if split is not None:
-            self.main_split.restoreState(split)
+
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.set_demo_mode(False)  # the geometry to remember is the normal window's, and fonts go back
         if self.remember_layout:
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
-            settings.setValue("window/split", self.main_split.saveState())
+            if self.explorer is not None:
+                settings.setValue("window/split", self.explorer.main_split.saveState())
         for _panel, state, _presenter in self._built_tabs.values():
             state.shutdown()
         self.thumbnails.shutdown()
@@ -913,3 +625,15 @@ class MainWindow(QMainWindow):
         if not self.state.link.shared:
             self.state.link.close()  # the engine process ends with its window, and is waited for
         super().closeEvent(event)
+
+
+def _explorer_attribute(name: str) -> property:
+    def get(self):
+        if self.explorer is None:
+            raise AttributeError(f"the Explorer is not built yet ({name})")
+        return getattr(self.explorer, name)
+    return property(get, doc=f"The Explorer view's {name}.")
+
+
+for _name in EXPLORER_NAMES:
+    setattr(MainWindow, _name, _explorer_attribute(_name))

@@ -11,6 +11,7 @@ settings and seed live; the engine's record is then judged against the original.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -37,7 +38,9 @@ from advlens.engine.runs import (
 )
 from advlens.engine.samples import SAMPLE_PREFIX, sample_label
 from advlens.frames import Frame, record_frame
-from advlens.widgets.run_compare import RunCompareDialog
+
+if TYPE_CHECKING:
+    from advlens.widgets.run_compare import RunCompareDialog
 
 REPLAY_POLL_MS = 20
 NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
@@ -315,6 +318,8 @@ class RunRecordActions(QObject):
         """Show runs `a` and `b` in the comparison dialog (made once, then reused)."""
         dialog = self.compare_window
         if dialog is None:
+            from advlens.widgets.run_compare import RunCompareDialog  # pyqtgraph: loaded when first compared
+
             dialog = RunCompareDialog(self.window)
             dialog.choiceChanged.connect(lambda ka, kb: self._fill_comparison(ka, kb))
             self.compare_window = dialog

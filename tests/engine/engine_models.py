@@ -32,14 +32,17 @@ class AbortNet(nn.Module):
 
 
 class HangNet(nn.Module):
-    """A forward pass that does not return (it sleeps far longer than any test waits)."""
+    """A forward pass that does not return (it sleeps far longer than any test waits); it writes
+    `folder/hanging` first, so a test knows the engine is inside it."""
 
-    def __init__(self, inner: nn.Module):
+    def __init__(self, inner: nn.Module, folder: str):
         super().__init__()
         self.inner = inner
+        self.folder = str(folder)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] == HANG_SIZE and _attacking(x):
+            (Path(self.folder) / "hanging").write_text("1")
             time.sleep(3600)
         return self.inner(x)
 

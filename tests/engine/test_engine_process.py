@@ -203,10 +203,10 @@ def test_a_torchscript_model_that_raises_in_cpp_fails_the_run_not_the_engine(own
 def test_stop_on_a_forward_that_never_returns_ends_the_engine_after_a_grace_period(own_engine, demo_model,
                                                                                     tmp_path):
     client = own_engine
-    _load_trusted(client, _trusted(tmp_path, HangNet, demo_model))
+    _load_trusted(client, _trusted(tmp_path, HangNet, demo_model, folder=str(tmp_path)))
     first_pid = client.pid
     run = client.submit(_run(resolution=HANG_SIZE))
-    client.wait_until(lambda: run.telemetry is not None, WAIT)  # started: the first attack step never returns
+    client.wait_until(lambda: (tmp_path / "hanging").exists(), WAIT)  # inside the forward pass that never returns
     run.cancel()
     events = client.wait_until(run.done, WAIT)
     assert run.outcome.kind == "cancelled" and "did not stop" in run.outcome.message
