@@ -62,7 +62,7 @@ def test_ticking_i_trust_this_file_loads_a_full_pickle(qtbot, main_window, demo_
     dialog = w.trust_dialog
     dialog.checkbox.setChecked(True)
     assert dialog.load_button.isEnabled()
-    with qtbot.waitSignal(w.state.modelChanged):
+    with qtbot.waitSignal(w.state.modelChanged, timeout=120_000):
         qtbot.mouseClick(dialog.load_button, Qt.MouseButton.LeftButton)
     assert w.state.model.kind == "pickle" and w.state.model.name == "full"
     assert "full" in w.windowTitle()
@@ -84,7 +84,7 @@ def test_a_model_without_a_card_asks_once_and_is_remembered(qtbot, main_window, 
     dialog.labels.setPlainText("\n".join(demo_model.labels))
     dialog.name.setText("my shapes")
     assert dialog.ok_button.isEnabled(), dialog.problem.text()
-    with qtbot.waitSignal(w.state.modelChanged):
+    with qtbot.waitSignal(w.state.modelChanged, timeout=120_000):  # the engine loads it (its probe in a child)
         qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     model = w.state.model
     assert model.name == "my shapes" and model.labels == demo_model.labels
