@@ -74,7 +74,7 @@ class StartupTiming:
         self.path = Path(path)
         self.seen: set[str] = set()
 
-    def mark(self, event: str) -> None:
+    def mark(self, event: str, **extra: float) -> None:
         if event in self.seen:
             return
         self.seen.add(event)
@@ -82,7 +82,7 @@ class StartupTiming:
         import time
 
         with self.path.open("a") as handle:  # wall clock, and this process's CPU time so far (load-independent)
-            handle.write(json.dumps({"event": event, "t": time.time(), "cpu": time.process_time()}) + "\n")
+            handle.write(json.dumps({"event": event, "t": time.time(), "cpu": time.process_time(), **extra}) + "\n")
 
     def watch(self, window) -> None:
         from PySide6.QtCore import QEvent, QObject
@@ -101,7 +101,8 @@ class StartupTiming:
         window._first_paint = FirstPaint(window)
         app.installEventFilter(window._first_paint)
         state = window.state
-        state.link.ready.connect(lambda _info: self.mark("engine_ready"))
+        state.link.ready.connect(lambda info: self.mark("engine_ready", engine_s=info.startup_s,
+                                                        engine_cpu_s=info.startup_cpu_s))
         state.frameReady.connect(lambda frame: self.mark("first_attack_frame" if frame.adversarial is not None
                                                          else "clean_prediction" if frame.clean_label else "image"))
 

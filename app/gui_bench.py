@@ -255,7 +255,7 @@ def measure_slow_model(window, probe: LatenessProbe, quick: bool) -> dict:
 # ---------------------------------------------------------------------- start-up, from the outside
 def measure_startup(launches: int, env: dict) -> dict:
     """`advlens gui --demo --run` as a new process: its first paint and first attack frame after launch."""
-    painted, first_step, ready = [], [], []
+    painted, first_step, ready, painted_cpu, engine_cpu = [], [], [], [], []
     for _ in range(launches):
         with tempfile.TemporaryDirectory(prefix="advlens-start-") as tmp:
             timing = Path(tmp) / "timing.jsonl"
@@ -268,14 +268,17 @@ def measure_startup(launches: int, env: dict) -> dict:
             if timing.exists():
                 for line in timing.read_text().splitlines():
                     item = json.loads(line)
-                    events.setdefault(item["event"], item["t"])
+                    events.setdefault(item["event"], item)
             if "window_painted" in events:
-                painted.append(events["window_painted"] - launched)
+                painted.append(events["window_painted"]["t"] - launched)
+                painted_cpu.append(events["window_painted"]["cpu"])
             if "first_attack_frame" in events:
-                first_step.append(events["first_attack_frame"] - launched)
+                first_step.append(events["first_attack_frame"]["t"] - launched)
             if "engine_ready" in events:
-                ready.append(events["engine_ready"] - launched)
+                ready.append(events["engine_ready"]["t"] - launched)
+                engine_cpu.append(events["engine_ready"].get("engine_cpu_s", float("nan")))
     return {"window_s": painted, "first_step_s": first_step, "engine_ready_s": ready,
+            "window_cpu_s": painted_cpu, "engine_start_cpu_s": engine_cpu,
             "window_median": statistics.median(painted) if painted else float("nan"),
             "first_step_median": statistics.median(first_step) if first_step else float("nan")}
 
@@ -379,9 +382,10 @@ def format_result(result: dict) -> str:
                      f"{row['lateness_p99_ms']:.1f} ms (max {row['lateness_max_ms']:.1f} ms)")
         s = p["startup"]
         lines.append(f"{'window on screen after launch':<58} {'≤ 1 s':>9}  {s['window_median']:.2f} s "
-                     f"(launches: {_fmt_list(s['window_s'])})")
+                     f"(launches: {_fmt_list(s['window_s'])}; CPU {_fmt_list(s['window_cpu_s'])} s)")
         lines.append(f"{'first attack step after launch':<58} {'≤ 3 s':>9}  {s['first_step_median']:.2f} s "
-                     f"(launches: {_fmt_list(s['first_step_s'])})")
+                     f"(launches: {_fmt_list(s['first_step_s'])}; engine ready "
+                     f"{_fmt_list(s['engine_ready_s'])} s, its start-up CPU {_fmt_list(s['engine_start_cpu_s'])} s)")
         slow = p["slow_model"]
         lines.append(f"{'GUI stall while a 5 s-forward model loads / runs':<58} {'< 0.1 s':>9}  "
                      f"{slow['load_stall_s']:.3f} s / {slow['run_stall_s']:.3f} s (Stop: {slow['stop_s']:.2f} s, "

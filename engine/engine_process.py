@@ -116,7 +116,7 @@ def main(conn: Connection, settings: EngineSettings) -> None:
         from .engine_server import EngineServer
 
         server = EngineServer(send, settings)
-        send(Ready(server.info(round(time.perf_counter() - started, 3))))
+        send(Ready(server.info(round(time.perf_counter() - started, 3), round(time.process_time(), 3))))
     except BaseException as exc:  # noqa: BLE001 - the parent must hear why, in one line
         try:
             send(EngineLog(f"the engine could not start: {describe_unexpected(exc)}"))

@@ -196,13 +196,14 @@ class EngineServer:
         self._release_when_done: set[int] = set()
 
     # ------------------------------------------------------------------ what the engine offers
-    def info(self, startup_s: float = 0.0) -> EngineInfo:
+    def info(self, startup_s: float = 0.0, startup_cpu_s: float = 0.0) -> EngineInfo:
         bundled, controls = _bundled()
         loaders = _loaders()
         return EngineInfo(pid=_pid(), torch_version=str(torch.__version__), threads=torch.get_num_threads(),
                           devices=["auto", *available_devices()], bundled_models=bundled, control_models=controls,
                           model_suffixes=list(loaders.MODEL_SUFFIXES),
-                          label_presets={"ImageNet (1000 classes)": loaders.imagenet_labels()}, startup_s=startup_s)
+                          label_presets={"ImageNet (1000 classes)": loaders.imagenet_labels()}, startup_s=startup_s,
+                          startup_cpu_s=startup_cpu_s)
 
     # ------------------------------------------------------------------ requests
     def handle(self, request: object) -> None:

@@ -85,7 +85,8 @@ class EngineInfo:
     control_models: list[str]  # bundled models trained at one size only (not transfer targets)
     model_suffixes: list[str]
     label_presets: dict[str, list[str]] = field(default_factory=dict)
-    startup_s: float = 0.0
+    startup_s: float = 0.0  # from the process's start to ready (wall clock)
+    startup_cpu_s: float = 0.0  # the CPU time that took (the same on a busy machine as on a quiet one)
 
 
 @dataclass
