@@ -46,6 +46,7 @@ class ExplorerView(QWidget):
         self.state = state
         self.shell = shell
         self._status_at = 0.0
+        self._shown_original: object = None
         self._curve_ranges: dict[int, tuple[float, float]] = {}
         self.trust_dialog: TrustFileDialog | None = None
         self.card_dialog: ModelCardDialog | None = None
@@ -222,10 +223,22 @@ class ExplorerView(QWidget):
         self.gallery.select_key(self.state.image_key)
 
     def show_frame(self, frame: Frame) -> None:
+        """Draw a frame. During a run the images and bars change at the frame rate; the texts (captions,
+        banner, counters), which nobody reads 60 times a second and which re-lay out their widgets, change
+        a few times a second; the original is drawn again only when it is another image."""
+        now = time.perf_counter()
+        running = self.state.run_state == "running"
+        texts = not running or frame.final or frame.adversarial is None or now - self._status_at >= STATUS_INTERVAL_S
+        if texts:
+            self._status_at = now
         size = frame.original.shape
-        self.original_pane.set_rgb(frame.original)
+        if frame.original is not self._shown_original:
+            self.original_pane.set_rgb(frame.original)
+            self._shown_original = frame.original
         truth = f" (true: {frame.true_label})" if frame.true_label and frame.true_label != frame.clean_label else ""
-        if frame.clean_label:
+        if not texts:
+            pass
+        elif frame.clean_label:
             self.original_pane.set_caption(f"{frame.clean_label} {frame.clean_conf:.0%}{truth}\n{size[1]}×{size[0]} px")
         else:  # the engine has not seen it yet (torch still loading, or the model)
             self.original_pane.set_caption(f"waiting for the model…\n{size[1]}×{size[0]} px")
@@ -240,14 +253,15 @@ class ExplorerView(QWidget):
             self._set_banner_tone("")
         else:
             self.adversarial_pane.set_rgb(frame.adversarial)
-            tone = "bad" if frame.success else "good"
-            self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
-            self._show_perturbation(frame)
+            if texts:
+                tone = "bad" if frame.success else "good"
+                self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
+            self._show_perturbation(frame, captions=texts)
             if frame.series_changed:  # curves are rebuilt at a lower rate than images (see ExplorerState)
                 self.plots.set_series(frame.steps, frame.series)
                 self._apply_curve_ranges(frame.curve_ranges)
                 self.state.curve_width = max(self.plots.width() // 3, 100)
-            if self.state.run_state in ("running", "paused"):
+            if texts and self.state.run_state in ("running", "paused"):
                 verdict = "FOOLED" if frame.success else "holding"
                 self.banner.setText(f"Step {frame.step}/{frame.total_steps}: {frame.clean_label} → "
                                     f"{frame.adv_label} ({frame.adv_conf:.0%}) — model {verdict}")
@@ -256,11 +270,7 @@ class ExplorerView(QWidget):
         if total != self.progress.maximum():
             self.progress.setMaximum(total)
             self.plots.set_step_range(total)
-        # the status bar is re-laid out on every change: a few times a second is enough for a counter
-        now = time.perf_counter()
-        running = self.state.run_state == "running"
-        if not running or now - self._status_at >= STATUS_INTERVAL_S:
-            self._status_at = now
+        if texts:  # the status bar is re-laid out on every change: a few times a second is enough
             if frame.step != self.progress.value():
                 self.progress.setValue(frame.step)
             if frame.steps_per_second:
@@ -293,7 +303,7 @@ class ExplorerView(QWidget):
         scale = fixed_scale(norm, float(eps), delta.size)
         return (scale, fixed_rule(norm)) if scale > 0 else (peak, "peak")
 
-    def _show_perturbation(self, frame: Frame) -> None:
+    def _show_perturbation(self, frame: Frame, captions: bool = True) -> None:
         delta = frame.adversarial - frame.original
         scale, rule = self._perturbation_scale(frame, delta)
         image = perturbation_image(delta, self.perturbation_view, scale)
@@ -306,13 +316,15 @@ class ExplorerView(QWidget):
             pane.set_scalar(image, (-scale * 255, scale * 255))
             pane.show_colorbar(True)
             what = f"full colour ±{scale * 255:.1f}/255 ({rule})"
-        pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
+        if captions:
+            pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
         difference = frame.difference * 255.0
         # its scale moves in 1-2-5 steps: a colour bar re-laid out every frame costs more than the image
         top = (frame.difference_scale or max(float(frame.difference.max()), 1e-6)) * 255.0
         self.difference_pane.set_scalar(difference, (0.0, max(top, 1e-4)))
-        self.difference_pane.set_caption(
-            f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
+        if captions:
+            self.difference_pane.set_caption(
+                f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
 
     def _show_pixel(self, column: int, row: int) -> None:
         """The pixel under the pointer, read out in every pane (the panes outline it themselves)."""

@@ -44,6 +44,7 @@ class Frame:
     steps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     series: dict[str, np.ndarray] = field(default_factory=dict)
     series_changed: bool = True  # False: the curves are as in the last frame (the views skip redrawing them)
+    final: bool = False  # a run's end state (or a saved run's): every text is drawn at once
     norms: dict[str, float] = field(default_factory=dict)
     steps_per_second: float = 0.0
     # display scales that change in steps (1-2-5), so the colour bars and plot axes are not re-laid out
@@ -195,6 +196,7 @@ def record_frame(record) -> Frame:
     frame.perturbation_peak = float(record.norms["linf"][0])
     frame.norms = {name: float(record.norms[name][0]) for name in ("l0", "l2", "linf")}
     frame.step = record.steps_run
+    frame.final = True
     count = next(iter(record.metrics.values())).shape[0] if record.metrics else 0
     frame.steps, frame.series = plot_series(np.arange(count), {k: v[:, 0] for k, v in record.metrics.items()})
     return frame
