@@ -9,8 +9,9 @@ kept apart, as Spyder keeps its kernel's and Jupyter's restarter does:
 - a child that dies (segmentation fault, abort, killed for memory) is noticed through its exit code
   and the closed channel; every job it held ends 'failed' with one line saying what happened, its
   shared memory is removed, and a fresh engine starts (at most `restart_limit` times a minute);
-- a job asked to stop that has not stopped within `cancel_grace_s` — a forward pass that never
-  returns — ends the child (kill) and restarts it, so Stop acts within a second;
+- a job asked to stop that has not stopped within its grace period — a forward pass that never
+  returns — ends the child (kill) and restarts it: `cancel_grace_s` for runs and predictions, so Stop
+  acts within a second; `task_grace_s` for analyses and labs, whose pieces may each take seconds;
 - a child that sends nothing, not even a heartbeat, for `hang_s` (a C extension holding the GIL)
   is treated the same way;
 - `close()` asks the child to shut down, waits a little, then terminates and kills it: no orphan.
@@ -206,10 +207,12 @@ class RemoteJob:
 class EngineClient:
     """Starts the engine process and talks to it; `poll()` from your loop or timer."""
 
-    def __init__(self, settings: EngineSettings | None = None, cancel_grace_s: float = 0.75, hang_s: float = 30.0,
-                 start_timeout_s: float = 300.0, restart_limit: int = 3, restart_window_s: float = 60.0):
+    def __init__(self, settings: EngineSettings | None = None, cancel_grace_s: float = 0.75, hang_s: float = 60.0,
+                 start_timeout_s: float = 300.0, restart_limit: int = 3, restart_window_s: float = 60.0,
+                 task_grace_s: float = 10.0):
         self.settings = settings or EngineSettings()
         self.cancel_grace_s = cancel_grace_s
+        self.task_grace_s = task_grace_s
         self.hang_s = hang_s
         self.start_timeout_s = start_timeout_s
         self.restart_limit = restart_limit
@@ -444,11 +447,18 @@ class EngineClient:
             self._lose(f"stopped answering for {self.hang_s:.0f} s", killed=True)
             return
         for job in self.live_jobs():
-            if job.cancel_asked_at is not None and now - job.cancel_asked_at > self.cancel_grace_s \
+            grace = self.grace_for(job.job)
+            if job.cancel_asked_at is not None and now - job.cancel_asked_at > grace \
                     and job.generation == self.generation:
                 self._lose(f"was ended because {job_title(job.job)} did not stop within "
-                           f"{self.cancel_grace_s:.2g} s (a forward pass that does not return)", killed=True)
+                           f"{grace:.2g} s (a forward pass that does not return)", killed=True)
                 return
+
+    def grace_for(self, job: Any) -> float:
+        """How long a job may take to honour a cancel before the engine is ended: a step (runs,
+        predictions) or a piece of work (analyses, labs, loading)."""
+        quick = type(job).__name__ in ("AttackRunJob", "PredictJob", "SleepJob")
+        return self.cancel_grace_s if quick else self.task_grace_s
 
     def _lose(self, reason: str | None, killed: bool = False, count_loss: bool = True) -> None:
         """The engine is gone (or is being ended): fail its jobs, clean up, restart unless it keeps dying."""
