@@ -314,6 +314,8 @@ class ExplorerState(QObject):
         prediction: Prediction = outcome.result
         self.prediction = prediction if prediction.pred is not None and job.job.model else None
         self.input = prediction.image
+        if self.is_running:
+            return  # a run started since: its frames are what the views show now
         self._show_input(self.prediction)
 
     def _show_input(self, prediction: Prediction | None) -> None:
