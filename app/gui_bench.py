@@ -399,8 +399,8 @@ def format_result(result: dict) -> str:
     return "\n".join(lines)
 
 
-def main(quick: bool = False, as_json: bool = False) -> int:
-    result = run(quick=quick)
+def main(quick: bool = False, as_json: bool = False, rounds: int | None = None, launches: int | None = None) -> int:
+    result = run(quick=quick, rounds=rounds, launches=launches)
     print(json.dumps(result, indent=2) if as_json else format_result(result))
     return 0 if all("error" not in p for p in result["platforms"].values()) else 1
 
@@ -408,15 +408,16 @@ def main(quick: bool = False, as_json: bool = False) -> int:
 def _cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m advlens.gui_bench")
     parser.add_argument("--in-window", type=Path, help="(internal) measure in this process's window, write JSON")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=None, help="headless/drawn pairs per size (default 5)")
+    parser.add_argument("--launches", type=int, default=None, help="start-up launches (default 5)")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.in_window is not None:
-        args.in_window.write_text(json.dumps(measure_in_window(args.rounds, args.steps, args.quick)))
+        args.in_window.write_text(json.dumps(measure_in_window(args.rounds or 5, args.steps, args.quick)))
         return 0
-    return main(quick=args.quick, as_json=args.json)
+    return main(quick=args.quick, as_json=args.json, rounds=args.rounds, launches=args.launches)
 
 
 if __name__ == "__main__":
