@@ -218,6 +218,25 @@ class InProcessExecutor(Executor):
         self._worker.shutdown(wait=True, cancel=cancel)
 
 
+def executor_for(scheduler: str | None, torch_threads: int | None = None) -> Executor:
+    """The executor a scheduler string names (`schedulers.parse_scheduler`: '' the local pool, 'local:N' a
+    Dask LocalCluster, tcp://HOST:PORT a running scheduler); the caller shuts it down. Cluster workers run
+    torch on `torch_threads` threads (default: as many as this process), so numbers match the local pool."""
+    from .schedulers import parse_scheduler
+
+    choice = parse_scheduler(scheduler)
+    if choice.kind == "pool":
+        return InProcessExecutor()
+    try:
+        from .cluster import DaskExecutor
+    except ImportError as exc:
+        raise ConfigError(f"{choice.describe()} needs Dask: pip install 'advlens[cluster]'") from exc
+    threads = torch_threads if torch_threads is not None else max(int(torch.get_num_threads()), 1)
+    if choice.kind == "local-cluster":
+        return DaskExecutor(workers=choice.workers, torch_threads=threads)
+    return DaskExecutor(address=choice.address, torch_threads=threads)
+
+
 def finished(value: Any) -> cf.Future:
     """A future that is already done, for a piece of a sweep that needs no job (epsilon 0)."""
     future: cf.Future = cf.Future()
