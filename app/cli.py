@@ -43,12 +43,31 @@ def _window_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+SCHEDULER_HELP = ("where the sweep's jobs run: 'local' (this process, the default), 'local:N' (a Dask LocalCluster "
+                  "of N workers on this machine) or tcp://HOST:PORT (a running Dask scheduler); default "
+                  "$ADVLENS_SCHEDULER. Dask needs pip install 'advlens[cluster]'")
+
+
+def _add_scheduler_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", default=None, metavar="WHERE", help=SCHEDULER_HELP)
+
+
+def _scheduler(args: argparse.Namespace) -> str:
+    """The scheduler string in force (the flag, else $ADVLENS_SCHEDULER), checked before anything loads."""
+    from advlens.engine.schedulers import parse_scheduler, scheduler_from
+
+    text = scheduler_from(getattr(args, "scheduler", None))
+    parse_scheduler(text)
+    return text
+
+
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
     p.add_argument("--resolution", type=resolution, default=32, help="images are drawn/resampled to N x N")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_scheduler_arg(p)
 
 
 def _progress_printer():
@@ -156,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--device", default="auto")
     res.add_argument("--csv", type=Path, default=None, help="write every measurement to this CSV file")
     res.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_scheduler_arg(res)
 
     stab = sub.add_parser("stability", help="Stability lab: a fixed ReLU architecture against networks that grow "
                           "with the problem (Bastounis, Hansen, Vlačić)")
@@ -246,7 +266,8 @@ def _analysis(kind: str, args: argparse.Namespace):
     attack = apply_arguments(default_attack(kind), args)
     request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
                               attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
-                              other_models=list(getattr(args, "other_model", []))).checked()
+                              other_models=list(getattr(args, "other_model", [])),
+                              scheduler=_scheduler(args)).checked()
     model = load_model(args.model, args.device)
     _print_notes(model.notes)
     others = {name: load_model(name, args.device) for name in request.other_models}
@@ -322,7 +343,13 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     config = ResolutionLabConfig(images=args.images, model=args.model, models=models, resolutions=sizes,
                                  attack=args.attack, norms=[n.strip() for n in args.norms.split(",") if n.strip()],
                                  steps=args.steps, condition=args.condition, seed=args.seed, device=str(device))
-    result = run_resolution_lab(config, progress=_progress_printer())
+    from advlens.engine.executor import executor_for
+
+    executor = executor_for(_scheduler(args))
+    try:
+        result = run_resolution_lab(config, progress=_progress_printer(), executor=executor)
+    finally:
+        executor.shutdown()
     if args.csv:
         atomic_write_bytes(args.csv, result.to_csv().encode())
     if args.json:

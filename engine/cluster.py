@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import ctypes
 import logging
+import multiprocessing
 import threading
 import uuid
 from collections.abc import Callable
@@ -261,11 +262,20 @@ class DaskExecutor(Executor):
 
 
 def start_local_cluster(workers: int, torch_threads: int = 1, trim: int = TRIM_THRESHOLD) -> Any:
-    """A LocalCluster on loopback: `workers` processes, one task and `torch_threads` threads each."""
+    """A LocalCluster on loopback: `workers` processes, one task and `torch_threads` threads each.
+
+    From a daemonic process (the GUI's engine process), which multiprocessing forbids to have children,
+    the scheduler and workers start as subprocesses instead (`SubprocessCluster`); the worker plugin
+    sets their threads and malloc thresholds all the same.
+    """
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ |= {"MALLOC_TRIM_THRESHOLD_": str(trim), "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
                 "OMP_NUM_THREADS": str(torch_threads), "MKL_NUM_THREADS": str(torch_threads)}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
-                          "distributed.worker.daemon": False}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.daemon": False}):
+        if multiprocessing.current_process().daemon:
+            from distributed.deploy.subprocess import SubprocessCluster
+
+            return SubprocessCluster(host="127.0.0.1", dashboard_address=None, n_workers=workers,
+                                     threads_per_worker=1, silence_logs=logging.ERROR)
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)

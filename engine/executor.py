@@ -12,11 +12,13 @@ worker ran it, or in what order.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,12 @@ from .loaders import load_model
 from .model import Model
 from .norms import lp_norm
 
-METHODS = ("attack", "pgd-bisect")
+# The analyses' own kinds of job: method -> (module, function(job, model, x, y, config, should_stop) -> values)
+JOB_FUNCTIONS = {
+    "noise": (".analysis.noise", "noise_job"),
+    "landscape": (".analysis.landscape", "landscape_job"),
+}
+METHODS = ("attack", "pgd-bisect", *JOB_FUNCTIONS)
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
 
 
@@ -39,7 +46,8 @@ class SweepJob:
 
     `model` is a spec `load_model` understands ('demo', a file, `torchvision:NAME`) or a key from
     `Executor.register_model`. `method` 'attack' runs the configured attack batch by batch; 'pgd-bisect'
-    runs the Resolution lab's bisected PGD with `attack['norm']` and `attack['steps']` steps per budget.
+    runs the Resolution lab's bisected PGD with `attack['norm']` and `attack['steps']` steps per budget;
+    'noise' and 'landscape' are the analyses' own jobs (`JOB_FUNCTIONS`), with their inputs in `params`.
     """
 
     model: str
@@ -52,6 +60,7 @@ class SweepJob:
     device: str = "auto"  # where a model loaded by spec goes; a registered model stays where it is
     keep_adversarial: bool = True  # False: the result carries no images (a robust-accuracy point needs none)
     tag: str = ""  # the caller's name for the job (an epsilon, a resolution), echoed in the result
+    params: dict[str, Any] = field(default_factory=dict)  # what an analysis' own method needs besides (plain data)
 
 
 @dataclass(eq=False)
@@ -65,6 +74,7 @@ class SweepResult:
     adversarial: np.ndarray | None  # (N, C, H, W), the images' dtype; None unless the job kept it
     duration_s: float = 0.0
     status: str = "finished"
+    values: dict[str, Any] = field(default_factory=dict)  # what an analysis' own method found (plain data)
 
 
 def job_images(job: SweepJob) -> torch.Tensor:
@@ -90,6 +100,12 @@ def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> S
     x = job_images(job)
     y = torch.as_tensor(np.asarray(job.labels), dtype=torch.long)
     config = replace(AttackConfig.from_dict(dict(job.attack)), seed=int(job.seed))
+    if job.method in JOB_FUNCTIONS:
+        module, name = JOB_FUNCTIONS[job.method]
+        values = getattr(importlib.import_module(module, __package__), name)(job, model, x, y, config, should_stop)
+        return SweepResult(tag=job.tag, seed=int(job.seed), success=np.asarray(values.pop("success"), dtype=bool),
+                           norms={}, adversarial=None, duration_s=round(time.perf_counter() - start, 4),
+                           values=values)
     if job.method == "pgd-bisect":
         device = model.device
         adv, ok = bisect_pgd(model, x.to(device), y.to(device), config.norm, steps=config.steps,
@@ -221,7 +237,8 @@ class InProcessExecutor(Executor):
 def executor_for(scheduler: str | None, torch_threads: int | None = None) -> Executor:
     """The executor a scheduler string names (`schedulers.parse_scheduler`: '' the local pool, 'local:N' a
     Dask LocalCluster, tcp://HOST:PORT a running scheduler); the caller shuts it down. Cluster workers run
-    torch on `torch_threads` threads (default: as many as this process), so numbers match the local pool."""
+    torch on `torch_threads` threads (default: as many as this process, at most cores / N for local:N);
+    numbers match the local pool's bit for bit only where both use the same count."""
     from .schedulers import parse_scheduler
 
     choice = parse_scheduler(scheduler)
@@ -233,7 +250,10 @@ def executor_for(scheduler: str | None, torch_threads: int | None = None) -> Exe
         raise ConfigError(f"{choice.describe()} needs Dask: pip install 'advlens[cluster]'") from exc
     threads = torch_threads if torch_threads is not None else max(int(torch.get_num_threads()), 1)
     if choice.kind == "local-cluster":
-        return DaskExecutor(workers=choice.workers, torch_threads=threads)
+        # N workers on this machine share its cores: no more torch threads each than the cores give them
+        cores = max((os.cpu_count() or 1) // choice.workers, 1)
+        return DaskExecutor(workers=choice.workers, torch_threads=min(threads, cores) if torch_threads is None
+                            else threads)
     return DaskExecutor(address=choice.address, torch_threads=threads)
 
 

@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -207,3 +208,48 @@ def test_a_worker_killed_mid_sweep_has_its_jobs_retried_and_the_result_is_comple
     for i, want in expected.items():
         assert np.array_equal(got[i].adversarial, want.adversarial)
         assert np.array_equal(got[i].success, want.success)
+
+
+def test_the_engine_process_runs_an_analysis_on_a_local_cluster_with_the_pools_numbers(model):
+    """The GUI's path: the request carries the scheduler as plain data; the (daemonic) engine process starts
+    the cluster as subprocesses, keeps it for the next request, and leaves no worker after close."""
+    from advlens.engine.analysis.requests import AnalysisRequest
+    from advlens.engine.client import EngineClient
+    from advlens.engine.protocol import AnalysisJob, EngineSettings, LoadModelJob
+
+    client = EngineClient(EngineSettings(threads=1))
+    client.start()
+    try:
+        client.wait_until(lambda: client.ready, WAIT)
+        load = client.submit(LoadModelJob("analysis", "demo", device="cpu"))
+        client.wait_until(load.done, WAIT)
+        assert load.outcome.kind == "finished", load.outcome.message
+        request = AnalysisRequest("sweep", images="demo:6", resolution=16, eps_range="0:8:4/255",
+                                  attack=AttackConfig(attack="pgd", norm="linf", steps=5, seed=3))
+        results = []
+        for scheduler in ("", "local:2"):
+            job = client.submit(AnalysisJob(request=replace(request, scheduler=scheduler), model="analysis"))
+            client.wait_until(job.done, WAIT)
+            assert job.outcome.kind == "finished", job.outcome.message
+            results.append(job.outcome.result)
+        assert results[1].accuracy == results[0].accuracy and results[1].eps == results[0].eps
+    finally:
+        client.close()
+
+
+def test_the_sweep_command_takes_a_scheduler_and_prints_the_pools_curve():
+    import json
+    import subprocess
+    import sys
+
+    def sweep(*extra: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "advlens", "sweep", "--images", "demo:6", "--resolution", "16",
+                               "--eps", "0:8:4/255", "--steps", "4", "--device", "cpu", "--json", *extra],
+                              capture_output=True, text=True, timeout=WAIT,
+                              env=os.environ | {"OMP_NUM_THREADS": "1"})
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    local = sweep()
+    on_dask = sweep("--scheduler", "local:2")
+    assert on_dask["accuracy"] == local["accuracy"]
