@@ -17,8 +17,10 @@ from advlens.config_args import (
     print_config,
     resolution,
     run_config_from,
+    whole_number,
 )
 from advlens.engine.config import AttackConfig
+from advlens.engine.errors import ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -137,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
                             "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
                             "under Xvfb when installed)")
+    bench.add_argument("--sweep", action="store_true",
+                       help="measure the sweep executors instead: jobs/s and per-job overhead on the local pool "
+                            "and on a 2-worker Dask LocalCluster (needs advlens[cluster]), rounds interleaved")
+    bench.add_argument("--rounds", type=whole_number("rounds", 1, 100), default=None,
+                       help="--sweep: interleaved rounds (default 9, --quick 3)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -551,6 +558,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from advlens import gui_bench
 
         return gui_bench.main(quick=args.quick, as_json=args.json)
+    if getattr(args, "sweep", False):
+        try:
+            from advlens.engine import sweep_bench
+            from advlens.engine.cluster import DaskExecutor  # noqa: F401 - the bench needs Dask
+        except ImportError as exc:
+            raise ConfigError("advlens bench --sweep needs Dask: pip install 'advlens[cluster]'") from exc
+        return sweep_bench.main(quick=args.quick, as_json=args.json, rounds=args.rounds)
     from advlens.engine import bench
 
     return bench.main(args.device, quick=args.quick, as_json=args.json)
