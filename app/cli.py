@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     stab.add_argument("--norm", default="l2", choices=["l2", "linf"], help="norm of the headline rho")
     stab.add_argument("--seed", type=int, default=0)
     stab.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_scheduler_arg(stab)
 
     sub.add_parser("attacks", help="list the attacks with their norms and settings")
     sub.add_parser("models", help="list the bundled models")
@@ -390,7 +391,13 @@ def _cmd_stability(args: argparse.Namespace) -> int:
                              train_points=args.train, test_points=args.test, width=args.width, depth=args.depth,
                              seeds=args.seeds, train_steps=args.steps, learning_rate=args.lr,
                              attack_points=args.attack_points, norm=args.norm, seed=args.seed).validated()
-    result = run_stability_lab(config, progress=_progress_printer())
+    from advlens.engine.executor import executor_for
+
+    executor = executor_for(_scheduler(args))
+    try:
+        result = run_stability_lab(config, progress=_progress_printer(), executor=executor)
+    finally:
+        executor.shutdown()
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=float))
         return 0

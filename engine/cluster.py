@@ -119,7 +119,7 @@ class _TaskControl:
 
 def run_task(job: SweepJob, model: ModelSource | Model | None) -> SweepResult:
     """One job on a Dask worker: its model from the worker's cache (or as sent), its stop flag the task's."""
-    if isinstance(model, Model):
+    if isinstance(model, Model) or (model is None and not job.model):  # sent once, or a job that needs none
         loaded = model
     else:
         loaded = worker_model(model if model is not None else ModelSource(job.model), job.device)
@@ -191,7 +191,7 @@ class DaskExecutor(Executor):
             if self._closed:
                 raise AdvLensError("the cluster executor has been shut down")
         handle = _DaskHandle(job, self._cancel)
-        model = self._sources.get(job.model, ModelSource(job.model))
+        model = self._sources.get(job.model, ModelSource(job.model)) if job.model else None
         handle.task = self.client.submit(run_task, job, model, pure=False,
                                          key=f"advlens-{job.tag or 'job'}-{uuid.uuid4().hex[:12]}")
         handle.set_running_or_notify_cancel()

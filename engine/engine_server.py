@@ -453,7 +453,8 @@ class EngineServer:
             from .labs.stability import run_stability_lab
             from .labs.stability_results import config_from_options
 
-            return run_stability_lab(config_from_options(job.config), progress=control)
+            return run_stability_lab(config_from_options(job.config), progress=control,
+                                     executor=self.executor(job.scheduler))
         raise AdvLensError(f"unknown lab '{job.lab}'")
 
     @staticmethod

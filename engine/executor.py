@@ -31,10 +31,13 @@ from .loaders import load_model
 from .model import Model
 from .norms import lp_norm
 
-# The analyses' own kinds of job: method -> (module, function(job, model, x, y, config, should_stop) -> values)
+# The analyses' and labs' own kinds of job: method -> (module, function), called as
+# function(job, model, x, y, config, should_stop, report) -> values; `report(done, total, partial)` publishes
+# progress inside the job where the backend can carry it (the local pool), else it is None.
 JOB_FUNCTIONS = {
     "noise": (".analysis.noise", "noise_job"),
     "landscape": (".analysis.landscape", "landscape_job"),
+    "stability-setting": (".labs.stability", "setting_job"),
 }
 METHODS = ("attack", "pgd-bisect", *JOB_FUNCTIONS)
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
@@ -85,7 +88,7 @@ def job_images(job: SweepJob) -> torch.Tensor:
     return torch.from_numpy(images)
 
 
-def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> SweepResult:
+def run_job(job: SweepJob, model: Model | None, control: JobControl | None = None) -> SweepResult:
     """Run one job on a loaded model; any backend calls this where the job lands.
 
     `control.cancel()` stops it at the next attack step with `Cancelled`.
@@ -102,7 +105,8 @@ def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> S
     config = replace(AttackConfig.from_dict(dict(job.attack)), seed=int(job.seed))
     if job.method in JOB_FUNCTIONS:
         module, name = JOB_FUNCTIONS[job.method]
-        values = getattr(importlib.import_module(module, __package__), name)(job, model, x, y, config, should_stop)
+        function = getattr(importlib.import_module(module, __package__), name)
+        values = function(job, model, x, y, config, should_stop, getattr(control, "report", None))
         return SweepResult(tag=job.tag, seed=int(job.seed), success=np.asarray(values.pop("success"), dtype=bool),
                            norms={}, adversarial=None, duration_s=round(time.perf_counter() - start, 4),
                            values=values)
@@ -223,7 +227,8 @@ class InProcessExecutor(Executor):
 
     def submit(self, job: SweepJob) -> JobHandle:
         def work(control: JobControl) -> SweepResult:
-            return run_job(job, self.models.get(job.model, job.device), control)
+            model = self.models.get(job.model, job.device) if job.model else None  # a lab's job may need none
+            return run_job(job, model, control)
 
         return self._worker.submit(work, handle=_job_handle(job))
 

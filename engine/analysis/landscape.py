@@ -44,7 +44,7 @@ def plane_points(model: Model, image: torch.Tensor, label: int, u: torch.Tensor,
 
 
 def landscape_job(job: SweepJob, model: Model, x: torch.Tensor, y: torch.Tensor, config,
-                  should_stop: Callable[[], bool] | None) -> dict:
+                  should_stop: Callable[[], bool] | None, report=None) -> dict:
     """The executor's 'landscape' job: a block of the grid's points around one image."""
     p = job.params
     loss, pred = plane_points(model, x[0], int(y[0]), torch.from_numpy(np.asarray(p["u"])),

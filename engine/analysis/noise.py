@@ -55,7 +55,7 @@ def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tenso
 
 
 def noise_job(job: SweepJob, model: Model, x: torch.Tensor, y: torch.Tensor, config,
-              should_stop: Callable[[], bool] | None) -> dict:
+              should_stop: Callable[[], bool] | None, report=None) -> dict:
     """The executor's 'noise' job: attack a block of images, then the noise draws of the same norms."""
     adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop)
     flags = noise_flags(model, x, y, adv, int(job.params.get("trials", 10)), config.seed, should_stop)

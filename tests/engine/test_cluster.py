@@ -253,3 +253,19 @@ def test_the_sweep_command_takes_a_scheduler_and_prints_the_pools_curve():
     local = sweep()
     on_dask = sweep("--scheduler", "local:2")
     assert on_dask["accuracy"] == local["accuracy"]
+
+
+def test_the_stability_lab_gives_the_same_rows_on_dask_as_on_the_local_pool(dask_executor):
+    from advlens.engine.labs.stability import StabilityConfig, run_stability_lab
+
+    config = StabilityConfig(stripes=(2, 4), dims=(2,), train_points=60, test_points=40, seeds=1, train_steps=20,
+                             batch=32, attack_points=6, pgd_steps=3, searches=3, log_every=10, threads=1)
+
+    def numbers(result) -> list:
+        return [[(net.kind, net.test_accuracy, net.median_l2, net.median_linf, net.rho)
+                 for net in (*row.fixed_runs, row.zigzag, row.nearest, row.wide)] for row in result.rows]
+
+    local = run_stability_lab(config)
+    on_dask = run_stability_lab(config, executor=dask_executor)
+    assert [(r.stripes, r.dim) for r in on_dask.rows] == [(2, 2), (4, 2)]
+    assert numbers(on_dask) == numbers(local)
