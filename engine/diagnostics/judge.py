@@ -218,3 +218,25 @@ def final_adversarial(adv_pred: Sequence[int], labels: Sequence[int], target: in
     if target is None:
         return [int(p) != int(y) for p, y in zip(adv_pred, labels, strict=True)]
     return [int(p) == int(target) for p in adv_pred]
+
+
+TRANSFER_WARN = 0.5  # share of a surrogate's adversarials that fail on the target
+
+
+def transfer_failure(source: str, target: str, fooled_source: int, not_transferred: int) -> Indicator:
+    """Pintor et al.'s transfer failure for one surrogate -> target pair: adversarials that fool the
+    surrogate but not the target measure the surrogate's fit, not the target's robustness."""
+    name = "transfer_failure"
+    if fooled_source == 0:
+        return skipped(name, f"the attack fooled {source} on no image, so nothing could transfer")
+    share = not_transferred / fooled_source
+    text = f"{not_transferred} of {fooled_source} did not transfer"
+    fix = Fix(f"Attack {target} itself", {}, f"A transfer attack from {source} only bounds {target}'s robustness "
+              "from above; attack the target with its own gradients, or with Square if it gives none "
+              "(MI-FGSM adversarials transfer better than PGD's).")
+    if share > TRANSFER_WARN:
+        return Indicator(name, Level.WARN, share, text,
+                         f"{not_transferred} of the {fooled_source} adversarials made on {source} do not fool "
+                         f"{target}: {target} resisting them says little about its robustness", fix)
+    return ok(name, f"{fooled_source - not_transferred} of {fooled_source} adversarials from {source} fool {target}",
+              share, text)

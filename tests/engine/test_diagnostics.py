@@ -265,3 +265,28 @@ def test_nan_gradients_fail_with_a_gradient_free_fix(demo_model):
     gradients = diagnosis.images[0].get("gradients")
     assert gradients.level is Level.FAIL and gradients.value_text == "NaN/Inf" and math.isnan(gradients.value)
     assert gradients.fix.changes["attack"] == "square"
+
+
+def test_transfer_failure_counts_surrogate_adversarials_that_do_not_fool_the_target(demo_model, images):
+    from advlens.engine.analysis import transfer_table
+
+    class Flipped(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(x.flip(-1).flip(-2))
+
+    x, y = images
+    flipped = Model(Flipped(demo_model.network), demo_model.card)
+    table = transfer_table({"demo": demo_model, "flipped": flipped}, x, y, AttackConfig(attack="pgd", steps=10))
+    (a_to_b, b_to_a) = table.diagnostics
+    assert (a_to_b["source"], a_to_b["target"]) == ("demo", "flipped")
+    fooled_source = round(table.success[0][0] * table.images)
+    transferred = round(table.success[0][1] * table.images)
+    assert 0 <= table.transfer_failures[0][1] <= fooled_source
+    assert table.transfer_failures[0][1] >= fooled_source - transferred
+    share = table.transfer_failures[0][1] / fooled_source
+    assert a_to_b["level"] == ("warn" if share > 0.5 else "ok")
+    assert b_to_a["name"] == "transfer_failure" and table.transfer_failures[1][1] == 0
