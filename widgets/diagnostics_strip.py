@@ -10,8 +10,9 @@ Rows are made once per indicator and updated in place, so live updates do not re
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QGroupBox,
@@ -42,6 +43,7 @@ class IndicatorRow(QFrame):
         self.light.setFixedSize(14, 14)
         self.title = QLabel()
         self.title.setObjectName("diagnosticTitle")
+        self.title.setWordWrap(True)  # a narrow strip wraps the title rather than clip the value beside it
         self.value = QLabel()
         self.value.setObjectName("diagnosticValue")
         self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -70,6 +72,7 @@ class IndicatorRow(QFrame):
         layout.addWidget(self.sentence)
         layout.addLayout(fix_line)
         self.sentence.setContentsMargins(20, 0, 0, 0)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)  # never squeezed: it scrolls
         self.level = ""
         self.fix_data: dict | None = None
 
@@ -115,10 +118,13 @@ class DiagnosticsStrip(QWidget):
         self.list_layout.setContentsMargins(0, 0, 0, 0)
         self.list_layout.setSpacing(1)
         self.list_layout.addStretch(1)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
+        scroll.setMinimumHeight(110)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # always on: a bar that comes and goes changes the width the rows wrap at, and so their height
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         scroll.setWidget(self.list_widget)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -126,8 +132,12 @@ class DiagnosticsStrip(QWidget):
         self.notes.hide()
         self.comparison = QGroupBox("Before and after the fix")
         self.comparison_grid = QGridLayout(self.comparison)
+        self.comparison_grid.setContentsMargins(6, 4, 6, 4)
+        self.comparison_grid.setVerticalSpacing(2)
         self.comparison_grid.setColumnStretch(1, 1)
         self.comparison_grid.setColumnStretch(2, 1)
+        self.comparison.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.comparison_cells: list[list[QLabel]] = []  # made once per row, reused (never deleted while shown)
         self.comparison.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -179,26 +189,54 @@ class DiagnosticsStrip(QWidget):
         notes = [str(n) for n in data.get("notes", [])]
         self.notes.setText("\n".join(f"Note: {n}" for n in notes))
         self.notes.setVisible(bool(notes))
+        self._fit_list()
 
-    def set_comparison(self, rows: list[tuple[str, str, str]] | None, headers: tuple[str, str] = ("Before", "After")) -> None:
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_list()
+
+    def _fit_list(self) -> None:
+        """Give the rows the height their wrapped text needs at this width, so the area scrolls instead of
+        squeezing them (a scroll area does not ask its contents for height-for-width by itself)."""
+        width = max(self.scroll.viewport().width(), 1)
+        layout = self.list_layout
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        if self.list_widget.minimumHeight() != height:
+            self.list_widget.setMinimumHeight(max(height, 0))
+            # the scroll area decides on its bar when it lays out its children: ask it to, now
+            QApplication.sendEvent(self.scroll, QEvent(QEvent.Type.LayoutRequest))
+
+    def set_status(self, text: str) -> None:
+        """A line above the lights (what is being measured now); the next diagnosis replaces it."""
+        self.status.setText(text)
+
+    def set_comparison(self, rows: list[tuple[str, str, str]] | None,
+                       headers: tuple[str, str] = ("Before", "After")) -> None:
         """Two runs' outcomes side by side: (what, before, after) rows; None hides the comparison."""
-        while self.comparison_grid.count():
-            item = self.comparison_grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
         if not rows:
             self.comparison.hide()
             return
-        for col, text in enumerate(("", *headers)):
-            label = QLabel(f"<b>{text}</b>")
-            self.comparison_grid.addWidget(label, 0, col)
-        for r, (what, before, after) in enumerate(rows, start=1):
-            for col, text in enumerate((what, before, after)):
-                label = QLabel(text)
-                label.setWordWrap(True)
+        table = [("", f"<b>{headers[0]}</b>", f"<b>{headers[1]}</b>"), *rows]
+        while len(self.comparison_cells) < len(table):
+            r = len(self.comparison_cells)
+            cells = []
+            for col in range(3):
+                label = QLabel()
+                label.setWordWrap(col > 0)
                 label.setObjectName("comparisonCell")
+                label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
                 self.comparison_grid.addWidget(label, r, col)
+                cells.append(label)
+            self.comparison_cells.append(cells)
+        for r, cells in enumerate(self.comparison_cells):
+            for col, label in enumerate(cells):
+                label.setText(str(table[r][col]) if r < len(table) else "")
+                label.setVisible(r < len(table))
         self.comparison.show()
+
+    def comparison_texts(self) -> list[str]:
+        """The texts of the comparison's visible cells, row by row (tests, the app)."""
+        return [label.text() for cells in self.comparison_cells for label in cells if not label.isHidden()]
 
     # ------------------------------------------------------------------ reading back (tests, the app)
     def light_of(self, name: str) -> str:

@@ -59,8 +59,11 @@ def test_apply_fix_asks_for_the_fix_and_the_comparison_shows_both_runs(strip, qt
     strip.set_comparison([("attack", "PGD Linf 8/255, 20 steps", "APGD-DLR Linf 8/255, 20 steps"),
                           ("outcome", "not fooled: star", "fooled: star → heart")])
     assert not strip.comparison.isHidden()
-    texts = [strip.comparison_grid.itemAt(i).widget().text() for i in range(strip.comparison_grid.count())]
+    texts = strip.comparison_texts()
     assert "fooled: star → heart" in texts and "not fooled: star" in texts
+    # a second comparison reuses the cells: nothing of the first is left on screen
+    strip.set_comparison([("outcome", "a", "b")])
+    assert strip.comparison_texts() == ["", "<b>Before</b>", "<b>After</b>", "outcome", "a", "b"]
     strip.set_comparison(None)
     assert strip.comparison.isHidden()
 
