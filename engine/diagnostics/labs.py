@@ -5,15 +5,14 @@ Resolution lab: per resolution and norm, the correctly classified images whose c
 at the clean image was zero or not finite (the attack had nothing to follow), and those where the
 near-minimal attack, which has no budget, found no adversarial at all (Pintor et al.'s unconstrained
 attack failure: with an unbounded budget every image must fall). Stability lab: the same two for the
-measured test points of each network, from the network's own logit gradient and the distances found.
+measured test points of each network, from the network's own logit gradient and the distances found
+(`probes.stability_indicators`, which needs torch).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-
-import numpy as np
 
 
 def resolution_lab_indicators(measurements: Iterable) -> dict[str, dict[str, int]]:
@@ -30,27 +29,3 @@ def resolution_lab_indicators(measurements: Iterable) -> dict[str, dict[str, int
         if not m.success:
             cell["unconstrained_failure"] += 1
     return out
-
-
-def stability_indicators(net, points, distances_l2: np.ndarray, distances_linf: np.ndarray) -> dict[str, int]:
-    """{'points', 'gradients', 'unconstrained_failure'} for one network's measured points (float64 tensors)."""
-    import torch
-
-    counts = {"points": int(len(points)), "gradients": 0, "unconstrained_failure": 0}
-    if len(points) == 0:
-        return counts
-    x = points.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        logit = net.logit(x)
-        if logit.requires_grad:
-            (grad,) = torch.autograd.grad(logit.sum(), x, allow_unused=True)
-        else:
-            grad = None
-    if grad is None:
-        counts["gradients"] = len(points)
-    else:
-        flat = grad.detach().reshape(len(points), -1)
-        counts["gradients"] = int(((flat == 0).all(dim=1) | ~torch.isfinite(flat).all(dim=1)).sum())
-    nothing = ~np.isfinite(np.asarray(distances_l2, float)) & ~np.isfinite(np.asarray(distances_linf, float))
-    counts["unconstrained_failure"] = int(nothing.sum())
-    return counts

@@ -237,3 +237,26 @@ def run_probes(model, x: torch.Tensor, x_adv: torch.Tensor, labels: torch.Tensor
             out.cross_why = ("the logits' gradient is zero, so DeepFool cannot move either" if bool(wanted.any())
                              else "the attack succeeded on every image")
     return out
+
+
+def stability_indicators(net, points: torch.Tensor, distances_l2, distances_linf) -> dict[str, int]:
+    """The Stability lab's counts for one network's measured points (float64): {'points', 'gradients'
+    (the logit's input gradient is zero or not finite: PGD cannot leave a flat ReLU region),
+    'unconstrained_failure' (no class change found in either norm, with no budget)}."""
+    import numpy as np
+
+    counts = {"points": int(len(points)), "gradients": 0, "unconstrained_failure": 0}
+    if len(points) == 0:
+        return counts
+    x = points.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        logit = net.logit(x)
+        grad = torch.autograd.grad(logit.sum(), x, allow_unused=True)[0] if logit.requires_grad else None
+    if grad is None:
+        counts["gradients"] = len(points)
+    else:
+        flat = grad.detach().reshape(len(points), -1)
+        counts["gradients"] = int(((flat == 0).all(dim=1) | ~torch.isfinite(flat).all(dim=1)).sum())
+    nothing = ~np.isfinite(np.asarray(distances_l2, float)) & ~np.isfinite(np.asarray(distances_linf, float))
+    counts["unconstrained_failure"] = int(nothing.sum())
+    return counts

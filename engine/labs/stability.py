@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..diagnostics.labs import stability_indicators
+from ..diagnostics.probes import stability_indicators
 from ..errors import ConfigError
 from ..tasks import Progress
 from .stability_nets import (
