@@ -208,15 +208,17 @@ def _add_runs_parser(sub) -> None:
 def _cmd_models(args: argparse.Namespace) -> int:
     from advlens.engine.loaders import bundled_models, control_models
 
-    for model in bundled_models():
+    models = bundled_models()
+    width = max([16, *(len(m.name) for m in models)])
+    for model in models:
         card = model.card
         acc = ", ".join(f"{k}px {v:.1%}" for k, v in card.clean_accuracy.items())
         size = f"{card.input_size}px" if card.input_size else "any size"
-        print(f"{model.name:16s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
-    print("demo             alias of shapes-cnn")
+        print(f"{model.name:{width}s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
+    print(f"{'demo':{width}s} alias of shapes-cnn")
     if control_models():
-        print("demo-rN          alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution lab "
-              "control: advlens resolution --per-resolution-models)")
+        print(f"{'demo-rN':{width}s} alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution "
+              "lab control: advlens resolution --per-resolution-models)")
     return 0
 
 
