@@ -128,6 +128,8 @@ def cross_check_indicator(probes, i: int, config: AttackConfig, success: bool, a
     found, norm = probes.cross_success[i], probes.cross_norm[i]
     title = norm_title(config.norm)
     if not spec.is_minimal:
+        if success:
+            return ok(name, "the attack fooled the image", norm)
         if found and norm <= float(config.eps) * (1 + 1e-6):
             budget = format_budget(config.eps, config.norm)
             return Indicator(name, Level.FAIL, norm, f"DeepFool {title} {_norm(norm, config.norm)}",

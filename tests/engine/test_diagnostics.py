@@ -290,3 +290,19 @@ def test_transfer_failure_counts_surrogate_adversarials_that_do_not_fool_the_tar
     share = table.transfer_failures[0][1] / fooled_source
     assert a_to_b["level"] == ("warn" if share > 0.5 else "ok")
     assert b_to_a["name"] == "transfer_failure" and table.transfer_failures[1][1] == 0
+
+
+def test_probe_indicators_explain_only_the_images_the_attack_failed_on():
+    from advlens.engine.diagnostics.probes import ProbeResults
+
+    # two images, DeepFool fooled both inside the budget and neither has a gradient; the attack fooled the first
+    probes = ProbeResults("ce", gradient_finite=[True, True], gradient_coverage=[0.0, 0.0], gradient_norm=[0.0, 0.0],
+                          margin_gradient_coverage=[0.0, 0.0], responds=[True, True], noise_change=[0.0, 0.0],
+                          noise_flips=[0.0, 0.0], repeatable=[True, True], cross_ran=[True, True],
+                          cross_success=[True, True], cross_norm=[1 / 255, 1 / 255])
+    metrics = {"margin": np.array([[-1.0, 2.0], [-1.0, 2.0]]), "success": np.array([[1.0, 0.0], [1.0, 0.0]])}
+    diagnosis = diagnose(metrics, AttackConfig(attack="pgd", steps=1), [True, False], [True, False], [0.0, 0.0], probes)
+    first, second = diagnosis.images
+    assert not first.fired()
+    assert {i.name for i in second.fired()} == {"gradients", "cross_check"}
+    assert diagnosis.counts()["cross_check"] == 1
