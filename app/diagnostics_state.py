@@ -139,8 +139,8 @@ class DiagnosticsState(QObject):
         if self.state.run_state not in ("running", "paused") or not getattr(frame, "series", None):
             return
         now = time.perf_counter()
-        if now - self._last_live < LIVE_INTERVAL_S:
-            return
+        if now - self._last_live < LIVE_INTERVAL_S and self.state.run_state != "paused":
+            return  # a running attack is read twice a second; a paused one at every single step
         self._last_live = now
         try:
             metrics = live_metrics(frame.series)

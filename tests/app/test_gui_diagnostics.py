@@ -56,3 +56,17 @@ def test_the_clean_demo_at_a_generous_budget_lights_nothing(qtbot, main_window):
     _diagnosed(qtbot, w)
     assert w.diagnostics.status.text().startswith("None of")
     assert not any(w.diagnostics.light_of(n) in ("fail", "warn") for n in w.diagnostics.rows)
+
+
+def test_a_frozen_margin_lights_amber_live_while_stepping(qtbot, main_window):
+    w = main_window
+    assert w.state.load_model("shapes-cnn-quantized")
+    w.controls.set_config({"attack": "pgd", "norm": "linf", "eps": 8 / 255, "steps": 50, "resolution": 32})
+    for _ in range(8):  # step by step: each step is one frame
+        with qtbot.waitSignal(w.state.frameReady, timeout=WAIT_MS):
+            w.step_action.trigger()
+    qtbot.waitUntil(lambda: w.diagnostics.light_of("gradients") == "warn", timeout=WAIT_MS)
+    assert "not changed" in w.diagnostics.rows["gradients"].sentence.text()
+    assert "so far" in w.diagnostics.status.text()
+    with qtbot.waitSignal(w.state.runEnded, timeout=WAIT_MS):
+        w.stop_action.trigger()
