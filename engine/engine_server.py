@@ -30,7 +30,7 @@ from .config import RunConfig
 from .device import available_devices, device_name, select_device
 from .errors import AdvLensError, ModelCardMissing, UntrustedModelError
 from .images import load_image, resample
-from .jobs import JobControl, JobHandle, JobWorker
+from .jobs import JobControl, JobHandle, JobWorker, stop_flag
 from .metrics import METRIC_NAMES
 from .model import Model
 from .protocol import (
@@ -39,6 +39,7 @@ from .protocol import (
     AttackRunJob,
     AttackStart,
     ControlJob,
+    DiagnoseRunJob,
     EngineInfo,
     EngineSettings,
     ErrorInfo,
@@ -302,7 +303,8 @@ class EngineServer:
         if isinstance(job, AttackRunJob):
             return lambda control: self._attack(job_id, job, control)
         table = {LoadModelJob: self._load, MoveModelJob: self._move, PredictJob: self._predict,
-                 AnalysisJob: self._analysis, LabJob: self._lab, SleepJob: self._sleep}
+                 AnalysisJob: self._analysis, LabJob: self._lab, SleepJob: self._sleep,
+                 DiagnoseRunJob: self._diagnose}
         fn = table.get(type(job))
         if fn is None:
             raise AdvLensError(f"the engine does not know how to run a {type(job).__name__}")
@@ -411,6 +413,12 @@ class EngineServer:
         model = self.model(job.model)
         others = {name: self._transfer_model(spec, str(model.device)) for name, spec in job.other_models.items()}
         return run_analysis(job.request, model, others, progress=control)
+
+    def _diagnose(self, job: DiagnoseRunJob, control: JobControl) -> Any:
+        from .diagnostics import DiagnosticsOptions, diagnose_record
+
+        return diagnose_record(job.record, self.model(job.model), DiagnosticsOptions(seed=job.seed),
+                               stop_flag(control))
 
     def _transfer_model(self, spec: str, device: str) -> Model:
         key = (spec, device)
