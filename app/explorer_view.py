@@ -19,10 +19,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
 
+from advlens.diagnostics_state import DiagnosticsState
 from advlens.frames import Frame
 from advlens.run_records import outcome_text
 from advlens.state import ExplorerState
 from advlens.widgets.controls import AttackControls
+from advlens.widgets.diagnostics_strip import DiagnosticsStrip
 from advlens.widgets.gallery import SampleGallery
 from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane, link_panes
 from advlens.widgets.metric_plots import MetricPlots
@@ -104,12 +106,17 @@ class ExplorerView(QWidget):
         self.plots = MetricPlots()
         self.plots.setToolTip("Per step: loss the attack maximises; margin = logit gap still to close (below 0: "
                               "fooled); true/target-class probability; L2 and Linf (x255) of the perturbation.")
+        self.diagnostics = DiagnosticsStrip()
+        self.diagnostics.setToolTip("Indicators of attack failure: can this run's result be trusted? "
+                                    "Apply fix runs the attack again with the suggested change.")
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.bars)
         lower.addWidget(self.plots)
+        lower.addWidget(self.diagnostics)
         lower.setStretchFactor(0, 1)
         lower.setStretchFactor(1, 3)
-        lower.setSizes([300, 900])
+        lower.setStretchFactor(2, 1)
+        lower.setSizes([260, 760, 340])
         self.bars.setMinimumWidth(220)
 
         centre = QSplitter(Qt.Orientation.Vertical)
@@ -152,6 +159,20 @@ class ExplorerView(QWidget):
         self.controls.modelChosen.connect(s.load_model)
         self.controls.openModelRequested.connect(self.shell.open_model_dialog)
         self.gallery.chosen.connect(s.load_image)
+        self.diagnostics_state = DiagnosticsState(s, self)
+        self.diagnostics_state.diagnosisChanged.connect(self.diagnostics.set_diagnosis)
+        self.diagnostics_state.comparisonChanged.connect(self.diagnostics.set_comparison)
+        self.diagnostics_state.status.connect(lambda text: self.shell.statusBar().showMessage(text, 8000))
+        self.diagnostics_state.probing.connect(self.diagnostics.set_status)
+        self.diagnostics.fixRequested.connect(self.apply_fix)
+
+    def apply_fix(self, fix: dict) -> bool:
+        """A fix from the Diagnostics strip: the next run with it, shown beside the run it fixes."""
+        started = self.diagnostics_state.apply_fix(fix)
+        self.controls.set_config(self.state.settings())
+        if started:
+            self.shell.statusBar().showMessage(f"Running with the fix: {fix.get('title', '')}", 8000)
+        return started
 
     def _on_engine_changed(self, _text: str) -> None:
         self.device_label.setText(f"  {self.state.device_label}  ")

@@ -49,7 +49,7 @@ EXPLORER_NAMES = ("controls", "controls_column", "banner", "original_pane", "adv
                   "difference_pane", "panes", "pane_grid", "pixel_readout", "bars", "plots", "gallery", "main_split",
                   "perturbation_actions", "perturbation_view", "perturbation_scale", "set_perturbation_display",
                   "show_frame", "export_images", "metrics_csv", "_set_banner_tone", "trust_dialog", "card_dialog",
-                  "progress", "rate_label", "device_label")
+                  "progress", "rate_label", "device_label", "diagnostics", "diagnostics_state", "apply_fix")
 
 
 def model_filter(suffixes: list[str]) -> str:
@@ -636,6 +636,8 @@ class MainWindow(QMainWindow):
         for _panel, state, _presenter in self._built_tabs.values():
             state.shutdown()
         self.thumbnails.shutdown()
+        if self.explorer is not None:
+            self.explorer.diagnostics_state.shutdown()
         self.state.shutdown()
         if not self.state.link.shared:
             self.state.link.close()  # the engine process ends with its window, and is waited for

@@ -115,7 +115,8 @@ def describe_exit(code: int | None) -> str:
 def job_title(job: Any) -> str:
     names = {"AttackRunJob": "the attack", "LoadModelJob": "loading a model", "PredictJob": "a prediction",
              "AnalysisJob": "an analysis", "LabJob": "a lab", "MoveModelJob": "moving the model",
-             "SleepJob": "a wait"}
+             "SleepJob": "a wait",
+             "DiagnoseRunJob": "the run's diagnostics"}
     return names.get(type(job).__name__, type(job).__name__)
 
 

@@ -30,7 +30,7 @@ from .config import RunConfig
 from .device import available_devices, device_name, select_device
 from .errors import AdvLensError, ModelCardMissing, UntrustedModelError
 from .images import load_image, resample
-from .jobs import JobControl, JobHandle, JobWorker
+from .jobs import JobControl, JobHandle, JobWorker, stop_flag
 from .metrics import METRIC_NAMES
 from .model import Model
 from .protocol import (
@@ -39,6 +39,7 @@ from .protocol import (
     AttackRunJob,
     AttackStart,
     ControlJob,
+    DiagnoseRunJob,
     EngineInfo,
     EngineSettings,
     ErrorInfo,
@@ -309,7 +310,8 @@ class EngineServer:
         if isinstance(job, AttackRunJob):
             return lambda control: self._attack(job_id, job, control)
         table = {LoadModelJob: self._load, MoveModelJob: self._move, PredictJob: self._predict,
-                 AnalysisJob: self._analysis, LabJob: self._lab, SleepJob: self._sleep}
+                 AnalysisJob: self._analysis, LabJob: self._lab, SleepJob: self._sleep,
+                 DiagnoseRunJob: self._diagnose}
         fn = table.get(type(job))
         if fn is None:
             raise AdvLensError(f"the engine does not know how to run a {type(job).__name__}")
@@ -432,6 +434,12 @@ class EngineServer:
             if scheduler not in self._executors:
                 self._executors[scheduler] = executor_for(scheduler)
             return self._executors[scheduler]
+
+    def _diagnose(self, job: DiagnoseRunJob, control: JobControl) -> Any:
+        from .diagnostics import DiagnosticsOptions, diagnose_record
+
+        return diagnose_record(job.record, self.model(job.model), DiagnosticsOptions(seed=job.seed),
+                               stop_flag(control))
 
     def _transfer_model(self, spec: str, device: str) -> Model:
         key = (spec, device)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .shared_telemetry import TelemetryLayout
 
-LANES = ("models", "explorer", "analysis", "resolution", "stability")
+LANES = ("models", "explorer", "diagnostics", "analysis", "resolution", "stability")
 CONTROL_ACTIONS = ("pause", "resume", "step", "cancel")
 
 
@@ -199,6 +199,17 @@ class LabJob:
     config: dict
     model: str | None = None  # the Resolution lab's model key; None: the per-resolution control models
     scheduler: str = ""  # where the lab's jobs run: '' the engine's pool, 'local:N' or tcp://HOST:PORT
+
+
+@dataclass
+class DiagnoseRunJob:
+    """The probes of a finished run (gradients, noise, a DeepFool cross-check) on the model it attacked.
+
+    The record is the one the run's JobEnded carried (plain data); the result is a `RunDiagnosis`."""
+
+    model: str
+    record: Any
+    seed: int = 0
 
 
 @dataclass

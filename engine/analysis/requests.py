@@ -16,6 +16,7 @@ import numpy as np
 
 from ..catalogue import attack_spec
 from ..config import AttackConfig
+from ..diagnostics.probes import DiagnosticsOptions
 from ..errors import ConfigError
 from ..jobs import Progress
 from ..schedulers import parse_scheduler
@@ -73,6 +74,7 @@ class AnalysisRequest:
     label: int | None = None  # landscape: its class (default: known for samples, else the prediction)
     other_models: list[str] = field(default_factory=list)  # transfer: the models besides the first
     batch: int = 64  # sweep: images per attack batch
+    diagnostics: bool = True  # sweep: count the images that trigger each indicator of attack failure
     scheduler: str = ""  # where the jobs run: '' the local pool, 'local:N' or tcp://HOST:PORT (schedulers.py)
 
     def checked(self) -> AnalysisRequest:
@@ -176,8 +178,10 @@ def _run(request: AnalysisRequest, model: Model, other_models: dict[str, Model] 
     data = image_set_for(request, model, notes)
     labels = data.labels_for(model)
     if request.kind == "sweep":
+        diagnostics = DiagnosticsOptions(seed=config.seed) if request.diagnostics else None
         return robust_accuracy_curve(model, data.images, labels, config, parse_eps_range(request.eps_range),
-                                     progress=progress, batch=request.batch, executor=executor)
+                                     progress=progress, batch=request.batch, executor=executor,
+                                     diagnostics=diagnostics)
     if request.kind == "minimal":
         return minimal_perturbations(model, data.images, labels, config, progress=progress, executor=executor)
     if request.kind == "noise":

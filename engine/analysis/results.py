@@ -21,6 +21,8 @@ class RobustCurve:
     images: int = 0
     attack: str = ""
     norm: str = ""
+    # per epsilon (same order): {"eps", "counts": indicator -> images that triggered it, "fired": [indicators]}
+    diagnostics: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -83,6 +85,10 @@ class TransferTable:
     models: list[str]
     success: list[list[float]]  # success[source][target]: share of source's adversarials that fool target
     images: int
+    # transfer_failures[source][target]: images whose adversarial fooled the source (the surrogate) but not the
+    # target (Pintor et al.'s transfer failure: the target's robustness to it says little about the target)
+    transfer_failures: list[list[int]] = field(default_factory=list)
+    diagnostics: list[dict] = field(default_factory=list)  # one "transfer_failure" indicator per pair
 
     def to_dict(self) -> dict:
         return dict(vars(self))

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from ..config import AttackConfig
 from ..criteria import Misclassification
 from ..demo.shapes import eval_seeds, render_batch
+from ..diagnostics.labs import resolution_lab_indicators
 from ..errors import Cancelled, ConfigError, ImageLoadError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
@@ -360,6 +361,7 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
                     result.measurements.append(Measurement(names[i], size, norm, False, False,
                                                            nan, nan, nan, nan, model=result.models[size]))
                 result.done += 1
+                result.diagnostics = resolution_lab_indicators(result.measurements)
                 _refit(result)
                 if progress is not None:
                     progress.report(result.done, result.total, result)

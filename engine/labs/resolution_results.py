@@ -128,6 +128,7 @@ class ResolutionLabResult:
     total: int = 0
     models: dict[int, str] = field(default_factory=dict)  # the model attacked at each resolution
     missing_models: list[int] = field(default_factory=list)  # per-resolution mode: sizes with no model, skipped
+    diagnostics: dict[str, dict[str, int]] = field(default_factory=dict)  # '64px l2' -> indicator -> images
 
     @property
     def model_choice(self) -> str:
@@ -187,4 +188,5 @@ class ResolutionLabResult:
             "medians": {f"{metric}/{norm}": self.medians(metric, norm)
                         for norm in self.config.norms for metric in ("l2", "rel_l2", "rms", "linf")},
             "measurements": [asdict(m) for m in self.measurements],
+            "diagnostics": self.diagnostics,
         }

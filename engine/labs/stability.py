@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..diagnostics.probes import stability_indicators
 from ..errors import Cancelled
 from ..executor import POLL_S, Executor, JobGroup, SweepJob
 from ..jobs import Progress
@@ -223,7 +224,7 @@ def _measure(kind: str, net, train: StripeData, test: StripeData, config: Stabil
         rho_l2=rho["l2"], rho_linf=rho["linf"], rho_certified=rho["certified"], rho_proven=rho["proven"],
         rho=rho[config.norm], accurate=test_acc >= config.accurate_at,
         stable=bool(rho[config.norm] >= config.stable_at), seconds=seconds + time.perf_counter() - started,
-        curve=curve)
+        curve=curve, indicators=stability_indicators(net, points, dist.l2, dist.linf))
 
 
 def run_setting(job: SettingJob, progress: Progress | None = None, on_curve=None, on_stage=None) -> SettingRow:

@@ -197,6 +197,7 @@ class NetResult:
     stable: bool
     seconds: float
     curve: TrainingCurve | None = None
+    indicators: dict[str, int] = field(default_factory=dict)  # measured points that triggered each indicator
 
     @property
     def title(self) -> str:
