@@ -106,3 +106,12 @@ def test_every_analysis_sends_its_jobs_to_the_executor_it_is_given(demo_model, s
     assert _same(given, runs[analysis](None))
     if analysis == "landscape":
         assert executor.methods.count("landscape") == 2 and np.isfinite(given.loss).all()
+
+
+def test_without_dask_a_cluster_scheduler_says_which_extra_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as in an install without advlens[cluster]
+    monkeypatch.setitem(sys.modules, "advlens.engine.cluster", None)
+    with pytest.raises(ConfigError, match=r"pip install 'advlens\[cluster\]'"):
+        executor_for("local:2")
