@@ -233,6 +233,18 @@ def test_the_engine_process_runs_an_analysis_on_a_local_cluster_with_the_pools_n
             assert job.outcome.kind == "finished", job.outcome.message
             results.append(job.outcome.result)
         assert results[1].accuracy == results[0].accuracy and results[1].eps == results[0].eps
+        # Cancel mid-sweep: once the curve's first point (eps 0) is in, every job is on the cluster; jobs that
+        # never end on their own must stop, or the next request would queue behind them on both workers
+        endless = replace(request, scheduler="local:2", eps_range="0:12:4/255",
+                          attack=AttackConfig(attack="pgd", norm="linf", steps=ENDLESS, seed=3))
+        job = client.submit(AnalysisJob(request=endless, model="analysis"))
+        client.wait_until(lambda: job.partial is not None or job.done(), WAIT)
+        job.cancel()
+        client.wait_until(job.done, WAIT)
+        assert job.outcome.kind == "cancelled", job.outcome.message
+        again = client.submit(AnalysisJob(request=replace(request, scheduler="local:2"), model="analysis"))
+        client.wait_until(again.done, WAIT)
+        assert again.outcome.kind == "finished" and again.outcome.result.accuracy == results[0].accuracy
     finally:
         client.close()
 
