@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.controls = AttackControls()
         self.controls.set_attacks(self.state.attack_catalogue())
         self.controls.set_devices(self.state.devices(), self.state.config.device)
-        self.controls_column = SideColumn(self.controls)
+        self.controls_column = SideColumn(self.controls, min_chars=34, max_chars=52)
 
         self.banner = QLabel("Pick an image and press Run")
         self.banner.setObjectName("banner")
@@ -145,8 +145,8 @@ class MainWindow(QMainWindow):
         lower.addWidget(self.plots)
         lower.setStretchFactor(0, 1)
         lower.setStretchFactor(1, 3)
-        lower.setSizes([300, 900])
-        self.bars.setMinimumWidth(220)
+        lower.setSizes([250, 950])
+        self.bars.setMinimumWidth(150)  # names elide: the plots beside them get the room
 
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.addWidget(pane_widget)
@@ -423,12 +423,15 @@ class MainWindow(QMainWindow):
         if self.perturbation_view == "rgb":
             pane.set_rgb(image)
             pane.show_colorbar(False)
-            what = f"grey 0 · full ±{scale * 255:.1f}/255 ({rule})"
+            what = f"grey 0 · full ±{scale * 255:.1f}/255"
         else:
             pane.set_scalar(image, (-scale * 255, scale * 255))
             pane.show_colorbar(True)
-            what = f"full colour ±{scale * 255:.1f}/255 ({rule})"
+            what = f"full colour ±{scale * 255:.1f}/255"
+        pane.set_unit(f"Δ (/255) · full at ±{rule}")
         pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
+        pane.caption.setToolTip(f"Full colour at {rule}" + (" (the largest change)" if rule == "peak" else
+                                                             " (View ▸ Perturbation pane to change)"))
         difference = frame.difference * 255.0
         self.difference_pane.set_scalar(difference, (0.0, max(float(difference.max()), 1e-4)))
         self.difference_pane.set_caption(
