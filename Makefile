@@ -11,7 +11,7 @@ TORCH_CPU := torch==2.13.0
 TORCHATTACKS := torchattacks==3.5.1
 ONNX2TORCH := onnx2torch==1.5.15
 
-.PHONY: run test lint bench screenshot clean venv test-engine-alone
+.PHONY: run test lint bench screenshot clean venv test-engine-alone hostile
 
 venv: $(STAMP)
 
@@ -59,6 +59,11 @@ test-engine-alone: $(ENGINE_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/advlens bench
+
+# The hostile-case corpus (crafted models, images, cards, records, arguments) replayed through the CLI, with a
+# table of what each produced (tests/hostile/run.py). Not part of `make test`: it takes several minutes.
+hostile: $(STAMP)
+	$(BIN)/python tests/hostile/run.py --jobs 2 --table hostile-results.md
 
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer.png

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
@@ -79,6 +78,8 @@ def plot_foreground() -> tuple[int, int, int]:
 
 
 def configure_plots() -> None:
+    import pyqtgraph as pg  # here, not at import: the window's shell paints before pyqtgraph loads
+
     """pyqtgraph colours; must run before plot widgets are created."""
     pg.setConfigOptions(antialias=False, background=plot_background(), foreground=plot_foreground(),
                         imageAxisOrder="row-major")

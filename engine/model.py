@@ -141,6 +141,9 @@ class Model(nn.Module):
             raise ModelOutputError(
                 f"{self.card.display_name} must return one logit vector per image, shape (N, classes); got {shape}"
             )
+        if not logits.is_floating_point():
+            raise ModelOutputError(f"{self.card.display_name} returns {str(logits.dtype).removeprefix('torch.')} scores: "
+                                   f"logits must be floating-point numbers")
         if logits.shape[1] != self.num_classes:
             raise ModelOutputError(
                 f"{self.card.display_name} returns {logits.shape[1]} scores but its card names {self.num_classes} labels"

@@ -26,7 +26,7 @@ SERIES = {
     "linf_255": (2, "Linf (/255)", (211, 54, 130), "right"),
 }
 # the legends name the curves; the norms' axes say which is which
-AXIS_LABELS = {0: ("", None), 1: ("", None), 2: ("L2", "Linf (/255)")}
+AXIS_LABELS = {0: ("", None), 1: ("", None), 2: ("L2", "Linf")}  # the unit (/255) is in the legend: a short axis fits
 
 
 def nice_ceiling(value: float) -> float:

@@ -7,6 +7,7 @@ dialog or remembered settings; every way in ends in `validate_card`, so a bad ca
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError, first_error_line
+from ..files import read_file
 from ..model import ModelCard
 from .formats import (
     CARD_SUFFIXES,
@@ -55,6 +57,22 @@ def find_card(path: str | os.PathLike) -> Path | None:
     return None
 
 
+MAX_CARD_BYTES = 16 << 20  # a card with every ImageNet-21k label inline is under 1 MB
+MAX_LABELS_BYTES = 4 << 20  # a labels file beside a card
+MAX_CLASSES = 1_000_000
+MAX_LABEL_CHARS = 1000
+MEAN_RANGE = (-1000.0, 1000.0)  # wide enough for models that take 0-255 pixels (mean 123.7)
+STD_RANGE = (1e-3, 1000.0)  # 1e-300 would divide images into infinities and every attack would fail at step 0
+
+
+def _card_text(path: Path) -> str:
+    data = read_file(path, "a model card", ModelLoadError, label=f"model card {path}", max_bytes=MAX_CARD_BYTES)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(f"cannot read model card {path.name}: it is not UTF-8 text") from exc
+
+
 def _read_toml(path: Path) -> dict:
     try:
         import tomllib
@@ -64,8 +82,8 @@ def _read_toml(path: Path) -> dict:
         except ModuleNotFoundError as exc:
             raise ModelLoadError(f"model card {path.name}: TOML cards need Python 3.11+ or the tomli package") from exc
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomllib.loads(_card_text(path))
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
         raise ModelLoadError(f"cannot read model card {path.name}: {first_error_line(exc)}") from exc
 
 
@@ -76,30 +94,50 @@ def read_card(path: str | os.PathLike) -> ModelCard:
         data = _read_toml(path)
     else:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            data = json.loads(_card_text(path))
+        except (ValueError, RecursionError) as exc:
             raise ModelLoadError(f"cannot read model card {path.name}: {first_error_line(exc)}") from exc
     if not isinstance(data, dict):
         raise ModelLoadError(f"model card {path.name} must be an object of fields (name, labels, mean, std, ...)")
     return card_from_dict(data, where=path.name, base=path.parent)
 
 
+def read_labels_file(name: str, base: Path | None, where: str) -> list[str]:
+    """Class names from a text file that is a regular file inside the card's folder, at most a few MB.
+
+    A card is shared with a model, so its `labels` must not reach other files (`../../etc/passwd` would
+    print and save another file's lines) nor special ones (`/dev/zero` reads forever).
+    """
+    if base is None:
+        raise ModelLoadError(f"{where}: 'labels' names a file ({name[:80]}), which only a card file beside it can "
+                             f"do; give the class names as a list")
+    folder = Path(os.path.realpath(base))
+    path = Path(os.path.realpath(folder / name))
+    if os.path.isabs(name) or (path != folder and folder not in path.parents):
+        raise ModelLoadError(f"{where}: the labels file must be inside the card's folder, not {name[:80]}")
+    data = read_file(path, "a labels file", ModelLoadError, label=f"{where}: labels file {name[:80]}",
+                     max_bytes=MAX_LABELS_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelLoadError(f"{where}: labels file {name[:80]} is not UTF-8 text") from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def card_from_dict(data: dict, where: str = "model card", base: Path | None = None) -> ModelCard:
     """A checked card from plain data (a card file, a dialog, remembered settings)."""
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{where} must be an object of fields (name, labels, mean, std, ...)")
     data = dict(data)
     labels = data.get("labels")
     if isinstance(labels, str):
-        if labels.lower() == "imagenet":
-            data["labels"] = imagenet_labels()
-        else:
-            label_file = (base or Path.cwd()) / labels
-            try:
-                data["labels"] = [line.strip() for line in label_file.read_text(encoding="utf-8").splitlines()
-                                  if line.strip()]
-            except (OSError, UnicodeDecodeError) as exc:
-                raise ModelLoadError(f"{where}: cannot read labels file {labels}: {first_error_line(exc)}") from exc
-    elif labels is None and isinstance(data.get("num_classes"), int):
-        data["labels"] = numbered_labels(data["num_classes"])
+        data["labels"] = imagenet_labels() if labels.lower() == "imagenet" else read_labels_file(labels, base, where)
+    elif labels is None and "num_classes" in data:
+        count = data["num_classes"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_CLASSES:
+            raise ModelLoadError(f"{where}: 'num_classes' must be a whole number from 1 to {MAX_CLASSES}, "
+                                 f"got {str(count)[:40]}")
+        data["labels"] = numbered_labels(count)
     data.setdefault("name", Path(where).stem if where.endswith(CARD_SUFFIXES) else "model")
     try:
         card = ModelCard.from_dict(data)
@@ -108,28 +146,53 @@ def card_from_dict(data: dict, where: str = "model card", base: Path | None = No
     return validate_card(card, where)
 
 
+def _real(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def validate_card(card: ModelCard, where: str = "model card") -> ModelCard:
-    """One plain message for the first thing wrong with a card."""
-    if not isinstance(card.labels, list) or not card.labels or not all(isinstance(x, str) for x in card.labels):
+    """The card schema: one plain message for the first thing wrong with a card (types, ranges, sizes)."""
+    if not isinstance(card.name, str) or not card.name.strip() or len(card.name) > MAX_LABEL_CHARS:
+        raise ModelLoadError(f"{where}: 'name' must be a short text")
+    if (not isinstance(card.labels, list) or not card.labels or len(card.labels) > MAX_CLASSES
+            or not all(isinstance(x, str) and len(x) <= MAX_LABEL_CHARS for x in card.labels)):
         raise ModelLoadError(f"{where}: 'labels' must be a non-empty list of class names (or \"imagenet\")")
     for key in ("mean", "std"):
         values = getattr(card, key)
-        if (not isinstance(values, list) or not values
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)):
+        if not isinstance(values, list) or not values or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                                 for v in values):
             raise ModelLoadError(f"{where}: '{key}' must be a list of numbers, one per colour channel")
     if len(card.mean) != len(card.std):
         raise ModelLoadError(f"{where}: 'mean' and 'std' must have one number per channel each "
                              f"(got {len(card.mean)} and {len(card.std)})")
-    if any(v <= 0 for v in card.std):
+    if len(card.mean) not in (1, 3):
+        raise ModelLoadError(f"{where}: 'mean' and 'std' must have 1 (grey) or 3 (colour) numbers, "
+                             f"got {len(card.mean)}")
+    if any(_real(v) and v <= 0 for v in card.std):
         raise ModelLoadError(f"{where}: every 'std' value must be above 0")
+    for key, (lo, hi) in (("mean", MEAN_RANGE), ("std", STD_RANGE)):
+        values = getattr(card, key)
+        if not all(_real(v) and lo <= v <= hi for v in values):
+            raise ModelLoadError(f"{where}: every '{key}' value must be a finite number from {lo:g} to {hi:g}, "
+                                 f"got {values}")
     size = card.input_size
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_INPUT_SIZE):
         raise ModelLoadError(f"{where}: 'input_size' must be a whole number of pixels (1-{MAX_INPUT_SIZE}) "
                              f"or null for any size")
+    for key in ("title", "architecture", "description"):
+        if not isinstance(getattr(card, key), str):
+            raise ModelLoadError(f"{where}: '{key}' must be text")
     if not isinstance(card.architecture_args, dict):
         raise ModelLoadError(f"{where}: 'architecture_args' must be an object")
+    if not isinstance(card.clean_accuracy, dict) or not all(_real(v) for v in card.clean_accuracy.values()):
+        raise ModelLoadError(f"{where}: 'clean_accuracy' must map image sizes to accuracies")
+    field = card.receptive_field_px
+    if field is not None and (isinstance(field, bool) or not isinstance(field, int) or field < 1):
+        raise ModelLoadError(f"{where}: 'receptive_field_px' must be a whole number of pixels")
+    if not isinstance(card.train_sizes, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INPUT_SIZE for v in card.train_sizes):
+        raise ModelLoadError(f"{where}: 'train_sizes' must be a list of image sizes")
     return card
-
 
 
 def suggest_card(path: Path, content: ModelFile) -> ModelCard:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError, first_error_line
+from ..files import open_file
 
 FORMAT_TITLES: dict[str, str] = {
     "safetensors": "safetensors weights",
@@ -52,15 +53,11 @@ class ModelFile:
 
 def sniff_format(path: Path) -> str:
     """The format from the file's first bytes (and zip members), not from its suffix alone."""
-    try:
-        with open(path, "rb") as handle:
+    with open_file(path, "a model file", ModelLoadError, label=path.name) as handle:  # FIFOs, devices: refused
+        try:
             head = handle.read(32)
-    except PermissionError as exc:
-        raise ModelLoadError(f"{path.name}: permission denied") from exc
-    except IsADirectoryError as exc:
-        raise ModelLoadError(f"{path}: is a folder, not a model file") from exc
-    except OSError as exc:
-        raise ModelLoadError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
     if not head:
         raise ModelLoadError(f"{path.name} is empty (0 bytes)")
     if head.startswith(b"PK\x03\x04"):
@@ -73,8 +70,34 @@ def sniff_format(path: Path) -> str:
         return "state_dict" if head.startswith(_LEGACY_TORCH_HEADS) else "pickle"
     if path.suffix.lower() == ".onnx":
         return "onnx"
+    if _looks_like_old_pickle(path):
+        return "pickle"
     raise ModelLoadError(f"{path.name} is not a model file AdvLens can read (safetensors, PyTorch .pt/.pth, "
                          f"TorchScript, torch.export .pt2, ONNX)")
+
+
+_OLD_PICKLE_STARTS = frozenset({"MARK", "GLOBAL", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "NONE", "INT",
+                                 "STRING", "UNICODE", "INST", "BININT", "BININT1", "SHORT_BINSTRING"})
+
+
+def _looks_like_old_pickle(path: Path) -> bool:
+    """A protocol 0 or 1 pickle (no 0x80 header): it starts as pickles do and its opcodes parse to STOP
+    (or for 256 opcodes in a large file). Parsing opcodes runs nothing."""
+    import io
+    import pickletools
+    import struct
+
+    with open_file(path, "a model file", ModelLoadError, label=path.name) as handle:
+        head = handle.read(1 << 16)
+    try:
+        for count, (opcode, _arg, _pos) in enumerate(pickletools.genops(io.BytesIO(head))):
+            if count == 0 and opcode.name not in _OLD_PICKLE_STARTS:
+                return False
+            if opcode.name == "STOP" or count >= 256:
+                return True
+    except (ValueError, UnicodeDecodeError, IndexError, struct.error):
+        return False
+    return False
 
 
 def _looks_like_safetensors(path: Path, head: bytes) -> bool:

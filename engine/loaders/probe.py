@@ -19,7 +19,7 @@ def probe(model: Model) -> None:
     x = torch.full((1, model.input_channels, size, size), 0.5, device=model.device)
     try:
         with torch.no_grad():
-            model.checked_logits(x)
+            logits = model.checked_logits(x)
     except ModelOutputError as exc:
         cause = exc.__cause__
         if cause is None:
@@ -27,3 +27,6 @@ def probe(model: Model) -> None:
         hint = "" if model.input_size else "; if it needs a fixed size, set input_size in its model card"
         raise ModelOutputError(f"{model.card.display_name} fails on a {size}x{size} test image with "
                                f"{model.input_channels} channel(s): {first_error_line(cause)}{hint}") from cause
+    if not bool(torch.isfinite(logits).all()):
+        raise ModelOutputError(f"{model.card.display_name} returns NaN or infinite logits on a {size}x{size} grey test "
+                               f"image: check its weights and its card's mean and std")

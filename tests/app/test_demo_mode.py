@@ -45,6 +45,8 @@ def test_no_attribute_of_ours_hides_a_qt_method(main_window):
     from advlens.widgets.trust_dialog import TrustFileDialog
 
     w = main_window
+    for panel in (w.analysis_panel, w.resolution_panel, w.stability_panel):  # tabs are built when first opened
+        assert panel is not None
     dialogs = [RunCompareDialog(w), TrustFileDialog("model.pt", "a pickle", w),  # the dialogs count too
                ModelCardDialog("model.onnx", {}, w.state.label_presets(), [], w)]
     roots = [w, *dialogs]

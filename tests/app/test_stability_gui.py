@@ -88,4 +88,4 @@ def test_closing_the_window_mid_run_stops_the_worker(qtbot, main_window):
     handle = main_window.stability_state.handle
     qtbot.waitUntil(lambda: handle.progress.version > 0, timeout=30_000)
     main_window.close()
-    assert handle.done and handle.poll().kind == "cancelled"
+    assert handle.done() and handle.poll().kind == "cancelled"

@@ -351,7 +351,7 @@ def test_export_archives_are_checked_before_loading(demo_files, tmp_path):
     _rewrite_zip(demo_files["export"], evil_target,
                  lambda n, d: d.replace(b'"torch.ops.aten.relu_.default"', b'"builtins.eval"')
                  if n.endswith(".json") and "/models/" in n else d)
-    assert export_archive_risk(evil_target) == "it calls builtins.eval"
+    assert export_archive_risk(evil_target).startswith("it calls builtins.eval")
     _write_card(evil_target, {"name": "x", "labels": ["a"], "mean": [0, 0, 0], "std": [1, 1, 1]})
     with pytest.raises(UntrustedModelError, match="torch.export archive that can run code"):
         load_model(evil_target, "cpu")
