@@ -73,6 +73,7 @@ hostile: $(STAMP)
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer-1024.png --screenshot-size 1024x768
+	QT_QPA_PLATFORM=offscreen $(BIN)/python docs/tools/diagnostics_screenshot.py docs/diagnostics.png
 
 clean:
 	rm -rf $(VENV) $(ENGINE_VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -25,7 +25,8 @@ SERIES = {
     "l2": (2, "L2", (108, 113, 196), "left"),
     "linf_255": (2, "Linf (/255)", (211, 54, 130), "right"),
 }
-AXIS_LABELS = {0: ("loss, margin", None), 1: ("probability", None), 2: ("L2", "Linf (/255)")}
+# the legends name the curves; the norms' axes say which is which
+AXIS_LABELS = {0: ("", None), 1: ("", None), 2: ("L2", "Linf")}  # the unit (/255) is in the legend: a short axis fits
 
 
 def nice_ceiling(value: float) -> float:
@@ -49,7 +50,8 @@ class StepPlots:
             plot = graphics.addPlot(row=0, col=i)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "step")
-            plot.setLabel("left", AXIS_LABELS[i][0])
+            if AXIS_LABELS[i][0]:
+                plot.setLabel("left", AXIS_LABELS[i][0])
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setMenuEnabled(False)
