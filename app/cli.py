@@ -17,8 +17,10 @@ from advlens.config_args import (
     print_config,
     resolution,
     run_config_from,
+    whole_number,
 )
 from advlens.engine.config import AttackConfig
+from advlens.engine.errors import ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -43,12 +45,31 @@ def _window_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+SCHEDULER_HELP = ("where the sweep's jobs run: 'local' (this process, the default), 'local:N' (a Dask LocalCluster "
+                  "of N workers on this machine) or tcp://HOST:PORT (a running Dask scheduler); default "
+                  "$ADVLENS_SCHEDULER. Dask needs pip install 'advlens[cluster]'")
+
+
+def _add_scheduler_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", default=None, metavar="WHERE", help=SCHEDULER_HELP)
+
+
+def _scheduler(args: argparse.Namespace) -> str:
+    """The scheduler string in force (the flag, else $ADVLENS_SCHEDULER), checked before anything loads."""
+    from advlens.engine.schedulers import parse_scheduler, scheduler_from
+
+    text = scheduler_from(getattr(args, "scheduler", None))
+    parse_scheduler(text)
+    return text
+
+
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
     p.add_argument("--resolution", type=resolution, default=32, help="images are drawn/resampled to N x N")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_scheduler_arg(p)
 
 
 def _progress_printer():
@@ -121,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
                             "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
                             "under Xvfb when installed)")
+    bench.add_argument("--sweep", action="store_true",
+                       help="measure the sweep executors instead: jobs/s and per-job overhead on the local pool "
+                            "and on a 2-worker Dask LocalCluster (needs advlens[cluster]), rounds interleaved")
+    bench.add_argument("--rounds", type=whole_number("rounds", 1, 100), default=None,
+                       help="--sweep: interleaved rounds (default 9, --quick 3)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -161,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--device", default="auto")
     res.add_argument("--csv", type=Path, default=None, help="write every measurement to this CSV file")
     res.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_scheduler_arg(res)
 
     stab = sub.add_parser("stability", help="Stability lab: a fixed ReLU architecture against networks that grow "
                           "with the problem (Bastounis, Hansen, Vlačić)")
@@ -177,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     stab.add_argument("--norm", default="l2", choices=["l2", "linf"], help="norm of the headline rho")
     stab.add_argument("--seed", type=int, default=0)
     stab.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_scheduler_arg(stab)
 
     sub.add_parser("attacks", help="list the attacks with their norms and settings")
     sub.add_parser("models", help="list the bundled models")
@@ -254,7 +282,8 @@ def _analysis(kind: str, args: argparse.Namespace):
     request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
                               attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
                               other_models=list(getattr(args, "other_model", [])),
-                              diagnostics=not getattr(args, "no_diagnostics", False)).checked()
+                              diagnostics=not getattr(args, "no_diagnostics", False),
+                              scheduler=_scheduler(args)).checked()
     model = load_model(args.model, args.device)
     _print_notes(model.notes)
     others = {name: load_model(name, args.device) for name in request.other_models}
@@ -419,7 +448,13 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     config = ResolutionLabConfig(images=args.images, model=args.model, models=models, resolutions=sizes,
                                  attack=args.attack, norms=[n.strip() for n in args.norms.split(",") if n.strip()],
                                  steps=args.steps, condition=args.condition, seed=args.seed, device=str(device))
-    result = run_resolution_lab(config, progress=_progress_printer())
+    from advlens.engine.executor import executor_for
+
+    executor = executor_for(_scheduler(args))
+    try:
+        result = run_resolution_lab(config, progress=_progress_printer(), executor=executor)
+    finally:
+        executor.shutdown()
     if args.csv:
         atomic_write_bytes(args.csv, result.to_csv().encode())
     if args.json:
@@ -454,7 +489,13 @@ def _cmd_stability(args: argparse.Namespace) -> int:
                              train_points=args.train, test_points=args.test, width=args.width, depth=args.depth,
                              seeds=args.seeds, train_steps=args.steps, learning_rate=args.lr,
                              attack_points=args.attack_points, norm=args.norm, seed=args.seed).validated()
-    result = run_stability_lab(config, progress=_progress_printer())
+    from advlens.engine.executor import executor_for
+
+    executor = executor_for(_scheduler(args))
+    try:
+        result = run_stability_lab(config, progress=_progress_printer(), executor=executor)
+    finally:
+        executor.shutdown()
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=float))
         return 0
@@ -634,6 +675,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from advlens import gui_bench
 
         return gui_bench.main(quick=args.quick, as_json=args.json)
+    if getattr(args, "sweep", False):
+        try:
+            from advlens.engine import sweep_bench
+            from advlens.engine.cluster import DaskExecutor  # noqa: F401 - the bench needs Dask
+        except ImportError as exc:
+            raise ConfigError("advlens bench --sweep needs Dask: pip install 'advlens[cluster]'") from exc
+        return sweep_bench.main(quick=args.quick, as_json=args.json, rounds=args.rounds)
     from advlens.engine import bench
 
     return bench.main(args.device, quick=args.quick, as_json=args.json)

@@ -193,6 +193,7 @@ class EngineServer:
         self.segments: OrderedDict[int, SharedTelemetry] = OrderedDict()
         self._sources: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._transfer_models: dict[tuple[str, str], Model] = {}
+        self._executors: dict[str, Any] = {}  # cluster executors by scheduler string, kept between jobs
         self._lock = threading.RLock()
         self._release_when_done: set[int] = set()
 
@@ -295,8 +296,14 @@ class EngineServer:
                     pass
         with self._lock:
             segments, self.segments = list(self.segments.values()), OrderedDict()
+            executors, self._executors = list(self._executors.values()), {}
         for segment in segments:
             segment.close()
+        for executor in executors:
+            try:
+                executor.shutdown()
+            except Exception:  # noqa: BLE001 - a cluster that went away must not stop the engine closing
+                log.exception("cannot shut down a cluster executor")
 
     # ------------------------------------------------------------------ jobs
     def _work(self, job_id: int, job: Any) -> Callable[[JobControl], Any]:
@@ -412,7 +419,21 @@ class EngineServer:
 
         model = self.model(job.model)
         others = {name: self._transfer_model(spec, str(model.device)) for name, spec in job.other_models.items()}
-        return run_analysis(job.request, model, others, progress=control)
+        return run_analysis(job.request, model, others, progress=control,
+                            executor=self.executor(getattr(job.request, "scheduler", "")))
+
+    def executor(self, scheduler: str) -> Any:
+        """The cluster executor a scheduler string names, started on first use and kept (a LocalCluster
+        takes seconds to start); None for the engine's own pool."""
+        from .executor import executor_for
+        from .schedulers import parse_scheduler
+
+        if not parse_scheduler(scheduler).uses_dask:
+            return None
+        with self._lock:
+            if scheduler not in self._executors:
+                self._executors[scheduler] = executor_for(scheduler)
+            return self._executors[scheduler]
 
     def _diagnose(self, job: DiagnoseRunJob, control: JobControl) -> Any:
         from .diagnostics import DiagnosticsOptions, diagnose_record
@@ -434,12 +455,14 @@ class EngineServer:
             model = self.model(job.model) if job.model is not None else None
             if model is None:
                 config = config.with_control_models()
-            return run_resolution_lab(config.validated(), model, progress=control)
+            return run_resolution_lab(config.validated(), model, progress=control,
+                                      executor=self.executor(job.scheduler))
         if job.lab == "stability":
             from .labs.stability import run_stability_lab
             from .labs.stability_results import config_from_options
 
-            return run_stability_lab(config_from_options(job.config), progress=control)
+            return run_stability_lab(config_from_options(job.config), progress=control,
+                                     executor=self.executor(job.scheduler))
         raise AdvLensError(f"unknown lab '{job.lab}'")
 
     @staticmethod
