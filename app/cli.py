@@ -46,6 +46,23 @@ def _resolution(text: str) -> int | None:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _positive_ints(text: str) -> list[int]:
+    values = [_positive_int(t.strip()) for t in text.split(",") if t.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected a comma list of whole numbers, got '{text}'")
+    return values
+
+
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
@@ -139,14 +156,30 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE",
                         help="attack-specific setting, e.g. --param decay=1.0 (see 'advlens attacks')")
     attack.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    attack.add_argument("--fast", action="store_true",
+                        help="compile the attack step once and replay it (PGD, BIM, FGSM; torch.compile, CUDA "
+                             "graphs on a GPU): for one image on a GPU; on a CPU it compiles for ~30 s and is no faster")
+    attack.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                        help="run the model's forward under autocast at this precision (for batches on a GPU)")
+    attack.add_argument("--channels-last", action="store_true",
+                        help="NHWC memory format for the model and images (for batches on a GPU)")
     attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user data dir)")
     attack.add_argument("--no-save", action="store_true", help="do not write a run record")
     attack.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
-    bench = sub.add_parser("bench", help="time the engine's attack loop against a hand-written PyTorch loop")
+    bench = sub.add_parser("bench", help="time the engine against a hand-written PyTorch loop, torchattacks and "
+                                         "Foolbox, interleaved; and its peak memory")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--rounds", type=_positive_int, default=9, help="interleaved rounds (default 9)")
+    bench.add_argument("--threads", type=_positive_int, default=1, help="torch threads for every implementation")
+    bench.add_argument("--sizes", type=_positive_ints, default=[32, 64, 128], help="image sizes, e.g. 32,64,128")
+    bench.add_argument("--batches", type=_positive_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
+    bench.add_argument("--steps", type=_positive_int, default=20, help="PGD steps per run")
+    bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory rows")
+    bench.add_argument("--memory-steps", type=_positive_int, default=5000,
+                       help="steps of the long peak-memory run at 256 px (beside a 20-step one)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -463,7 +496,8 @@ def _cmd_attack(args: argparse.Namespace) -> int:
                           target=args.target, seed=args.seed, early_stop=args.early_stop,
                           restarts=args.restarts, params=dict(args.param))
     config = RunConfig(model=args.model, image=args.image, resolution=args.resolution,
-                       resample_filter=args.filter, device=args.device, attack=attack)
+                       resample_filter=args.filter, device=args.device, attack=attack, fast=args.fast,
+                       precision=args.precision, channels_last=args.channels_last)
     model = load_model(args.model, args.device, card=args.card, trust_pickle=args.trust_pickle,
                        onnx_runtime=args.onnx_runtime)
     for note in model.notes:
@@ -571,7 +605,12 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from advlens.engine import bench
 
-    return bench.main(args.device, quick=args.quick, as_json=args.json)
+    if args.quick:
+        return bench.main(args.device, quick=True, as_json=args.json, memory=not args.no_memory,
+                          threads=args.threads)
+    return bench.main(args.device, as_json=args.json, rounds=args.rounds, threads=args.threads,
+                      sizes=tuple(args.sizes), batches=tuple(args.batches), steps=args.steps,
+                      memory=not args.no_memory, memory_steps=(20, args.memory_steps))
 
 
 COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "stability": _cmd_stability, "train-demo": _cmd_train}

@@ -40,7 +40,6 @@ from advlens.engine import (
     resample,
     select_device,
 )
-from advlens.engine.attacks.base import Step
 from advlens.engine.catalogue import planned_steps
 from advlens.engine.errors import ImageLoadError, ModelCardMissing, UntrustedModelError
 from advlens.engine.images import IMAGE_SUFFIXES, list_image_files, to_uint8
@@ -54,7 +53,7 @@ from advlens.engine.loaders import (
 from advlens.engine.norms import lp_norm
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
-from advlens.engine.telemetry import summarize
+from advlens.engine.telemetry import StepFrame, summarize
 from advlens.recent import RecentFiles
 
 FRAME_INTERVAL_MS = 33  # the fastest the views refresh (30 Hz)
@@ -538,11 +537,10 @@ class ExplorerState(QObject):
             return 0.0
         return (len(self._fps_window) - 1) / max(self._fps_window[-1] - self._fps_window[0], 1e-9)
 
-    def _emit_step_frame(self, handle: RunHandle, step: Step) -> None:
+    def _emit_step_frame(self, handle: RunHandle, step: StepFrame) -> None:
         summary = summarize(step)
-        x = handle.job.images[0]
-        x_adv = step.x_adv[0]
-        frame = self._frame_from(x, x_adv, summary.topk_index, summary.topk_prob, bool(summary.metrics["success"]))
+        x = handle.job.images[step.image]
+        frame = self._frame_from(x, step.x_adv, summary.topk_index, summary.topk_prob, bool(summary.metrics["success"]))
         frame.step = step.index
         frame.stage = step.stage
         frame.total_steps = planned_steps(handle.job.config.attack)

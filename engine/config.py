@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
 
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+
 
 @dataclass
 class AttackConfig:
@@ -58,6 +60,11 @@ class RunConfig:
     resample_filter: str = "area"
     device: str = "auto"
     attack: AttackConfig = field(default_factory=AttackConfig)
+    # how it computes (engine/compute.py), never what: results agree within floating-point tolerance,
+    # except that bf16/fp16 change the model's numbers (the bench reports what that does to success)
+    fast: bool = False  # capture the attack step once and replay it (torch.compile; CUDA graphs on a GPU)
+    precision: str = "fp32"  # fp32, bf16 or fp16: the model's forward under autocast (batches on a GPU)
+    channels_last: bool = False  # NHWC memory format for the model and the images (batches on a GPU)
 
     def to_dict(self) -> dict:
         data = asdict(self)

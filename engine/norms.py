@@ -68,6 +68,8 @@ def _project_l1(delta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
 
 def project(delta: torch.Tensor, norm: str, eps: float | torch.Tensor) -> torch.Tensor:
     """Project each perturbation onto its epsilon ball (eps a float or one value per image)."""
+    if norm == "linf" and isinstance(eps, (int, float)) and eps >= 0:
+        return delta.clamp(-eps, eps)  # one op; the same values as the per-image min/max below
     eps_t = torch.as_tensor(eps, dtype=delta.dtype, device=delta.device).expand(delta.shape[0])
     if norm == "linf":
         e = _broadcast(eps_t, delta)

@@ -1,6 +1,7 @@
 """Run records: config + seed + versions + per-step metrics + images, saved as a folder and loaded back.
 
-A folder holds `record.json` (everything but arrays), `arrays.npz` (exact float images and metrics),
+A folder holds `record.json` (everything but arrays), `arrays.npz` (exact float images and the per-step
+metrics: (steps, images) each, the norms NaN on steps without a frame, see FORMAT_VERSION),
 `metrics.csv` and PNGs of the original, adversarial and amplified perturbation for people and slides.
 The folder is written beside its final place and renamed in, so a crash never leaves half a record.
 """
@@ -26,7 +27,9 @@ from .errors import AdvLensError
 from .images import save_png
 from .metrics import METRIC_NAMES
 
-FORMAT_VERSION = 1
+# 2: the norms (l0, l2, linf) per step are taken on the steps that had a frame (the telemetry's rate, and
+# the last step) and are NaN on the others; every other metric is kept for every step, as in 1.
+FORMAT_VERSION = 2
 
 
 class RecordError(AdvLensError):

@@ -62,13 +62,21 @@ class MetricPlots(QWidget):
             plot.disableAutoRange(axis="x")
 
     def set_series(self, steps: np.ndarray, series: dict[str, np.ndarray]) -> None:
-        """Replace every curve's data (names as in SERIES; missing or all-NaN series are hidden)."""
+        """Replace every curve's data (names as in SERIES; missing or all-NaN series are hidden).
+
+        A curve joins its finite points: the norms are taken only on steps that had a frame (NaN between).
+        """
         for name, curve in self.curves.items():
             values = series.get(name)
-            if values is None or len(values) == 0 or not np.isfinite(values).any():
+            finite = np.isfinite(values) if values is not None else None
+            if finite is None or not finite.any():
                 curve.setData([], [])
                 continue
-            curve.setData(steps, values, skipFiniteCheck=True)
+            if not finite.all():
+                steps_shown, values = steps[finite], values[finite]
+            else:
+                steps_shown = steps
+            curve.setData(steps_shown, values, skipFiniteCheck=True)
 
     def clear(self) -> None:
         for curve in self.curves.values():

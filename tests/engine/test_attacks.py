@@ -9,14 +9,20 @@ from hypothesis import strategies as st
 from advlens.engine import AttackConfig, RunConfig, RunControl, execute, prepare_job, run_attack
 from advlens.engine.norms import lp_norm
 from advlens.engine.samples import load_sample, sample_label, sample_names
+from advlens.engine.telemetry import Telemetry
 from tests.conftest import demo_images
 
 TOL = 1e-5
 
 
+def _every_step(batch: int = 1) -> Telemetry:
+    """A telemetry that takes a frame, and so the norms, on every step: every iterate can be checked."""
+    return Telemetry(batch=batch, frame_interval_s=0)
+
+
 def _attack_batch(model, images, labels, **attack):
     config = RunConfig(resolution=None, attack=AttackConfig(**attack))
-    return run_attack(config, model=model, image=images, label=labels)
+    return execute(prepare_job(config, model=model, image=images, label=labels), _every_step(len(images)))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -117,10 +123,10 @@ class _CancelAfter(RunControl):
         self.allowed = 0
         self.n = n
 
-    def wait_to_continue(self) -> bool:
+    def wait_to_continue(self, before_waiting=None) -> bool:
         if self.allowed == self.n:
             self.cancel()
-        ok = super().wait_to_continue()
+        ok = super().wait_to_continue(before_waiting)
         self.allowed += ok
         return ok
 
@@ -136,7 +142,7 @@ def test_cancel_between_steps_stops_the_attack(demo_model):
 def test_telemetry_has_one_row_per_step_and_starts_at_the_start_point(demo_model):
     job = prepare_job(RunConfig(image="sample:square", resolution=32,
                                 attack=AttackConfig(steps=7, random_start=False)), model=demo_model)
-    record = execute(job)
+    record = execute(job, _every_step())
     assert record.metrics["loss"].shape == (8, 1)
     assert record.metrics["l2"][0, 0] == 0.0  # no random start: step 0 is the image itself
     assert record.metrics["l2"][-1, 0] > 0
