@@ -156,8 +156,8 @@ def _time_case(impls: dict[str, Callable], model, x, y, steps: int, rounds: int,
     out = {}
     for name, run in impls.items():
         torch.manual_seed(0)
+        adv = run(model, x, y, steps)
         with torch.no_grad():
-            adv = run(model, x, y, steps)
             fooled = (model(adv.to(x.device)).argmax(1) != y).float().mean().item()
         t = timings[name]
         out[name] = {
