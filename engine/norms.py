@@ -30,6 +30,15 @@ def lp_norm(delta: torch.Tensor, norm: str) -> torch.Tensor:
     raise ConfigError(f"unknown norm '{norm}'")
 
 
+def display_norms(delta: torch.Tensor) -> torch.Tensor:
+    """(3, N): the L0, L2 and Linf norm of each perturbation, in fewer ops than three `lp_norm` calls
+    (the same values: the same reductions on the same flattened batch)."""
+    flat = _flat(delta)
+    magnitude = flat.abs()
+    return torch.stack([(magnitude > L0_TOLERANCE).sum(dim=1).to(delta.dtype),
+                        torch.linalg.vector_norm(flat, dim=1), magnitude.amax(dim=1)])
+
+
 def _broadcast(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.reshape(-1, *([1] * (like.dim() - 1)))
 

@@ -156,6 +156,8 @@ class RunControl:
         `before_waiting` runs once, outside the lock, when the call is about to block: the loop shows
         its newest step then, so a paused or single-stepped run always displays the step it stopped at.
         """
+        if not self._paused and not self._cancelled:  # the running case, every step: no lock (a pause or
+            return True  # cancel that lands just now is seen before the next step, as with the lock)
         callback = before_waiting
         while True:
             with self._cond:

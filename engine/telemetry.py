@@ -15,8 +15,11 @@ The writer side is what `session.execute` talks to, once per step (`TelemetryWri
 Nothing on that path copies to the host per step: `push` keeps a reference, and every `FLUSH_STEPS`
 steps (or when a reader drains) the held logits become the STEP_METRICS in one batched computation on
 the device (`step_metrics`) and one copy, so a GPU synchronises once per flush, not once per step. The
-writer, not the attack, sets the frame rate (`frame_interval_s`): norms and top-k cost a pass over the
-images, so they are taken at the rate a person can see, not every step.
+writer, not the attack, sets the frame rate: norms and top-k cost a pass over the images, so they are
+taken at the rate a person can see (`frame_interval_s`), and never so often that computing them takes
+more than `frame_budget` of the loop's time (the writer times each frame between `frame_due` and
+`offer_frame`: on a loaded machine or a big batch, where a step is slow, frames come fewer steps apart
+otherwise).
 
 `Telemetry` is the plain in-process implementation (the GUI's worker thread writes, its timer reads,
 `execute` builds the run record from it). The engine process provides the same writer interface over
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from .criteria import Criterion
 
 FRAME_INTERVAL_S = 1 / 60  # frames at most this often: above the GUI's 30 Hz, far below an attack's step rate
+FRAME_BUDGET = 0.01  # and at most this share of the loop's time goes into frames (slow steps, big batches)
 FLUSH_STEPS = 64  # pushed logits held at most this many steps before they become metrics on the host
 
 
@@ -162,12 +166,15 @@ class Telemetry:
     """
 
     def __init__(self, batch: int = 1, capacity: int = 100_000, frame_interval_s: float = FRAME_INTERVAL_S,
-                 flush_steps: int = FLUSH_STEPS):
+                 flush_steps: int = FLUSH_STEPS, frame_budget: float = FRAME_BUDGET):
         self._lock = threading.Lock()
         # drain() runs on the GUI timer and on the worker (every flush_steps pushes, and at the end of a
         # run): one at a time, or a reader copies some buffers before and some after the other extended them.
         self._drain_lock = threading.RLock()
         self.frame_interval_s = frame_interval_s
+        self.frame_budget = frame_budget
+        self._frame_cost = 0.0  # seconds the last frame took to compute
+        self._due_at: float | None = None
         self.flush_steps = max(1, int(flush_steps))
         self._criterion: Criterion | None = None
         self._pending: list[tuple[int, torch.Tensor]] = []
@@ -194,14 +201,26 @@ class Telemetry:
             self.drain()
 
     def frame_due(self) -> bool:
-        return time.perf_counter() - self._last_frame_at >= self.frame_interval_s
+        if self.frame_interval_s <= 0:
+            return True
+        now = time.perf_counter()
+        gap = self.frame_interval_s
+        if self.frame_budget > 0:
+            gap = max(gap, self._frame_cost / self.frame_budget)
+        if now - self._last_frame_at < gap:
+            return False
+        self._due_at = now
+        return True
 
     def offer_frame(self, frame: StepFrame) -> None:
+        now = time.perf_counter()
         with self._lock:
             self._latest = frame
             self._pending_frames.append((frame.index, frame.norms))
-            self._last_frame_at = time.perf_counter()
+            self._last_frame_at = now
             self.frames_seen += 1
+        if self._due_at is not None:  # what computing this frame cost the loop
+            self._frame_cost, self._due_at = now - self._due_at, None
 
     def end(self) -> None:
         self.drain()

@@ -13,6 +13,7 @@ iteration makes new ones), so a reader may keep them until the run ends.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -24,12 +25,12 @@ from ..catalogue import AttackSpec
 from ..config import AttackConfig
 from ..criteria import Criterion
 from ..errors import AttackFailed, Cancelled
-from ..metrics import FRAME_METRICS, TOP_K
-from ..norms import lp_norm
+from ..metrics import TOP_K
+from ..norms import display_norms, lp_norm
 from ..telemetry import StepFrame
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Step:
     """An attack's iterate after one iteration (index 0 is the starting point), by reference."""
 
@@ -42,8 +43,7 @@ class Step:
 
     def frame(self, image: int = 0) -> StepFrame:
         """Display data for this step: norms of every image, top-k and a copy of image `image` (device ops)."""
-        delta = self.x_adv - self.x
-        norms = torch.stack([lp_norm(delta, name) for name in FRAME_METRICS])
+        norms = display_norms(self.x_adv - self.x)  # rows in FRAME_METRICS order
         probs = self.logits[image].softmax(dim=0)
         topk_prob, topk_index = probs.topk(min(TOP_K, probs.shape[0]))
         return StepFrame(index=self.index, stage=self.stage, image=image, x_adv=self.x_adv[image].clone(),
@@ -108,10 +108,18 @@ class FiniteCheck:
     def __init__(self, device: torch.device | None = None, every: int = 8):
         self.every = every
         self._held: list[tuple[int, torch.Tensor]] = []
+        self._look_now = device is not None and syncs_are_cheap(device)
 
     def update(self, index: int, loss: torch.Tensor, *others: torch.Tensor) -> None:
-        """Hold the loss; on checking steps check it and the rest held, with `others` (the gradients)."""
-        self._held.append((index, loss.detach()))
+        """Hold the loss; on checking steps check it and the rest held, with `others` (the gradients).
+
+        Where reading a value back is free (the CPU) a scalar loss is looked at at once instead.
+        """
+        if self._look_now and loss.dim() == 0 and not self._held:
+            if not math.isfinite(loss.item()):
+                self._raise(index)
+        else:
+            self._held.append((index, loss.detach()))
         if index % self.every == 0:
             self._check(index, others)
 
@@ -128,7 +136,11 @@ class FiniteCheck:
         if bad is None and others and not all(bool(torch.isfinite(t).all()) for t in others):
             bad = index
         if bad is not None:
-            raise AttackFailed(f"the loss or its gradient became NaN/Inf at step {bad}; the run stopped there")
+            self._raise(bad)
+
+    @staticmethod
+    def _raise(index: int) -> None:
+        raise AttackFailed(f"the loss or its gradient became NaN/Inf at step {index}; the run stopped there")
 
     def raise_if_bad(self) -> None:
         """Check whatever is still held (call at the end of an attack)."""
@@ -140,28 +152,36 @@ class LatestAdversarial:
 
     Instead of a full-batch `torch.where` every step, the iterate before each step is held by
     reference (free: attacks make new tensors each step) and copied only when an image that was
-    adversarial stops being so. On the CPU that happens only when it does (a cheap check); on a GPU,
-    where a check would synchronise, the copy runs every step without reading anything back.
+    adversarial stops being so. On the CPU that happens only when it does (the check reads N bools,
+    cheaper than any torch op); on a GPU, where a check would synchronise, the copy runs every step
+    without reading anything back.
     """
 
     def __init__(self, x: torch.Tensor):
         self._cheap_sync = syncs_are_cheap(x.device)
         self._prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # x_adv, logits, success
+        self._prev_host: list[bool] = []  # the previous success, read back (CPU only)
         self.best: torch.Tensor | None = None
         self.best_logits: torch.Tensor | None = None
         self.saved = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
 
     def update(self, x_adv: torch.Tensor, logits: torch.Tensor, success: torch.Tensor) -> None:
-        if self._prev is not None:
-            prev_x, prev_logits, prev_success = self._prev
-            lost = prev_success > success  # adversarial at the previous step, not any more
-            if not self._cheap_sync or bool(lost.any()):
-                if self.best is None:
-                    self.best, self.best_logits = prev_x.clone(), prev_logits.clone()
-                self.best = torch.where(per_image(lost, prev_x), prev_x, self.best)
-                self.best_logits = torch.where(lost[:, None], prev_logits, self.best_logits)
-                self.saved = self.saved | lost
-        self._prev = (x_adv, logits, success)
+        previous, self._prev = self._prev, (x_adv, logits, success)
+        if self._cheap_sync:
+            now = success.tolist()
+            lost_any = any(p and not c for p, c in zip(self._prev_host, now, strict=False))  # none before step 0
+            self._prev_host = now
+            if not lost_any:
+                return
+        if previous is None:
+            return
+        prev_x, prev_logits, prev_success = previous
+        lost = prev_success > success  # adversarial at the previous step, not any more
+        if self.best is None:
+            self.best, self.best_logits = prev_x.clone(), prev_logits.clone()
+        self.best = torch.where(per_image(lost, prev_x), prev_x, self.best)
+        self.best_logits = torch.where(lost[:, None], prev_logits, self.best_logits)
+        self.saved = self.saved | lost
 
     def result(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(x_adv, success, logits): the last iterate, or the latest adversarial one where it was lost."""

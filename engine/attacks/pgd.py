@@ -68,7 +68,7 @@ class PgdAttack(Attack):
         n_steps, alpha, _ = self._schedule()
         x = x.detach()
         x_adv = self._start(x, generator)
-        check = FiniteCheck()
+        check = FiniteCheck(x.device)
         latest = LatestAdversarial(x)
         # without early stop every image moves every step: no mask, no torch.where
         active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device) if cfg.early_stop else None
@@ -82,7 +82,8 @@ class PgdAttack(Attack):
             if fast is None:
                 logits, total, grad = total_and_gradient(model, x_adv, criterion.total_loss)
                 check.update(i, total, grad)
-                step = measure(i, title, x, x_adv, logits, criterion)
+                step = Step(index=i, stage=title, x=x, x_adv=x_adv, logits=logits,
+                            success=criterion.is_adversarial(logits))
             else:
                 logits, success, total, grad_peak, candidate = fast(x_adv)
                 check.update(i, total, grad_peak)

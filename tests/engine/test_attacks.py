@@ -179,3 +179,26 @@ def test_every_sample_is_classified_correctly_at_64px(demo_model):
         if pred != sample_label(name):
             wrong.append(name)
     assert not wrong, f"bundled samples misclassified: {wrong}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(pattern=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=8),
+       reads_back=st.booleans())
+def test_the_latest_adversarial_iterate_is_kept_as_a_where_every_step_would(pattern, reads_back):
+    """The cheap keep-best (a copy only when an image stops being adversarial) against the plain one."""
+    from advlens.engine.attacks.base import LatestAdversarial, per_image
+
+    x = torch.zeros(3, 1, 2, 2)
+    latest = LatestAdversarial(x)
+    latest._cheap_sync = reads_back  # False: the GPU's way, a copy every step without reading back
+    best, found = x.clone(), torch.zeros(3, dtype=torch.bool)
+    for i, flags in enumerate(pattern):
+        x_adv = torch.full_like(x, float(i + 1))
+        logits = torch.full((3, 4), float(i + 1))
+        success = torch.tensor(flags)
+        latest.update(x_adv, logits, success)
+        best, found = torch.where(per_image(success, x_adv), x_adv, best), found | success
+    expected = torch.where(per_image(found, x), best, x_adv)
+    got, success, got_logits = latest.result()
+    assert torch.equal(got, expected) and torch.equal(success, found)
+    assert torch.equal(got_logits[:, 0], got[:, 0, 0, 0])  # the logits belong to the iterate returned

@@ -192,3 +192,14 @@ def test_step_metrics_keeps_steps_and_images_apart():
     for s in range(3):
         np.testing.assert_allclose(values[s, loss], make_criterion(LABELS, None).loss(logits[s]).double().numpy(),
                                    rtol=1e-6)
+
+
+def test_a_frame_that_took_long_to_compute_spaces_out_the_next(monkeypatch):
+    clock = iter([0.5, 0.5 + 0.004, 0.5 + 0.3, 0.5 + 0.41])  # due, offered 4 ms later, asked twice more
+    monkeypatch.setattr("advlens.engine.telemetry.time.perf_counter", lambda: next(clock))
+    telemetry = _telemetry(frame_interval_s=0.01, frame_budget=0.01)
+    telemetry._last_frame_at = 0.0
+    assert telemetry.frame_due()  # 0.5 s after the last frame
+    _push(telemetry, _step(0))  # offer_frame reads the clock: the frame took 4 ms
+    assert not telemetry.frame_due()  # 0.3 s later: 4 ms is more than 1% of that
+    assert telemetry.frame_due()  # 0.41 s later: frames stay within 1% of the loop's time
