@@ -6,20 +6,15 @@ task's progress mailbox, as the Explorer reads attack steps.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Signal
 
 from advlens.engine import AdvLensError, AttackConfig, load_model
-from advlens.engine import analysis as an
-from advlens.engine.analysis.imagesets import ImageSet
-from advlens.engine.catalogue import attack_spec
-from advlens.engine.model import control_models
+from advlens.engine.analysis import AnalysisRequest, run_analysis
+from advlens.engine.loaders import control_models
 from advlens.engine.tasks import TaskOutcome
-from advlens.engine.units import parse_eps_range
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
 
@@ -39,19 +34,35 @@ class AnalysisState(TaskPoller):
         self.kind = ""
         self.last_result: Any = None
 
-    def _image_set(self, options: dict) -> ImageSet:
-        size = int(options["resolution"])
-        if options["source"] == "folder":
+    def request(self, kind: str, options: dict) -> AnalysisRequest:
+        """The tab's settings as an analysis request: the images it names, the Explorer's model and
+        attack (the minimal-norm analyses use the tab's own minimal attack), the Explorer's image for
+        the landscape."""
+        explorer = self.explorer
+        if kind in ("minimal", "landscape"):
+            attack = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
+                                  seed=explorer.config.attack.seed)
+        else:
+            attack = explorer.config.attack
+        if options.get("source") == "folder":
             if not options.get("folder"):
                 raise AdvLensError("choose a folder of images first")
-            return an.folder_image_set(options["folder"], size, limit=2000)
-        return an.demo_image_set(int(options["count"]), size)
-
-    def _explorer_attack(self) -> AttackConfig:
-        config = self.explorer.config.attack
-        if attack_spec(config.attack).is_minimal:
-            return AttackConfig(attack="pgd", norm="linf", eps=config.eps or 8 / 255, steps=20, seed=config.seed)
-        return replace(config, target=None, params=dict(config.params))
+            images = str(options["folder"])
+        else:
+            images = f"demo:{int(options['count'])}"
+        request = AnalysisRequest(kind, model=explorer.model_key, images=images,
+                                  resolution=int(options["resolution"]), attack=attack,
+                                  eps_range=options.get("eps_range", "0:16:1/255"))
+        if kind == "landscape":
+            image = explorer.current_input()
+            if image is None:
+                raise AdvLensError("open an image in the Explorer first")
+            request.pixels, request.label = image.numpy(), explorer.label
+        if kind == "transfer":
+            controls = set(control_models().values())  # each good at one size only: not transfer targets
+            request.other_models = [key for key, _title in explorer.model_choices()
+                                    if key != explorer.model_key and key not in controls]
+        return request.checked()
 
     def start(self, kind: str, options: dict) -> bool:
         model = self.explorer.model
@@ -59,42 +70,10 @@ class AnalysisState(TaskPoller):
             self.failed.emit("open a model first")
             return False
         try:
-            minimal = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
-                                   seed=self.explorer.config.attack.seed)
-            if minimal.attack == "cw":
-                minimal = replace(minimal, norm="l2")
-            if kind == "landscape":
-                image = self.explorer.current_input()
-                if image is None:
-                    raise AdvLensError("open an image in the Explorer first")
-                label = self.explorer.label
-                if label is None:
-                    with torch.no_grad():
-                        label = int(model(image[None].to(model.device)).argmax())
-                self.launch(an.adversarial_landscape, model, image, label, replace(minimal, norm="l2"))
-            else:
-                data = self._image_set(options)
-                labels = data.labels_for(model)
-                attack = self._explorer_attack()
-                if kind == "sweep":
-                    eps = parse_eps_range(options["eps_range"])
-                    self.launch(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
-                elif kind == "minimal":
-                    self.launch(an.minimal_perturbations, model, data.images, labels, minimal)
-                elif kind == "noise":
-                    self.launch(an.noise_vs_attack, model, data.images, labels, attack)
-                elif kind == "transfer":
-                    models = {self.explorer.model_key: model}
-                    controls = set(control_models().values())  # each good at one size only: not transfer targets
-                    for key, _title in self.explorer.model_choices():
-                        if key != self.explorer.model_key and key not in controls:
-                            path = self.explorer.extra_models.get(key, key)
-                            models[key] = load_model(path, self.explorer.device)
-                    self.launch(an.transfer_table, models, data.images, labels, attack)
-                elif kind == "frequency":
-                    self.launch(an.frequency_comparison, model, data.images, labels, attack)
-                else:
-                    raise AdvLensError(f"unknown analysis '{kind}'")
+            request = self.request(kind, options)
+            others = {key: load_model(self.explorer.extra_models.get(key, key), self.explorer.device)
+                      for key in request.other_models}
+            self.launch(run_analysis, request, model, others)
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False

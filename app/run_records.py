@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from advlens.engine import AdvLensError, AttackConfig, RunRecord
 from advlens.engine.catalogue import attack_spec, planned_steps
+from advlens.engine.paths import default_runs_dir
 from advlens.engine.record import RecordError
 from advlens.engine.runs import (
     ReplayResult,
@@ -33,7 +34,7 @@ from advlens.engine.runs import (
     write_report,
 )
 from advlens.engine.samples import SAMPLE_PREFIX
-from advlens.state import Frame, runs_dir
+from advlens.state import Frame
 from advlens.widgets.run_compare import RunCompareDialog
 
 NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
@@ -91,7 +92,7 @@ class RunRecordActions(QObject):
 
     # ------------------------------------------------------------------ open
     def open_run_dialog(self) -> None:
-        start = runs_dir()
+        start = default_runs_dir()
         folder = QFileDialog.getExistingDirectory(self.window, "Open a saved run", str(start if start.is_dir() else ""))
         if folder:
             self.open_run(folder)
@@ -109,7 +110,7 @@ class RunRecordActions(QObject):
         path = Path(path)
         if path.name == "record.json":
             path = path.parent
-        problem, notes = self._apply(record)
+        problem, notes = self._apply(record, load_model=False)
         self._show(record, path)
         self.record, self.record_path = record, path
         text, tone = outcome_text(record)
@@ -128,8 +129,9 @@ class RunRecordActions(QObject):
         self.runOpened.emit(record)
         return True
 
-    def _apply(self, record: RunRecord) -> tuple[str | None, list[str]]:
-        """Load the record's model, image and settings into the Explorer.
+    def _apply(self, record: RunRecord, load_model: bool = True) -> tuple[str | None, list[str]]:
+        """Load the record's model (only if `load_model`: a shared record's model file is not opened until
+        the person asks to replay), image and settings into the Explorer.
 
         Returns (why the model could not be loaded or None, notes about the image).
         """
@@ -137,10 +139,16 @@ class RunRecordActions(QObject):
         state = self.state
         problem, notes = None, []
         if state.model is None or state.config.model != cfg.model:
-            before = state.last_error
-            if not state.load_model(cfg.model):
-                reason = state.last_error if state.last_error != before else "it needs your confirmation or a model card"
-                problem = f"its model '{cfg.model}' cannot be loaded ({reason})"
+            if not load_model:
+                problem = self._missing_model(cfg.model)
+                if problem is None:
+                    notes.append(f"Its model '{cfg.model}' is loaded when you press Replay.")
+            else:
+                before = state.last_error
+                if not state.load_model(cfg.model):
+                    reason = (state.last_error if state.last_error != before
+                              else "it needs your confirmation or a model card")
+                    problem = f"its model '{cfg.model}' cannot be loaded ({reason})"
         if problem is None and cfg.device != state.config.device and cfg.device in state.devices():
             self.window.controls.set_devices(state.devices(), cfg.device)
             state.set_settings({"device": cfg.device})
@@ -160,11 +168,23 @@ class RunRecordActions(QObject):
         # the controls round budgets to what they display: the run's own values go into the state exactly
         state.config.attack = AttackConfig.from_dict(cfg.attack.to_dict())
         state.config.resolution, state.config.resample_filter = cfg.resolution, cfg.resample_filter
-        if problem is None and state.model is not None:
+        if problem is None and state.model is not None and state.config.model == cfg.model:
             label = record.labels[0]
             state.label = label if 0 <= label < state.model.num_classes else None
             state._refresh_input()
         return problem, notes
+
+    @staticmethod
+    def _missing_model(name: str) -> str | None:
+        """Why a record's model surely cannot be loaded, found without opening it (a file that is gone)."""
+        from advlens.engine.loaders import bundled_models, model_alias
+        from advlens.engine.loaders.formats import NAMED_SOURCES
+
+        if model_alias(name) in {b.name for b in bundled_models()} or name.split(":", 1)[0] in NAMED_SOURCES:
+            return None
+        if not Path(name).is_file():
+            return f"its model '{name}' cannot be loaded (no such file)"
+        return None
 
     def record_frame(self, record: RunRecord) -> Frame:
         """The Frame of a record's end state, from the record's arrays (no re-run)."""
@@ -275,7 +295,7 @@ class RunRecordActions(QObject):
     # ------------------------------------------------------------------ compare
     def compare_dialog(self) -> RunCompareDialog | None:
         """Open the comparison on the runs folder's records: the current run as A, the one before as B."""
-        folder = runs_dir()
+        folder = default_runs_dir()
         try:
             summaries = list_runs(folder) if folder.is_dir() else []
         except RecordError:

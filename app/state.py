@@ -13,7 +13,6 @@ import json
 import os
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +50,7 @@ from advlens.engine.loaders import (
     known_architectures,
 )
 from advlens.engine.norms import lp_norm
+from advlens.engine.paths import new_record_path
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
 from advlens.engine.session import default_label
 from advlens.engine.telemetry import StepFrame, summarize
@@ -84,16 +84,6 @@ def moved_model(model, device: torch.device):
         return copy.deepcopy(model).to(device)
     except Exception:  # noqa: BLE001 - e.g. an onnxruntime session cannot be copied; it stays on the CPU anyway
         return model.to(device)
-
-
-def runs_dir() -> Path:
-    """Where run records go: $ADVLENS_RUNS_DIR, else the user's data folder."""
-    env = os.environ.get("ADVLENS_RUNS_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_path
-
-    return user_data_path("advlens", appauthor=False) / "runs"
 
 
 @dataclass
@@ -357,6 +347,9 @@ class ExplorerState(QObject):
         self.config.attack = replace(self.config.attack, **attack)
         self.config.resolution = values.get("resolution", self.config.resolution)
         self.config.resample_filter = values.get("resample_filter", self.config.resample_filter)
+        self.config.fast = bool(values.get("fast", self.config.fast))
+        self.config.precision = values.get("precision", self.config.precision)
+        self.config.channels_last = bool(values.get("channels_last", self.config.channels_last))
         device = values.get("device", self.config.device)
         if device != self.config.device:
             self.config.device = device
@@ -374,7 +367,8 @@ class ExplorerState(QObject):
     def settings(self) -> dict:
         data = self.config.attack.to_dict()
         data.update(resolution=self.config.resolution, resample_filter=self.config.resample_filter,
-                    device=self.config.device)
+                    device=self.config.device, fast=self.config.fast, precision=self.config.precision,
+                    channels_last=self.config.channels_last)
         return data
 
     def current_input(self) -> torch.Tensor | None:
@@ -614,8 +608,7 @@ class ExplorerState(QObject):
         self.runEnded.emit(event)
 
     def _save_record(self, record: RunRecord) -> Path | None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        folder = runs_dir() / f"{stamp}-{record.config.attack.attack}"
+        folder = new_record_path(record.config.attack.attack)
         try:
             return record.save(folder)
         except OSError as exc:

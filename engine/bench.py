@@ -34,7 +34,8 @@ import torch
 
 from .config import AttackConfig, RunConfig
 from .device import device_name, select_device
-from .model import Model, ModelCard, load_demo_model
+from .loaders import load_demo_model
+from .model import Model, ModelCard
 from .session import execute, prepare_job
 
 EPS, ALPHA, STEPS = 8 / 255, 2 / 255, 20

@@ -10,19 +10,21 @@ import os
 import struct
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import FILTERS
 from .errors import ConfigError, ImageLoadError, first_error_line
+from .files import open_file
 
 # Pillow warns at 89 MP and refuses at twice that; we refuse earlier, before decoding a pixel:
 # a lab image never needs more.
 MAX_PIXELS = 64_000_000
 ALPHA_BACKGROUND = (255, 255, 255)
-FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 # ITU-R BT.601 luma: how a colour image becomes one grey channel for a grey-input model.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
@@ -62,15 +64,15 @@ def _detail(exc: BaseException) -> str:
     return first_error_line(exc)[:120]
 
 
-def _unidentified_reason(source: Image.Image | bytes | str | os.PathLike) -> str:
+def _unidentified_reason(source: bytes | BinaryIO) -> str:
     """Why Pillow could not even identify a file: empty, a known format with a zero or broken header, or not an image."""
     if isinstance(source, bytes | bytearray):
         head = bytes(source[:32])
     else:
         try:
-            with open(source, "rb") as handle:
-                head = handle.read(32)
-        except (OSError, TypeError):
+            source.seek(0)
+            head = source.read(32)
+        except (OSError, ValueError):
             head = b"?"
     if not head:
         return "not an image: the file is empty (0 bytes)"
@@ -90,11 +92,20 @@ def _unidentified_reason(source: Image.Image | bytes | str | os.PathLike) -> str
 def _open(source: Image.Image | bytes | str | os.PathLike, label: str, draft: int | None = None) -> Image.Image:
     """Decode the first frame, EXIF orientation applied; the size is checked before any pixel is decoded.
 
-    `draft` asks decoders that can (JPEG) to decode at a reduced scale near that many pixels.
+    `draft` asks decoders that can (JPEG) to decode at a reduced scale near that many pixels. A path is
+    checked and opened once (files.open_file): a folder, FIFO, socket or device is refused before it is opened.
     """
+    if isinstance(source, bytes | bytearray):
+        return _decode(source, io.BytesIO(source), label, draft)
+    if isinstance(source, Image.Image):
+        return _decode(source, source, label, draft)
+    with open_file(source, "an image", ImageLoadError, label) as handle:
+        return _decode(handle, handle, label, draft)
+
+
+def _decode(source: bytes | BinaryIO | Image.Image, data, label: str, draft: int | None) -> Image.Image:
     try:
-        data = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-        image = Image.open(data)  # reads the header only; Pillow itself refuses beyond 2 x its own limit
+        image = data if isinstance(data, Image.Image) else Image.open(data)  # reads the header only
         if image.width * image.height > MAX_PIXELS:
             image.close()
             raise Image.DecompressionBombError(f"{image.width}x{image.height}")

@@ -22,7 +22,8 @@ from .criteria import make_criterion
 from .device import device_name
 from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError, first_error_line
 from .images import check_filter, resample
-from .model import Model, load_model
+from .loaders import load_model
+from .model import Model
 from .norms import lp_norm
 from .record import RunRecord
 from .samples import SAMPLE_PREFIX, resolve_image, sample_label

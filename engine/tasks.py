@@ -72,6 +72,11 @@ class Progress:
         return elapsed / done * (total - done)
 
 
+def stop_flag(progress: Progress | None) -> Callable[[], bool] | None:
+    """What a loop asks between steps: has the watcher cancelled? (None when nobody can cancel.)"""
+    return (lambda: progress.cancelled) if progress is not None else None
+
+
 @dataclass
 class TaskOutcome:
     kind: str  # finished | cancelled | failed

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..batches import run_attack_on
 from ..criteria import Misclassification
 from ..model import Model
-from ..tasks import Progress
+from ..tasks import Progress, stop_flag
 
 
 @dataclass
@@ -86,9 +87,7 @@ def adversarial_landscape(model: Model, image: torch.Tensor, label: int, config,
                           progress: Progress | None = None) -> Landscape:
     """Attack the image with `config`, then the landscape on the plane of its perturbation (twice its
     norm either side); without an adversarial, around the loss gradient instead."""
-    from .sweep import run_attack_on
-
-    adv, ok = run_attack_on(model, image[None], torch.tensor([label]), config, progress=progress)
+    adv, ok = run_attack_on(model, image[None], torch.tensor([label]), config, should_stop=stop_flag(progress))
     direction = (adv[0] - image) if bool(ok[0]) else None
     radius = 2 * float(direction.norm()) if direction is not None else 2.0
     return loss_landscape(model, image, label, direction, radius=radius, grid=grid, progress=progress)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ..batches import run_attack_on
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
+from ..tasks import Progress, stop_flag
 
 
 @dataclass
@@ -54,11 +55,9 @@ def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tenso
 def noise_vs_attack(model: Model, images: torch.Tensor, labels: torch.Tensor, config, trials: int = 10,
                     progress: Progress | None = None) -> NoiseComparison:
     """Attack the correctly classified images with `config`, then compare with noise of the same norms."""
-    from .sweep import run_attack_on
-
     with torch.no_grad():
         keep = model(images.to(model.device)).argmax(1).cpu() == labels
-    adv, _ = run_attack_on(model, images[keep], labels[keep], config, progress=progress)
+    adv, _ = run_attack_on(model, images[keep], labels[keep], config, should_stop=stop_flag(progress))
     return noise_vs_adversarial(model, images[keep], labels[keep], adv, trials=trials, seed=config.seed,
                                 progress=progress)
 

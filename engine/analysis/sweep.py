@@ -2,59 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 
-from ..attacks import AttackRun, make_attack
+from ..batches import batches as _batches
 from ..catalogue import attack_spec, check_attack
 from ..config import AttackConfig
-from ..criteria import make_criterion
-from ..errors import Cancelled, ConfigError
+from ..diagnostics.probes import DiagnosticsOptions
+from ..diagnostics.runs import diagnose_sweep_point, sweep_probes
+from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
-
-
-def _batches(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
-
-
-def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                  batch: int = 64, progress: Progress | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(adversarial images, success) for a whole set, batch by batch, on the model's device.
-
-    One generator, seeded from the config, runs through every batch, so a set gives the same numbers
-    whoever calls this. It stops with `Cancelled` at the next step once `progress` is cancelled or
-    `should_stop()` says so (an executor's job passes its own flag).
-    """
-    if should_stop is None and progress is not None:
-        should_stop = lambda: progress.cancelled  # noqa: E731
-    advs, successes = [], []
-    device = model.device
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    for part in _batches(len(images), batch):
-        if should_stop is not None and should_stop():
-            raise Cancelled("cancelled")
-        x = images[part].to(device)
-        y = labels[part].to(device)
-        run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
-        for _ in run:
-            if should_stop is not None and should_stop():
-                run.cancel()
-                raise Cancelled("cancelled")
-        advs.append(run.result.x_adv.detach().cpu())
-        successes.append(run.result.success.detach().cpu())
-    return torch.cat(advs), torch.cat(successes)
-
-
-def _stop_flag(progress: Progress | None) -> Callable[[], bool] | None:
-    return (lambda: progress.cancelled) if progress is not None else None
+from ..tasks import Progress, stop_flag
 
 
 @dataclass
@@ -67,6 +29,8 @@ class RobustCurve:
     images: int = 0
     attack: str = ""
     norm: str = ""
+    # per epsilon (same order): {"eps", "counts": indicator -> images that triggered it, "fired": [indicators]}
+    diagnostics: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -74,9 +38,13 @@ class RobustCurve:
 
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
                           eps_list: list[float], progress: Progress | None = None, batch: int = 64,
-                          executor: Executor | None = None) -> RobustCurve:
+                          executor: Executor | None = None,
+                          diagnostics: DiagnosticsOptions | None = None) -> RobustCurve:
     """One job per epsilon on `executor` (default: an in-process pool for this call); the curve is
-    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons."""
+    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons.
+
+    With `diagnostics`, each point also counts the images that triggered each indicator of attack
+    failure (the probes run once, on the clean images, while the jobs run)."""
     config = check_attack(config)
     if attack_spec(config.attack).is_minimal:
         raise ConfigError(f"{attack_spec(config.attack).title} is a minimal-norm attack: use 'minimal' instead")
@@ -86,15 +54,24 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
     curve = RobustCurve(clean_accuracy=float(robust.float().mean()), images=len(images), attack=config.attack,
                         norm=config.norm)
     ordered = sorted(eps_list)
-    with JobGroup(executor, _stop_flag(progress)) as jobs:
+    with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         x, y = array_of(images), array_of(labels)
         futures = [jobs.submit(SweepJob(key, replace(config, eps=eps).to_dict(), x, y, seed=config.seed,
-                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}"))
+                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}",
+                                        keep_metrics=diagnostics is not None))
                    if eps > 0 else finished(None) for eps in ordered]
+        probes = None
+        if diagnostics is not None:
+            probes = sweep_probes(model, images, labels, config, diagnostics, stop_flag(progress))
         for i, (eps, result) in enumerate(zip(ordered, jobs.in_order(futures), strict=True)):
             if result is not None:
                 robust = robust & ~torch.from_numpy(result.success)
+            if diagnostics is not None:
+                point = (diagnose_sweep_point(replace(config, eps=eps), result.success, result.metrics,
+                                              result.norms, probes, model.num_classes) if result is not None else None)
+                curve.diagnostics.append({"eps": eps, "counts": point.counts() if point else {},
+                                          "fired": [d.to_dict() for d in point.fired()] if point else []})
             curve.eps.append(eps)
             curve.accuracy.append(float(robust.float().mean()))
             if progress is not None:
@@ -138,7 +115,7 @@ def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tens
     norms: list[float] = []
     success: list[bool] = []
     parts = list(_batches(len(x), batch))
-    with JobGroup(executor, _stop_flag(progress)) as jobs:
+    with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         futures = [jobs.submit(SweepJob(key, config.to_dict(), array_of(x[part]), array_of(y[part]),
                                         seed=config.seed, batch=batch,

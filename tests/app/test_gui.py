@@ -359,3 +359,27 @@ def test_changing_the_device_leaves_the_model_a_running_task_holds_where_it_was(
     assert w.state.model is not held and w.state.model.device.type == "meta"
     assert held.device.type == "cpu"
     assert held(torch.rand(1, 3, 32, 32)).shape == (1, 10)  # still usable where it was
+
+
+def test_the_controls_hold_every_setting_of_the_run_configuration(main_window):
+    """The Explorer's controls are checked against the config dataclasses: every described setting
+    (but the model and image, chosen elsewhere) has a control that keeps its value."""
+    from advlens.engine.config import AttackConfig, RunConfig, described_fields
+
+    attack = AttackConfig(attack="pgd", norm="l2", eps=1.5, steps=7, step_size=0.125, random_start=False, target=3,
+                          seed=11, early_stop=True, restarts=2, params={"l1_fraction": 0.05})
+    run = RunConfig(resolution=32, resample_filter="bicubic", device="cpu", attack=attack)
+    values = {**{k: v for k, v in run.to_dict().items() if k not in ("model", "image", "attack")}, **attack.to_dict()}
+    w = main_window
+    w.controls.set_config(values)
+    shown = w.controls.config()
+    names = {f.name for f in described_fields(AttackConfig)}
+    names |= {f.name for f in described_fields(RunConfig)} - {"model", "image"}
+    assert names <= set(shown)
+    for name in names:
+        if name == "params":
+            assert shown[name]["l1_fraction"] == pytest.approx(0.05)
+        elif isinstance(values[name], float):
+            assert shown[name] == pytest.approx(values[name]), name
+        else:
+            assert shown[name] == values[name], name

@@ -8,7 +8,6 @@ import torch
 
 from advlens.engine import AttackConfig
 from advlens.engine.analysis import (
-    demo_image_set,
     laplacian_band_energy,
     loss_landscape,
     minimal_perturbations,
@@ -17,8 +16,9 @@ from advlens.engine.analysis import (
     robust_accuracy_curve,
     transfer_table,
 )
-from advlens.engine.analysis.sweep import run_attack_on
+from advlens.engine.batches import run_attack_on
 from advlens.engine.errors import ConfigError
+from advlens.engine.imagesets import load_image_set
 from advlens.engine.model import Model
 from advlens.engine.tasks import TaskRunner
 from advlens.engine.units import parse_eps_range
@@ -26,7 +26,7 @@ from advlens.engine.units import parse_eps_range
 
 @pytest.fixture(scope="module")
 def small_set():
-    return demo_image_set(16, 32, offset=900)
+    return load_image_set("demo:16", 32, offset=900)
 
 
 def test_eps_ranges_parse_as_people_write_them():

@@ -20,7 +20,8 @@ from advlens.engine.analysis import robust_accuracy_curve
 from advlens.engine.errors import AttackFailed, Cancelled, ModelLoadError
 from advlens.engine.executor import InProcessExecutor, SweepJob, SweepResult, run_job
 from advlens.engine.labs.resolution import ResolutionLabConfig, run_resolution_lab
-from advlens.engine.model import Model, load_demo_model
+from advlens.engine.loaders import load_demo_model
+from advlens.engine.model import Model
 from advlens.engine.tasks import Progress, TaskRunner
 from advlens.engine.units import parse_eps_range
 from tests.conftest import demo_images
