@@ -11,6 +11,7 @@ against one schema (record_schema.py) before anything is built from it.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -61,6 +62,12 @@ def _json_constant(name: str) -> float:
 
 
 def library_versions() -> dict[str, str]:
+    """The versions a record was made with (a copy: they cannot change within a process)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
     import PIL
     import torch
 
