@@ -192,13 +192,16 @@ class Telemetry:
         self._criterion = criterion
 
     def push(self, index: int, logits: torch.Tensor) -> None:
-        """Called by the attack loop for each step: a reference is kept, nothing is computed or copied."""
+        """Called by the attack loop for each step: a reference is kept, nothing is computed or copied.
+
+        A full buffer is flushed before the new step joins it, so the newest step is still pending when
+        its frame comes: its row is stored (and, in the engine process, published) with its norms.
+        """
+        if len(self._pending) >= self.flush_steps:
+            self.drain()
         with self._lock:
             self._pending.append((index, logits))
             self._version += 1
-            full = len(self._pending) >= self.flush_steps
-        if full:
-            self.drain()
 
     def frame_due(self) -> bool:
         if self.frame_interval_s <= 0:
