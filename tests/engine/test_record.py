@@ -71,7 +71,7 @@ def test_a_record_keeps_every_steps_metrics_and_the_norms_of_the_framed_steps(de
 
     config = RunConfig(image="sample:triangle", resolution=24, attack=AttackConfig(steps=6, seed=3))
     sparse = execute(prepare_job(config, model=demo_model), Telemetry(frame_interval_s=3600))
-    assert sparse.format_version == FORMAT_VERSION == 2
+    assert sparse.format_version == FORMAT_VERSION == 3
     for name in STEP_METRICS:
         assert np.isfinite(sparse.metrics[name]).all() or name == "target_prob"
     for name in FRAME_METRICS:  # a frame at the first step and at the last, none between
