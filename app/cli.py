@@ -25,6 +25,15 @@ from advlens.engine.errors import ConfigError
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
+_positive_int = whole_number("the value", 1, None)
+
+
+def _positive_ints(text: str) -> list[int]:
+    """A comma list of whole numbers of at least 1 (the bench's sizes and batches)."""
+    values = [_positive_int(t.strip()) for t in text.split(",") if t.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected a comma list of whole numbers, got '{text}'")
+    return values
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,10 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="skip the indicators of attack failure (the probes after the run: gradients, noise, "
                              "a DeepFool cross-check)")
 
-    bench = sub.add_parser("bench", help="time the engine's attack loop against a hand-written PyTorch loop")
+    bench = sub.add_parser("bench", help="time the engine against a hand-written PyTorch loop, torchattacks and "
+                                         "Foolbox, interleaved; and its peak memory")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--rounds", type=_positive_int, default=9, help="interleaved rounds (default 9)")
+    bench.add_argument("--threads", type=_positive_int, default=1, help="torch threads for every implementation")
+    bench.add_argument("--sizes", type=_positive_ints, default=[32, 64, 128], help="image sizes, e.g. 32,64,128")
+    bench.add_argument("--batches", type=_positive_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
+    bench.add_argument("--steps", type=_positive_int, default=20, help="PGD steps per run")
+    bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory rows")
+    bench.add_argument("--memory-steps", type=_positive_int, default=5000,
+                       help="steps of the long peak-memory run at 256 px (beside a 20-step one)")
     bench.add_argument("--gui", action="store_true",
                        help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
                             "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
@@ -684,7 +702,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return sweep_bench.main(quick=args.quick, as_json=args.json, rounds=args.rounds)
     from advlens.engine import bench
 
-    return bench.main(args.device, quick=args.quick, as_json=args.json)
+    if args.quick:
+        return bench.main(args.device, quick=True, as_json=args.json, memory=not args.no_memory,
+                          threads=args.threads)
+    return bench.main(args.device, as_json=args.json, rounds=args.rounds, threads=args.threads,
+                      sizes=tuple(args.sizes), batches=tuple(args.batches), steps=args.steps,
+                      memory=not args.no_memory, memory_steps=(20, args.memory_steps))
 
 
 COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "stability": _cmd_stability, "train-demo": _cmd_train}
