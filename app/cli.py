@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
-    bench.add_argument("--rounds", type=_positive_int, default=9, help="interleaved rounds (default 9)")
+    bench.add_argument("--rounds", type=whole_number("rounds", 1, 100), default=None,
+                       help="interleaved rounds (default 9; --sweep --quick: 3)")
     bench.add_argument("--threads", type=_positive_int, default=1, help="torch threads for every implementation")
     bench.add_argument("--sizes", type=_positive_ints, default=[32, 64, 128], help="image sizes, e.g. 32,64,128")
     bench.add_argument("--batches", type=_positive_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
@@ -163,8 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sweep", action="store_true",
                        help="measure the sweep executors instead: jobs/s and per-job overhead on the local pool "
                             "and on a 2-worker Dask LocalCluster (needs advlens[cluster]), rounds interleaved")
-    bench.add_argument("--rounds", type=whole_number("rounds", 1, 100), default=None,
-                       help="--sweep: interleaved rounds (default 9, --quick 3)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -705,7 +704,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.quick:
         return bench.main(args.device, quick=True, as_json=args.json, memory=not args.no_memory,
                           threads=args.threads)
-    return bench.main(args.device, as_json=args.json, rounds=args.rounds, threads=args.threads,
+    return bench.main(args.device, as_json=args.json, rounds=args.rounds or 9, threads=args.threads,
                       sizes=tuple(args.sizes), batches=tuple(args.batches), steps=args.steps,
                       memory=not args.no_memory, memory_steps=(20, args.memory_steps))
 
