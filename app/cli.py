@@ -217,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "mix); one size N trains the Resolution lab's control model shapes-cnn-rN (alias demo-rN)")
     train.add_argument("--name", default=None, help="model name and file stem (default shapes-cnn or shapes-cnn-rN)")
     train.add_argument("--threads", type=int, default=None, help="CPU threads for training (default: torch's)")
+    train.add_argument("--controls", action="store_true", help="train every Resolution lab control model "
+                       "(16, 32, 64, 128 px; seeds 0 and 1), the same number of steps each")
     _add_runs_parser(sub)
     return parser
 
@@ -450,7 +452,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         ("--threads", args.threads)):
         if value is not None:
             argv += [flag, str(value)]
-    return train.main(argv)
+    return train.main(argv + (["--controls"] if args.controls else []))
 
 
 def _cmd_attack(args: argparse.Namespace) -> int:
