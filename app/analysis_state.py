@@ -85,7 +85,8 @@ class AnalysisState(TaskPoller):
                     self.launch(an.noise_vs_attack, model, data.images, labels, attack)
                 elif kind == "transfer":
                     models = {self.explorer.model_key: model}
-                    controls = set(control_models().values())  # each good at one size only: not transfer targets
+                    # each good at one size only: not transfer targets
+                    controls = {name for names in control_models().values() for name in names}
                     for key, _title in self.explorer.model_choices():
                         if key != self.explorer.model_key and key not in controls:
                             path = self.explorer.extra_models.get(key, key)

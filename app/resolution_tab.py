@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from advlens.engine import AdvLensError
 from advlens.engine.images import atomic_write_bytes
+from advlens.engine.labs.readings import METRIC_TITLES, PREDICTIONS
 from advlens.engine.labs.resolution import ResolutionLabConfig, ResolutionLabResult, run_resolution_lab
-from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
 from advlens.engine.tasks import TaskOutcome
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
@@ -103,12 +103,13 @@ class ResolutionTab:
         p = self.panel
         metric = p.metric.currentData()
         norms = result.config.norms
-        clean_metric = metric.startswith(("grad", "first_order"))
+        clean_metric = metric.startswith(("grad", "margin_grad", "first_order"))
         if "l2" in norms or clean_metric:
             source = "l2" if "l2" in norms else norms[0]
             sizes, table = result.table(metric, source)
             fit = result.fits.get(metric)
-            stat = result.means(metric, source) if metric.startswith("grad") else result.medians(metric, source)
+            stat = (result.means(metric, source) if metric.startswith(("grad", "margin_grad"))
+                    else result.medians(metric, source))
             p.l2_plot.set_data(sizes, table, stat, result.means(metric, source),
                                (fit.slope, fit.intercept) if fit else None, PREDICTIONS.get(metric, {}),
                                METRIC_TITLES[metric])
@@ -119,8 +120,10 @@ class ResolutionTab:
                                  [v * 255 for v in result.means("linf", "linf")],
                                  (fit.slope, fit.intercept + np.log(255)) if fit else None, PREDICTIONS["linf"],
                                  "minimal Linf (/255)")
-        headers = ["size", "skipped", "clean acc.", "median L2", "median rel. L2", "median RMS", "median Linf (/255)",
-                   "mean ‖∂L/∂x‖₂"]
+        headers = ["size", "skipped", "failed", "clean acc.", "median L2", "median rel. L2", "median RMS",
+                   "median Linf (/255)", "mean ‖∂L/∂x‖₂"]
+        failed = {s: sum(1 for m in result.measurements if m.resolution == s and m.correct and not m.success)
+                  for s in result.config.resolutions}
         med = {m: result.medians(m, "l2") for m in ("l2", "rel_l2", "rms")} if "l2" in norms else {}
         linf = result.medians("linf", "linf") if "linf" in norms else []
         grads = result.means("grad_l2", norms[0])
@@ -128,12 +131,16 @@ class ResolutionTab:
         for j, s in enumerate(result.config.resolutions):
             if s not in result.skipped:
                 continue
-            rows.append([str(s), str(result.skipped[s]), f"{result.clean_accuracy[s]:.0%}",
+            rows.append([str(s), str(result.skipped[s]), str(failed[s]), f"{result.clean_accuracy[s]:.0%}",
                          *(_fmt(med[m][j]) if med else "—" for m in ("l2", "rel_l2", "rms")),
                          _fmt(linf[j] * 255) if linf else "—", _fmt(grads[j])])
         p.set_table(headers, rows)
         p.strip.set_perturbations(sorted(result.strip.items()))
-        lines = [f"<b>{v}</b>" if i < 4 else v for i, v in enumerate(result.verdicts)]
+        # the joint verdict first, large; then the per-metric lines (the joint ones in bold)
+        joint, *per_metric = result.verdicts or [""]
+        bold = ("raw L2 ", "Linf ", "‖∂margin/∂x‖₁ ")
+        lines = [f"<span style='font-size:13pt'><b>{joint}</b></span>",
+                 *(f"<b>{v}</b>" if v.startswith(bold) else v for v in per_metric)]
         notes = "<br>".join(f"• {n}" for n in result.notes)
         done = "" if result.done >= result.total else f" (partial: {result.done}/{result.total})"
         p.outcome.setText(f"<b>{result.model_name}</b>, {result.config.images}, {result.config.attack.upper()}"

@@ -23,7 +23,10 @@ def config_from_options(options: dict) -> StabilityConfig:
         train_points=int(options["train_points"]), test_points=int(options["test_points"]),
         width=int(options["width"]), depth=int(options["depth"]), seeds=int(options["seeds"]),
         train_steps=int(options["train_steps"]), learning_rate=float(options["learning_rate"]),
-        norm=str(options["norm"]),
+        norm=str(options["norm"]), sweep=str(options.get("sweep", "stripes")),
+        point_counts=parse_int_list(str(options.get("point_counts", "100,300,1000,3000,10000,20000")),
+                                    "training-set sizes"),
+        points_stripes=int(options.get("points_stripes", 4)),
     ).validated()
 
 

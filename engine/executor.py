@@ -32,7 +32,6 @@ from .session import RunControl
 
 log = logging.getLogger(__name__)
 
-METHODS = ("attack", "pgd-bisect")
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
 
 
@@ -41,8 +40,8 @@ class SweepJob:
     """One independent piece of a sweep, as plain data (picklable; `attack` is JSON-able).
 
     `model` is a spec `load_model` understands ('demo', a file, `torchvision:NAME`) or a key from
-    `Executor.register_model`. `method` 'attack' runs the configured attack batch by batch; 'pgd-bisect'
-    runs the Resolution lab's bisected PGD with `attack['norm']` and `attack['steps']` steps per budget.
+    `Executor.register_model`. The configured attack runs batch by batch; a minimal-norm search by
+    bisection is the catalogue's `pgd-bisect`, an attack like any other.
     """
 
     model: str
@@ -51,7 +50,6 @@ class SweepJob:
     labels: np.ndarray  # (N,) classes to move away from (or towards, with attack['target'])
     seed: int = 0  # the job's own torch.Generator starts here (it overrides attack['seed'])
     batch: int = 64
-    method: str = "attack"
     device: str = "auto"  # where a model loaded by spec goes; a registered model stays where it is
     keep_adversarial: bool = True  # False: the result carries no images (a robust-accuracy point needs none)
     tag: str = ""  # the caller's name for the job (an epsilon, a resolution), echoed in the result
@@ -84,22 +82,13 @@ def run_job(job: SweepJob, model: Model, control: RunControl | None = None) -> S
     `control.cancel()` stops it at the next attack step with `Cancelled`.
     """
     from .analysis.sweep import run_attack_on
-    from .labs.resolution import bisect_pgd
 
     start = time.perf_counter()
-    if job.method not in METHODS:
-        raise ConfigError(f"unknown job method '{job.method}': choose one of {', '.join(METHODS)}")
     should_stop = (lambda: control.cancelled) if control is not None else None
     x = job_images(job)
     y = torch.as_tensor(np.asarray(job.labels), dtype=torch.long)
     config = replace(AttackConfig.from_dict(dict(job.attack)), seed=int(job.seed))
-    if job.method == "pgd-bisect":
-        device = model.device
-        adv, ok = bisect_pgd(model, x.to(device), y.to(device), config.norm, steps=config.steps,
-                             seed=config.seed, should_stop=should_stop)
-        adv, ok = adv.cpu(), ok.cpu()
-    else:
-        adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop)
+    adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop)
     with torch.no_grad():
         delta = adv - x
         norms = {"l2": lp_norm(delta, "l2").tolist(), "linf": lp_norm(delta, "linf").tolist()}

@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
 from .image_pane import DIVERGING_MAP
 from .task_progress import TaskProgress
 
-REFERENCE_COLOURS = [(31, 119, 180), (44, 160, 44), (148, 103, 189), (140, 86, 75)]
+REFERENCE_COLOURS = [(31, 119, 180), (44, 160, 44), (148, 103, 189), (140, 86, 75), (23, 190, 207)]
 L2_METRICS = (("l2", "raw L2"), ("rel_l2", "relative L2"), ("rms", "RMS"),
               ("first_order_l2", "first-order L2 estimate"), ("grad_l1", "mean ‖∂L/∂x‖₁"),
-              ("grad_l2", "mean ‖∂L/∂x‖₂"))
+              ("grad_l2", "mean ‖∂L/∂x‖₂"), ("margin_grad_l1", "‖∂margin/∂x‖₁"),
+              ("margin_grad_l2", "‖∂margin/∂x‖₂"))
 
 
 class LogLogPlot(QWidget):

@@ -30,9 +30,20 @@ def keep_best(best: torch.Tensor, found: torch.Tensor, x_adv: torch.Tensor, succ
 
 
 class PgdAttack(Attack):
-    """Steepest ascent on the loss with a projection onto the eps-ball and [0,1] after every step."""
+    """Steepest ascent on the loss with a projection onto the eps-ball and [0,1] after every step.
+
+    `budget` gives every image its own eps instead of `config.eps` (and, without a set step size, its own
+    step 2.5 * eps / steps): the bisection wrapper (`bisect.BisectedPgd`) searches each image's budget
+    this way. `objective` 'margin' ascends minus the criterion's logit gap instead of its loss: the
+    cross-entropy's gradient vanishes far from the boundary (softmax saturates), the gap's does not.
+    """
 
     spec = catalogue.PGD
+
+    def __init__(self, config, budget: torch.Tensor | None = None, objective: str = "loss"):
+        super().__init__(config)
+        self.budget = budget
+        self.objective = objective
 
     def _schedule(self) -> tuple[int, float, bool]:
         cfg = self.config
@@ -48,17 +59,27 @@ class PgdAttack(Attack):
         cfg = self.config
         n_steps, alpha, random_start = self._schedule()
         x = x.detach()
-        if random_start and cfg.eps > 0:
+        eps = cfg.eps
+        if self.budget is not None:
+            eps = self.budget.to(x.device, x.dtype)
+            if cfg.step_size is None:
+                alpha = per_image(2.5 * eps / n_steps, x)
+            if random_start:  # the unit ball's draw scaled per image (every draw is linear in eps)
+                start = x + random_in_ball(x.shape, cfg.norm, 1.0, generator, x.device, x.dtype) * per_image(eps, x)
+            else:
+                start = x.clone()
+        elif random_start and cfg.eps > 0:
             start = x + random_in_ball(x.shape, cfg.norm, cfg.eps, generator, x.device, x.dtype)
         else:
             start = x.clone()
-        x_adv = clip_perturbation(x, start, cfg.norm, cfg.eps)
+        ascend = criterion.loss if self.objective == "loss" else (lambda logits: -criterion.margin(logits))
+        x_adv = clip_perturbation(x, start, cfg.norm, eps)
         best, found = x_adv.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         check = FiniteCheck(x.device)
         active = torch.ones_like(found)
         i = 0
         for i in range(n_steps):
-            logits, losses, grad = loss_and_gradient(model, x_adv, criterion.loss)
+            logits, losses, grad = loss_and_gradient(model, x_adv, ascend)
             check.update(i, losses, grad)
             step = measure(i, self.spec.title, x, x_adv, logits, criterion)
             best, found = keep_best(best, found, x_adv, step.success)
@@ -67,7 +88,7 @@ class PgdAttack(Attack):
                 active = active & ~step.success
                 if not bool(active.any()):
                     break
-            candidate = clip_perturbation(x, x_adv + alpha * self._direction(grad, x_adv), cfg.norm, cfg.eps)
+            candidate = clip_perturbation(x, x_adv + alpha * self._direction(grad, x_adv), cfg.norm, eps)
             x_adv = torch.where(per_image(active, x_adv), candidate, x_adv)
         else:
             i = n_steps

@@ -23,6 +23,8 @@ def test_the_lab_tab_runs_and_shows_every_view(qtbot, main_window, tmp_path):
     assert p.strip.shown == sorted(result.strip)
     assert p.table.rowCount() == 3
     assert "slope" in p.outcome.text() and "natively" in p.outcome.text()
+    assert result.verdicts[0] in p.outcome.text() and p.outcome.text().index(result.verdicts[0]) < p.outcome.text(
+    ).index("slope")  # the joint verdict comes first
     medians = [m for m in result.medians("l2", "l2")]
     assert list(p.l2_plot.medians) == pytest.approx(medians, nan_ok=True)
     assert p.run.isEnabled()
@@ -60,7 +62,8 @@ def test_the_lab_tab_runs_the_control_models(qtbot, main_window):
     with qtbot.waitSignal(w.resolution_state.finished, timeout=180_000) as blocker:
         p.run.click()
     result = blocker.args[0]
-    assert result.models == {16: "shapes-cnn-r16", 32: "shapes-cnn-r32"} and result.missing_models == [24]
+    assert result.models == {16: ["shapes-cnn-r16", "shapes-cnn-r16-s1"], 32: ["shapes-cnn-r32", "shapes-cnn-r32-s1"]}
+    assert result.missing_models == [24] and result.replicates == 2
     assert "per-resolution" in p.outcome.text() and "No model trained at 24 px" in p.outcome.text()
     assert p.table.rowCount() == 2
 
