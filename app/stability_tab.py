@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from advlens.engine.labs.stability import (
     ABOUT,
     CATEGORIES,
@@ -57,7 +59,8 @@ class StabilityTab:
     def on_finished(self, result: StabilityResult) -> None:
         self.panel.set_busy(False)
         self.draw_rows(result.rows)
-        self.panel.set_summary(result.summary)
+        rest = result.summary[len(result.headline):].strip()  # the verdict sentence in bold, then the details
+        self.panel.set_summary(f"<b>{html.escape(result.headline)}</b> {html.escape(rest)}")
         self.panel.set_progress(1, 1, None, f"finished in {result.seconds:.0f} s")
 
     def on_failed(self, message: str) -> None:

@@ -41,7 +41,7 @@ from .stability_results import (
     StabilityResult,
     StabilitySnapshot,
 )
-from .stability_text import ABOUT, DEPARTURES, summarise, table_rows, verdict
+from .stability_text import ABOUT, DEPARTURES, summarise, table_rows, verdict, verdict_sentence
 from .stability_training import Plateau, TrainingCurve, torch_threads, train_mlps
 
 __all__ = ["ABOUT", "CATEGORIES", "DEPARTURES", "KINDS", "KIND_TITLES", "MARGIN_FRACTION", "NORMS", "NetResult",
@@ -188,5 +188,6 @@ def run_stability_lab(config: StabilityConfig, progress: Progress | None = None)
         report((i + 1) * per_setting)
     result = StabilityResult(config, rows, time.perf_counter() - started, about=ABOUT, departures=DEPARTURES)
     result.verdict = verdict(rows, config)
+    result.headline = verdict_sentence(rows, config)
     result.summary = summarise(result)
     return result

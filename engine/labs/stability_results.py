@@ -170,10 +170,11 @@ class StabilityResult:
     rows: list[SettingRow]
     seconds: float
     verdict: str = ""  # agrees-unstable | agrees-inaccurate | disagrees | inconclusive
-    summary: str = ""  # the verdict sentence first, then what the run shows
+    headline: str = ""  # the verdict in one sentence
+    summary: str = ""  # the headline first, then what the run shows
     about: str = ""
     departures: str = ""
 
     def to_dict(self) -> dict:
         return {"config": self.config.to_dict(), "rows": [r.to_dict() for r in self.rows], "seconds": self.seconds,
-                "verdict": self.verdict, "summary": self.summary, "about": self.about, "departures": self.departures}
+                "verdict": self.verdict, "headline": self.headline, "summary": self.summary, "about": self.about, "departures": self.departures}

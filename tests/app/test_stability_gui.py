@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 
@@ -49,7 +51,8 @@ def test_the_tab_trains_live_and_fills_plots_table_and_summary(qtbot, main_windo
     assert sum(panel.class_curves[c].yData.sum() for c in panel.class_curves) == 2 * len(at_d2)
     assert result.summary.startswith(("Agrees", "Disagrees", "Inconclusive"))  # the verdict sentence leads
     assert panel.table.rowCount() == 4 and panel.table.item(3, 0).text() == "4"
-    assert "zigzag" in panel.summary.text().lower() and panel.summary.text() == result.summary
+    assert "zigzag" in panel.summary.text().lower() and result.summary.startswith(result.headline)
+    assert panel.summary.text().startswith(f"<b>{html.escape(result.headline)}</b>")  # the verdict, in bold
     assert "departs from the paper" in panel.notes.text()
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
     # plotting against d instead: K held at 2, the two dimensions on the x axis
