@@ -102,6 +102,7 @@ class _LabRun:
         self.result.total = sum(len(ms) for ms in self.by_size.values()) * len(config.norms)
         self.check_sizes = {config.resolutions[0], config.resolutions[-1]} if config.convergence_images else set()
         self.preds: dict[tuple[int, int], torch.Tensor] = {}
+        self.measured: dict[int, int] = {}
 
     def prepare(self, jobs: JobGroup, keys: dict[int, str], size: int, x_all: torch.Tensor,
                 replicate: int) -> _Pending:
@@ -132,9 +133,9 @@ class _LabRun:
         """Read one size and seed's results into measurements, refit, report."""
         result, cfg = self.result, self.config
         result.skipped[p.size] = result.skipped.get(p.size, 0) + int((~p.correct).sum())
-        done_seeds = sum(1 for (s, _r) in self.preds if s == p.size)
-        previous = result.clean_accuracy.get(p.size, 0.0) * (done_seeds - 1)
-        result.clean_accuracy[p.size] = (previous + float(p.correct.float().mean())) / done_seeds
+        self.measured[p.size] = done = self.measured.get(p.size, 0) + 1  # seeds read at this size so far
+        previous = result.clean_accuracy.get(p.size, 0.0) * (done - 1)
+        result.clean_accuracy[p.size] = (previous + float(p.correct.float().mean())) / done
         for norm, future in zip(cfg.norms, p.futures, strict=True):
             found = jobs.result(future)
             if found is not None:

@@ -89,6 +89,7 @@ def test_control_mode_attacks_each_size_on_the_model_trained_at_it(control_resul
             with torch.no_grad():
                 wrong += int((model(torch.from_numpy(images)).argmax(1) != torch.from_numpy(labels)).sum())
         assert r.skipped[size] == wrong
+        assert r.clean_accuracy[size] == pytest.approx(1 - wrong / (3 * len(CONTROL_SEEDS)))  # mean over seeds
     header, first = r.to_csv().splitlines()[:2]
     assert "model" in header.split(",") and f"shapes-cnn-r{r.measurements[0].resolution}" in first
     data = r.to_json_dict()
