@@ -151,4 +151,24 @@ def _sentence(verdict: JointVerdict, evidence: str, usable: dict[str, SlopeFit])
         return (f"The intervals are too wide to tell {listed} apart: {evidence}{unmeasured}. More images "
                 "(or seeds) would narrow them.")
     return (f"The data support none of the readings (Dube A, B, C, Simon-Gabriel, the scale-consistent null): "
-            f"{evidence}{unmeasured}.")
+            f"{evidence}{unmeasured}; {_closest(verdict, usable)}.")
+
+
+def _closest(verdict: JointVerdict, usable: dict[str, SlopeFit]) -> str:
+    """The reading that misses least: the most predicted slopes inside their intervals, then the smallest
+    total distance of its predictions from the intervals."""
+    def inside(reading: str, metric: str) -> bool:
+        return usable[metric].contains(PREDICTIONS[metric][reading], TOLERANCE)
+
+    def score(reading: str) -> tuple[int, float]:
+        metrics = verdict.tested[reading]
+        gap = sum(max(usable[m].low - PREDICTIONS[m][reading], PREDICTIONS[m][reading] - usable[m].high, 0.0)
+                  for m in metrics)
+        return -sum(inside(reading, m) for m in metrics), gap
+
+    best = min(verdict.tested, key=score)
+    hits = [METRIC_TITLES[m] for m in verdict.tested[best] if inside(best, m)]
+    misses = [f"{METRIC_TITLES[m]} (predicted {PREDICTIONS[m][best]:+g})" for m in verdict.tested[best]
+              if not inside(best, m)]
+    return (f"the closest reading is {best}: {' and '.join(hits) or 'no slope'} inside, "
+            f"{' and '.join(misses)} outside")

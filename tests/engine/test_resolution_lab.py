@@ -153,6 +153,7 @@ def test_the_joint_verdict_says_when_intervals_are_too_wide_or_nothing_fits():
     assert wide.sentence.startswith("The intervals are too wide to tell")
     none = joint_verdict({"l2": _fit("l2", 3.0), "linf": _fit("linf", 2.0), "margin_grad_l1": _fit("margin_grad_l1", 0)})
     assert none.outcome == "none" and none.sentence.startswith("The data support none")
+    assert "the closest reading is scale-consistent (null): ‖∂margin/∂x‖₁ inside" in none.sentence
     assert joint_verdict({}).outcome == "no data"
     # every reading of the table is in some group, and every group's readings predict raw L2
     assert {r for members in GROUPS.values() for r in members} == set(PREDICTIONS["l2"])
