@@ -34,6 +34,15 @@ L2_METRICS = (("l2", "raw L2"), ("rel_l2", "relative L2"), ("rms", "RMS"),
               ("margin_grad_l2", "‖∂margin/∂x‖₂"))
 
 
+def reference_groups(references: dict[str, float]) -> list[tuple[float, list[str]]]:
+    """Readings grouped by the slope they predict, steepest first: readings that agree on a metric (Dube A and
+    Simon-Gabriel on every norm) share one line and one legend entry instead of hiding each other."""
+    groups: dict[float, list[str]] = {}
+    for name, slope in references.items():
+        groups.setdefault(float(slope), []).append(name)
+    return sorted(groups.items(), key=lambda item: -item[0])
+
+
 class LogLogPlot(QWidget):
     """Per-image points, medians, means, the fitted line and the readings' reference lines."""
 
@@ -58,6 +67,7 @@ class LogLogPlot(QWidget):
         self.references: list[pg.PlotDataItem] = []
         layout.addWidget(self.plot)
         self.medians = np.zeros(0)
+        self.reference_labels: list[str] = []  # one per line drawn: readings that predict the same slope share it
 
     def set_data(self, sizes: list[int], table: np.ndarray, medians: list[float], means: list[float],
                  fit: tuple[float, float] | None, references: dict[str, float], y_label: str) -> None:
@@ -86,14 +96,16 @@ class LogLogPlot(QWidget):
             self.plot.removeItem(item)
             self.legend.removeItem(item)
         self.references = []
+        self.reference_labels = []
         if ok.any():
             s0, y0 = sizes_arr[ok][0], med[ok][0]
-            for k, (name, slope) in enumerate(references.items()):
+            for k, (slope, names) in enumerate(reference_groups(references)):
                 colour = REFERENCE_COLOURS[k % len(REFERENCE_COLOURS)]
+                label = f"{', '.join(names)}: {slope:+g}"
                 item = self.plot.plot(sizes_arr, y0 * (sizes_arr / s0) ** slope,
-                                      pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine),
-                                      name=f"{name}: {slope:+g}")
+                                      pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DotLine), name=label)
                 self.references.append(item)
+                self.reference_labels.append(label)
 
 
 class PerturbationStrip(pg.GraphicsLayoutWidget):
@@ -192,6 +204,16 @@ class ResolutionPanel(QWidget):
 
         right = QVBoxLayout()
         outer.addLayout(right, 1)
+        self.verdict = QLabel("Run the lab: the joint verdict over raw L2, Linf and ‖∂margin/∂x‖₁ appears here.")
+        self.verdict.setObjectName("banner")  # the one sentence that answers the question, always in view
+        self.verdict.setStyleSheet("font-size: 13pt;")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict.setToolTip("Which group of readings (SCIENCE.md) the slopes of raw L2, Linf and the logit "
+                                "gap's gradient L1 norm support together: a reading is supported when every slope "
+                                "it predicts lies inside its 95% interval.")
+        right.addWidget(self.verdict)
         self.outcome = QLabel("Run the lab to measure how minimal perturbations scale with resolution.")
         self.outcome.setObjectName("labOutcome")
         self.outcome.setWordWrap(True)
@@ -236,6 +258,13 @@ class ResolutionPanel(QWidget):
 
     def set_progress(self, done: int, total: int, eta: float | None) -> None:
         self.task.set_progress(done, total, eta)
+
+    def set_verdict(self, text: str, tone: str = "") -> None:
+        """The joint verdict (plain text) in the banner; `tone` 'bad' marks a warning (e.g. no convergence)."""
+        self.verdict.setText(text)
+        self.verdict.setProperty("tone", tone)
+        self.verdict.style().unpolish(self.verdict)
+        self.verdict.style().polish(self.verdict)
 
     def set_table(self, headers: list[str], rows: list[list[str]]) -> None:
         self.table.setColumnCount(len(headers))

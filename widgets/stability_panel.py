@@ -46,6 +46,13 @@ def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
     return make_plot(title, x, y, title_size="12pt")
 
 
+def _fit_column(combo: QComboBox) -> None:
+    """Let a combo box with long item texts shrink to the controls column (the popup still shows them whole),
+    so the column needs no horizontal scroll bar."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+
+
 def _shown(xs: list[float], ys: list[float]) -> np.ndarray:
     """Which points a log plot can show: positive and finite (inf rho = never fooled is left out)."""
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
@@ -102,6 +109,7 @@ class StabilityPanel(QWidget):
         self.sweep.addItem("training points n (accurate but unstable?)", "points")
         self.sweep.setToolTip("Sweep K at the training points above, or sweep the training-set size n at one K "
                               "the fixed net learns: the paper's distinctive branch is accurate yet unstable.")
+        _fit_column(self.sweep)
         form.addRow("Sweep", self.sweep)
         self.point_counts = QLineEdit("100,300,1000,3000,10000,20000")
         self.point_counts.setToolTip("Training-set sizes n of the points sweep (a comma list).")
@@ -175,6 +183,7 @@ class StabilityPanel(QWidget):
         self.x_axis.addItem("dimension d", "dim")
         self.x_axis.addItem("training points n", "train_points")
         self.x_axis.setToolTip("The swept parameter on the x axis of the sweep plots.")
+        _fit_column(self.x_axis)
         vform.addRow("x axis", self.x_axis)
         self.fixed_value = QComboBox()
         self.fixed_value.setToolTip("The value of the other parameter for the curves shown.")
@@ -390,9 +399,12 @@ class StabilityPanel(QWidget):
         rho_ticks = [v for v in RHO_TICKS if low / 3 <= v <= high * 3]
         self.rho_plot.getAxis("left").setTicks([[(math.log10(v), f"{v:g}") for v in rho_ticks]])
 
-    def set_classes(self, xs: list[float], counts: dict[str, list[int]], title: str, y_label: str) -> None:
-        """How many fixed-architecture runs fell in each class at each setting (three curves)."""
-        self.good_plot.getPlotItem().titleLabel.setText(title, size="12pt")
+    def set_classes(self, xs: list[float], counts: dict[str, list[int]], title: str, y_label: str,
+                    rule: str = "") -> None:
+        """How many fixed-architecture runs fell in each class at each setting (three curves); `rule` says how
+        a run is classed, under the title."""
+        text = f"{title}<br><span style='font-size:9pt'>{rule}</span>" if rule else title
+        self.good_plot.getPlotItem().titleLabel.setText(text, size="12pt")
         self.good_plot.setLabel("left", y_label)
         x = np.asarray(xs, dtype=float)
         for name, curve in self.class_curves.items():

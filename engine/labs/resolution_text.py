@@ -107,7 +107,8 @@ def convergence_note(checks: list[ConvergenceCheck]) -> str | None:
     head = (f"WARNING: the attack has not converged: twice the steps moved the median by more than "
             f"{CONVERGENCE_WARN:.0%} at " + ", ".join(f"{c.resolution} px {c.norm.upper()}" for c in moved) + ". "
             if moved else "Convergence: ")
-    return head + f"re-running a subset with {checks[0].steps} steps changed the median by " + ", ".join(parts) + "."
+    rerun = "Re-running" if moved else "re-running"
+    return head + f"{rerun} a subset with {checks[0].steps} steps changed the median by " + ", ".join(parts) + "."
 
 
 def prediction_note(share: float | None, images: int) -> str | None:

@@ -23,8 +23,10 @@ def test_the_lab_tab_runs_and_shows_every_view(qtbot, main_window, tmp_path):
     assert p.strip.shown == sorted(result.strip)
     assert p.table.rowCount() == 3
     assert "slope" in p.outcome.text() and "natively" in p.outcome.text()
-    assert result.verdicts[0] in p.outcome.text() and p.outcome.text().index(result.verdicts[0]) < p.outcome.text(
-    ).index("slope")  # the joint verdict comes first
+    assert p.verdict.text() == result.joint.sentence == result.verdicts[0]  # the joint verdict, in the banner
+    assert result.verdicts[1] in p.outcome.text()  # then the per-metric lines
+    # readings that predict the same slope share one reference line: Dube A and Simon-Gabriel on Linf
+    assert p.linf_plot.reference_labels == ["scale-consistent (null): +0", "Dube A, Simon-Gabriel: -1"]
     medians = [m for m in result.medians("l2", "l2")]
     assert list(p.l2_plot.medians) == pytest.approx(medians, nan_ok=True)
     assert p.run.isEnabled()
@@ -39,7 +41,7 @@ def test_bad_settings_say_so_and_cancel_keeps_partial_results(qtbot, main_window
     p = w.resolution_panel
     p.resolutions.setText("16,abc")
     p.run.click()
-    assert "whole numbers" in p.outcome.text() and p.run.isEnabled()
+    assert "whole numbers" in p.verdict.text() and p.run.isEnabled()
     p.resolutions.setText("16,24,32,48,64,96,128")
     p.images.setCurrentText("demo:64")
     p.steps.setValue(200)
