@@ -11,7 +11,7 @@ TORCH_CPU := torch==2.13.0
 TORCHATTACKS := torchattacks==3.5.1
 ONNX2TORCH := onnx2torch==1.5.15
 
-.PHONY: run test lint bench screenshot clean venv
+.PHONY: run test lint bench screenshot clean venv test-engine-alone hostile
 
 venv: $(STAMP)
 
@@ -39,14 +39,38 @@ test: $(STAMP)
 	$(BIN)/ruff check app engine widgets resources tests packaging
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
+# The engine alone: a second venv without PySide6 or pyqtgraph runs tests/engine (DESIGN.md: the engine
+# is usable with no Qt installed). Its requirements are pyproject's, read by packaging/engine_requirements.py.
+ENGINE_VENV := .venv-engine
+ENGINE_STAMP := $(ENGINE_VENV)/.installed
+
+$(ENGINE_STAMP): pyproject.toml Makefile packaging/engine_requirements.py
+	test -x $(ENGINE_VENV)/bin/python || $(PYTHON) -m venv $(ENGINE_VENV)
+	$(ENGINE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ENGINE_VENV)/bin/python -m pip install --quiet $(TORCH_CPU)
+	$(PYTHON) packaging/engine_requirements.py > $(ENGINE_VENV)/requirements.txt
+	$(ENGINE_VENV)/bin/python -m pip install --quiet -r $(ENGINE_VENV)/requirements.txt scipy tqdm foolbox==3.3.4
+	$(ENGINE_VENV)/bin/python -m pip install --quiet --no-deps -e . $(TORCHATTACKS) $(ONNX2TORCH)
+	touch $(ENGINE_STAMP)
+
+test-engine-alone: $(ENGINE_STAMP)
+	$(ENGINE_VENV)/bin/python -c "import importlib.util as u, sys; q = [m for m in ('PySide6', 'pyqtgraph') if u.find_spec(m)]; sys.exit(f'Qt found in the engine-only venv: {q}' if q else 0)"
+	$(ENGINE_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/engine
+
 bench: $(STAMP)
 	$(BIN)/advlens bench
 
+# The hostile-case corpus (crafted models, images, cards, records, arguments) replayed through the CLI, with a
+# table of what each produced (tests/hostile/run.py). Not part of `make test`: it takes several minutes.
+hostile: $(STAMP)
+	$(BIN)/python tests/hostile/run.py --jobs 2 --table hostile-results.md
+
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer.png
+	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer-1024.png --screenshot-size 1024x768
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(ENGINE_VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
 
 # The frozen one-folder app (dist/advlens/) and its smoke test; see README "Standalone bundle".
 # Not part of `make test`. PyInstaller goes into .venv here only (it is not in the test extra).

@@ -1,25 +1,23 @@
-"""Runs the analyses for the Analysis tab on the engine's task runner and hands plain results to the view.
+"""Runs the Analysis tab's analyses in the engine process and hands their plain results to the view.
 
 Partial results (a robust-accuracy curve growing one epsilon at a time) are read by a timer from the
-task's progress mailbox, as the Explorer reads attack steps.
+job's progress mailbox, as the Explorer reads attack steps. What to compute is plain data (an
+`AnalysisJob`): the engine holds the model, renders or reads the images and runs the attacks.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Signal
 
-from advlens.engine import AdvLensError, AttackConfig, load_model
-from advlens.engine import analysis as an
-from advlens.engine.analysis.imagesets import ImageSet
-from advlens.engine.catalogue import attack_spec
-from advlens.engine.model import control_models
-from advlens.engine.tasks import TaskOutcome
-from advlens.engine.units import parse_eps_range
+from advlens.engine.analysis.requests import AnalysisRequest
+from advlens.engine.config import AttackConfig
+from advlens.engine.errors import AdvLensError
+from advlens.engine.jobs import JobOutcome
+from advlens.engine.protocol import AnalysisJob
+from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
 
@@ -34,71 +32,53 @@ class AnalysisState(TaskPoller):
     progressed = Signal(int, int, object)  # done, total, eta seconds or None
 
     def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
-        super().__init__(parent=parent)
+        super().__init__(explorer.link, "analysis", parent=parent)
         self.explorer = explorer
         self.kind = ""
         self.last_result: Any = None
 
-    def _image_set(self, options: dict) -> ImageSet:
-        size = int(options["resolution"])
-        if options["source"] == "folder":
+    def request(self, kind: str, options: dict) -> AnalysisRequest:
+        """The tab's settings as an analysis request: the images it names, the Explorer's model and
+        attack (the minimal-norm analyses use the tab's own minimal attack), the Explorer's image for
+        the landscape."""
+        explorer = self.explorer
+        if kind in ("minimal", "landscape"):
+            attack = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
+                                  seed=explorer.config.attack.seed)
+        else:
+            attack = explorer.config.attack
+        if options.get("source") == "folder":
             if not options.get("folder"):
                 raise AdvLensError("choose a folder of images first")
-            return an.folder_image_set(options["folder"], size, limit=2000)
-        return an.demo_image_set(int(options["count"]), size)
-
-    def _explorer_attack(self) -> AttackConfig:
-        config = self.explorer.config.attack
-        if attack_spec(config.attack).is_minimal:
-            return AttackConfig(attack="pgd", norm="linf", eps=config.eps or 8 / 255, steps=20, seed=config.seed)
-        return replace(config, target=None, params=dict(config.params))
+            images = str(options["folder"])
+        else:
+            images = f"demo:{int(options['count'])}"
+        request = AnalysisRequest(kind, model=explorer.model_key, images=images,
+                                  resolution=int(options["resolution"]), attack=attack,
+                                  eps_range=options.get("eps_range", "0:16:1/255"))
+        if kind == "landscape":
+            if explorer.input is None:
+                raise AdvLensError("open an image in the Explorer first")
+            request.pixels = np.ascontiguousarray(explorer.input.transpose(2, 0, 1))  # as the Explorer shows it
+            request.label = explorer.label
+        if kind == "transfer":
+            controls = set(explorer.link.info.control_models) if explorer.link.info else set()
+            request.other_models = [key for key, _title in explorer.model_choices()  # each control: one size only
+                                    if key != explorer.model_key and key not in controls]
+        return request.checked()
 
     def start(self, kind: str, options: dict) -> bool:
-        model = self.explorer.model
-        if model is None:
+        explorer = self.explorer
+        if explorer.model is None:
             self.failed.emit("open a model first")
             return False
         try:
-            minimal = AttackConfig(attack=options["minimal_attack"], norm=options["minimal_norm"], steps=100,
-                                   seed=self.explorer.config.attack.seed)
-            if minimal.attack == "cw":
-                minimal = replace(minimal, norm="l2")
-            if kind == "landscape":
-                image = self.explorer.current_input()
-                if image is None:
-                    raise AdvLensError("open an image in the Explorer first")
-                label = self.explorer.label
-                if label is None:
-                    with torch.no_grad():
-                        label = int(model(image[None].to(model.device)).argmax())
-                self.launch(an.adversarial_landscape, model, image, label, replace(minimal, norm="l2"))
-            else:
-                data = self._image_set(options)
-                labels = data.labels_for(model)
-                attack = self._explorer_attack()
-                if kind == "sweep":
-                    eps = parse_eps_range(options["eps_range"])
-                    self.launch(an.robust_accuracy_curve, model, data.images, labels, attack, eps)
-                elif kind == "minimal":
-                    self.launch(an.minimal_perturbations, model, data.images, labels, minimal)
-                elif kind == "noise":
-                    self.launch(an.noise_vs_attack, model, data.images, labels, attack)
-                elif kind == "transfer":
-                    models = {self.explorer.model_key: model}
-                    # each good at one size only: not transfer targets
-                    controls = {name for names in control_models().values() for name in names}
-                    for key, _title in self.explorer.model_choices():
-                        if key != self.explorer.model_key and key not in controls:
-                            path = self.explorer.extra_models.get(key, key)
-                            models[key] = load_model(path, self.explorer.device)
-                    self.launch(an.transfer_table, models, data.images, labels, attack)
-                elif kind == "frequency":
-                    self.launch(an.frequency_comparison, model, data.images, labels, attack)
-                else:
-                    raise AdvLensError(f"unknown analysis '{kind}'")
+            request = self.request(kind, options)
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
+        specs = {key: explorer.extra_models.get(key, key) for key in request.other_models}
+        self.launch(AnalysisJob(request, EXPLORER_KEY, specs))
         self.kind = kind
         self.started.emit(kind)
         return True
@@ -108,7 +88,7 @@ class AnalysisState(TaskPoller):
         if partial is not None:
             self.partial.emit(self.kind, partial)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.finished.emit(self.kind, outcome.result)

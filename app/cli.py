@@ -8,8 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
+
+from advlens.config_args import (
+    add_config_arguments,
+    add_run_config_arguments,
+    apply_arguments,
+    print_config,
+    resolution,
+    run_config_from,
+)
+from advlens.engine.config import AttackConfig
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -24,40 +33,27 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def _budget(text: str) -> float:
-    from advlens.engine.errors import ConfigError
-    from advlens.engine.units import parse_budget
-
+def _window_size(text: str) -> tuple[int, int]:
     try:
-        return parse_budget(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def _resolution(text: str) -> int | None:
-    if text.lower() in ("native", "none", "0"):
-        return None
-    try:
-        value = int(text)
+        width, height = (int(v) for v in text.lower().split("x"))
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"resolution must be a whole number of pixels or 'native', got '{text}'") from exc
-    if not 4 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"resolution must be between 4 and 4096 pixels, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT in pixels, e.g. 1024x768, got '{text}'") from exc
+    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+        raise argparse.ArgumentTypeError(f"size must be between 320x240 and 7680x4320, got {width}x{height}")
+    return width, height
 
 
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
-    p.add_argument("--resolution", type=_resolution, default=32, help="images are drawn/resampled to N x N")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resolution", type=resolution, default=32, help="images are drawn/resampled to N x N")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _progress_printer():
     """A one-line progress display on stderr (only when it is a terminal)."""
-    from advlens.engine.tasks import Progress
+    from advlens.engine.jobs import Progress
 
     if not sys.stderr.isatty():
         return Progress()
@@ -76,22 +72,6 @@ def _progress_printer():
     return progress
 
 
-def _param(text: str) -> tuple[str, float]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got '{text}'")
-    try:
-        return name.strip(), float(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"value of {name} must be a number, got '{value}'") from exc
-
-
-def default_runs_dir() -> Path:
-    from advlens.engine.runs import default_runs_dir as runs_dir
-
-    return runs_dir()  # $ADVLENS_RUNS_DIR, else the user data folder: the same as the app's
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="advlens", description="AdvLens: watch adversarial attacks happen. "
                      "With no command, opens the desktop app.")
@@ -108,11 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--image", help="image file or sample:NAME to open")
     gui.add_argument("--model", help="model to open (bundled name or file)")
     gui.add_argument("--fullscreen", action="store_true", help="start in full-screen demo mode")
+    gui.add_argument("--screenshot-size", type=_window_size, metavar="WxH", default=None,
+                     help="window size for --screenshot, e.g. 1024x768 (default 1600x900)")
+    # tests: toggle full-screen demo mode N times while the --run attack draws (the rest after it ends)
+    gui.add_argument("--toggle-fullscreen", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
 
     attack = sub.add_parser("attack", help="run one attack and write its run record")
-    attack.add_argument("--model", default="demo",
-                        help="bundled model ('demo'), torchvision:NAME, timm:NAME, or a model file (.safetensors, "
-                             ".pt/.pth state dict, TorchScript, .pt2, .onnx) with a card beside it")
+    add_run_config_arguments(attack)
     attack.add_argument("--card", type=Path, default=None, metavar="FILE",
                         help="model card (JSON/TOML: name, labels, mean, std, input_size) for a file without one")
     attack.add_argument("--trust-pickle", action="store_true",
@@ -120,50 +102,41 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--onnx-runtime", action="store_true",
                         help="run an ONNX model in onnxruntime (black-box attacks only) instead of converting it "
                              "to PyTorch with onnx2torch")
-    attack.add_argument("--image", default="sample:star", help="image file or sample:NAME (see 'advlens samples')")
-    attack.add_argument("--attack", default="pgd", help="attack name (see 'advlens attacks')")
-    attack.add_argument("--norm", default="linf", choices=["linf", "l2", "l1"], help="perturbation norm")
-    attack.add_argument("--eps", type=_budget, default=8 / 255, help="budget in pixel units: 8/255, 0.5 ...")
-    attack.add_argument("--steps", type=int, default=20, help="iterations (PGD)")
-    attack.add_argument("--step-size", type=_budget, default=None, help="step size (default 2.5*eps/steps)")
-    attack.add_argument("--no-random-start", action="store_true", help="start PGD at the image itself")
-    attack.add_argument("--target", type=int, default=None, help="target class index (targeted attack)")
     attack.add_argument("--label", type=int, default=None,
                         help="true class index (default: known for samples, else the clean prediction)")
-    attack.add_argument("--resolution", type=_resolution, default=64,
-                        help="resample the image to N x N first ('native' keeps its size); samples are drawn at N")
-    attack.add_argument("--filter", default="area", help="resampling filter: area, bilinear, bicubic, lanczos, nearest")
-    attack.add_argument("--early-stop", action="store_true", help="stop updating once the attack succeeds")
-    attack.add_argument("--seed", type=int, default=0, help="random seed (random start)")
-    attack.add_argument("--restarts", type=int, default=1, help="run again from new random starts, keep the best")
-    attack.add_argument("--param", action="append", default=[], type=_param, metavar="NAME=VALUE",
-                        help="attack-specific setting, e.g. --param decay=1.0 (see 'advlens attacks')")
-    attack.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user data dir)")
+    attack.add_argument("--out", type=Path, default=None, help="run record folder (default: a new folder in the user "
+                        "data dir); an existing record there is replaced, any other folder is refused")
+    attack.add_argument("--force", action="store_true", help="let --out replace a folder that is not a run record")
     attack.add_argument("--no-save", action="store_true", help="do not write a run record")
     attack.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    attack.add_argument("--no-diagnostics", action="store_true",
+                        help="skip the indicators of attack failure (the probes after the run: gradients, noise, "
+                             "a DeepFool cross-check)")
 
     bench = sub.add_parser("bench", help="time the engine's attack loop against a hand-written PyTorch loop")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--gui", action="store_true",
+                       help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
+                            "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
+                            "under Xvfb when installed)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
-    sweep.add_argument("--attack", default="pgd", help="fixed-budget attack (pgd, apgd-ce, fgsm, ...)")
-    sweep.add_argument("--norm", default="linf", choices=["linf", "l2", "l1"])
-    sweep.add_argument("--eps", default="0:16:1/255", help="START:STOP:STEP (0:16:1/255) or a list a,b,c")
-    sweep.add_argument("--steps", type=int, default=20)
-    sweep.add_argument("--restarts", type=int, default=1)
+    add_config_arguments(sweep, AttackConfig, only=("attack", "norm", "steps", "restarts", "seed"))
+    sweep.add_argument("--eps", dest="eps_range", default="0:16:1/255",
+                       help="START:STOP:STEP (0:16:1/255) or a list a,b,c")
+    sweep.add_argument("--no-diagnostics", action="store_true",
+                       help="skip counting the images that trigger each indicator of attack failure")
 
     analyze = sub.add_parser("analyze", help="minimal perturbations, loss landscape, noise vs attack, "
                              "transfer, frequency bands")
     analyze.add_argument("kind", choices=["minimal", "landscape", "noise", "transfer", "frequency"])
     _add_set_args(analyze)
-    analyze.add_argument("--attack", default=None, help="attack (default: fmn for minimal, pgd otherwise)")
-    analyze.add_argument("--norm", default=None, choices=["linf", "l2", "l1"])
-    analyze.add_argument("--eps", type=_budget, default=8 / 255, help="budget for noise/transfer/frequency")
-    analyze.add_argument("--steps", type=int, default=50)
+    # defaults: the kind's (FMN-L2, 100 steps for minimal/landscape; PGD Linf 8/255, 20 steps otherwise)
+    add_config_arguments(analyze, AttackConfig, only=("attack", "norm", "eps", "steps", "restarts", "seed"),
+                         defaults=AttackConfig(attack="fmn/pgd", norm="l2/linf", steps="100/20"))
     analyze.add_argument("--other-model", action="append", default=[], help="transfer: more models to compare")
 
     res = sub.add_parser("resolution", help="Resolution lab: minimal perturbation norms against image resolution "
@@ -257,6 +230,7 @@ def _add_runs_parser(sub) -> None:
     replay.add_argument("--trust-pickle", action="store_true",
                         help="load a full Python pickle model; it can run any code in the file: only for files you trust")
     replay.add_argument("--out", type=Path, default=None, help="also save the replayed run as a record here")
+    replay.add_argument("--force", action="store_true", help="let --out replace a folder that is not a run record")
     replay.add_argument("--json", action="store_true", help="print the verdict and the replayed record as JSON")
     report = verbs.add_parser("report", help="write a one-page, self-contained HTML report of a record")
     report.add_argument("path", type=Path, help="record folder")
@@ -264,70 +238,153 @@ def _add_runs_parser(sub) -> None:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from advlens.engine.model import bundled_models, control_models
+    from advlens.engine.loaders import bundled_models, control_models
 
-    for model in bundled_models():
+    models = bundled_models()
+    width = max([16, *(len(m.name) for m in models)])
+    for model in models:
         card = model.card
         acc = ", ".join(f"{k}px {v:.1%}" for k, v in card.clean_accuracy.items())
         size = f"{card.input_size}px" if card.input_size else "any size"
-        print(f"{model.name:16s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
-    print("demo             alias of shapes-cnn")
+        print(f"{model.name:{width}s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
+    print(f"{'demo':{width}s} alias of shapes-cnn")
     if control_models():
-        print("demo-rN          alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution lab "
-              "control: advlens resolution --per-resolution-models)")
+        print(f"{'demo-rN':{width}s} alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution "
+              "lab control: advlens resolution --per-resolution-models)")
     return 0
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        sys.stderr.write(f"advlens: note: {note}\n")
+
+
+def _analysis(kind: str, args: argparse.Namespace):
+    """Run one analysis from the command's flags; (request, result) after printing its notes."""
+    from advlens.engine import load_model
+    from advlens.engine.analysis import AnalysisRequest, default_attack, run_analysis
+
+    attack = apply_arguments(default_attack(kind), args)
+    request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
+                              attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
+                              other_models=list(getattr(args, "other_model", [])),
+                              diagnostics=not getattr(args, "no_diagnostics", False)).checked()
+    model = load_model(args.model, args.device)
+    _print_notes(model.notes)
+    others = {name: load_model(name, args.device) for name in request.other_models}
+    notes: list[str] = []
+    result = run_analysis(request, model, others, progress=_progress_printer(), notes=notes)
+    _print_notes(notes)
+    return request, result
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from advlens.engine import AttackConfig, load_model
-    from advlens.engine.analysis import robust_accuracy_curve
-    from advlens.engine.analysis.imagesets import parse_image_set
-    from advlens.engine.units import parse_eps_range
+    from advlens.engine.diagnostics.indicators import indicator_title
+    from advlens.engine.units import format_budget
 
-    eps_list = parse_eps_range(args.eps)
-    model = load_model(args.model, args.device)
-    data = parse_image_set(args.images, args.resolution)
-    config = AttackConfig(attack=args.attack, norm=args.norm, steps=args.steps, restarts=args.restarts, seed=args.seed)
-    curve = robust_accuracy_curve(model, data.images, data.labels_for(model), config, eps_list,
-                                  progress=_progress_printer())
+    request, curve = _analysis("sweep", args)
     if args.json:
-        print(json.dumps(curve.to_dict() | {"images_source": data.source}, indent=2))
+        print(json.dumps(curve.to_dict() | {"images_source": request.images}, indent=2))
         return 0
-    unit = 255 if args.norm == "linf" else 1
-    print(f"robust accuracy of {args.model} under {args.attack.upper()} {args.norm} on {len(data.images)} images "
-          f"({data.source}, {args.resolution}px); clean {curve.clean_accuracy:.1%}")
-    for eps, acc in zip(curve.eps, curve.accuracy, strict=True):
-        label = f"{eps * 255:6.2f}/255" if unit == 255 else f"{eps:8.4f}"
-        print(f"  eps {label}  {acc:6.1%}  {'#' * round(acc * 40)}")
+    print(f"robust accuracy of {args.model} under {curve.attack.upper()} {curve.norm} on {curve.images} images "
+          f"({request.images}, {request.resolution}px); clean {curve.clean_accuracy:.1%}")
+    for i, (eps, acc) in enumerate(zip(curve.eps, curve.accuracy, strict=True)):
+        counts = curve.diagnostics[i]["counts"] if curve.diagnostics else {}
+        flags = ", ".join(f"{indicator_title(k)} {n}" for k, n in counts.items() if n)
+        print(f"  eps {format_budget(eps, curve.norm):>9s}  {acc:6.1%}  {'#' * round(acc * 40):40s}  {flags}".rstrip())
+    for line in sweep_diagnostic_lines(curve.diagnostics, curve.images):
+        print(line)
     return 0
 
 
+def fix_flags(changes: dict) -> str:
+    """A fix's setting changes as `advlens attack` flags: '--attack apgd-dlr --steps 20'."""
+    flags = []
+    for key, value in changes.items():
+        if key == "params":
+            flags += [f"--param {k}={v:g}" for k, v in dict(value).items()]
+        elif key == "early_stop":
+            flags.append("--early-stop" if value else "")
+        elif key == "random_start":
+            flags.append("" if value else "--no-random-start")
+        elif key == "step_size" and value is None:
+            flags.append("(default --step-size)")
+        else:
+            flags.append(f"--{key.replace('_', '-')} {value:.6g}" if isinstance(value, float)
+                         else f"--{key.replace('_', '-')} {value}")
+    return " ".join(f for f in flags if f)
+
+
+def diagnosis_lines(diagnosis) -> list[str]:
+    """What a person reads about a run's indicators: each that fired, with its fix as flags."""
+    fired = diagnosis.fired()
+    if not fired:
+        return diagnosis.lines()
+    out = []
+    for indicator in fired:
+        value = f" [{indicator.value_text}]" if indicator.value_text else ""
+        out.append(f"{indicator.level.value.upper()} {indicator.title}{value}: {indicator.sentence}")
+        fix = indicator.fix
+        if fix is not None:
+            flags = f" ({fix_flags(fix.changes)})" if fix.changes else ""
+            out.append(f"  fix: {fix.title}{flags}." + (f" {fix.advice}" if fix.advice else ""))
+    return out + [f"note: {note}" for note in diagnosis.notes]
+
+
+def sweep_diagnostic_lines(points: list[dict], images: int) -> list[str]:
+    """Which indicators fired at which budgets of a sweep, and the fix of the worst."""
+    from advlens.engine.diagnostics.indicators import Indicator, indicator_title
+
+    fired: dict[str, list[tuple[float, int]]] = {}
+    fixes: dict[str, Indicator] = {}
+    for point in points:
+        for name, count in point["counts"].items():
+            if count:
+                fired.setdefault(name, []).append((point["eps"], count))
+        for data in point["fired"]:
+            fixes.setdefault(data["name"], Indicator.from_dict(data))
+    if not points:
+        return []
+    if not fired:
+        return ["indicators of attack failure: none fired at any budget"]
+    out = ["indicators of attack failure (images that triggered each, of " + str(images) + "):"]
+    for name, hits in fired.items():
+        worst = max(hits, key=lambda h: h[1])
+        budgets = f"{len(hits)} budget{'s' if len(hits) != 1 else ''}"
+        out.append(f"  {indicator_title(name)}: at {budgets}, up to {worst[1]} image{'s' if worst[1] != 1 else ''}")
+        indicator = fixes.get(name)
+        if indicator is not None:
+            out.append(f"    {indicator.sentence}")
+            if indicator.fix is not None:
+                flags = f" ({fix_flags(indicator.fix.changes)})" if indicator.fix.changes else ""
+                out.append(f"    fix: {indicator.fix.title}{flags}")
+    return out
+
+
+def lab_indicator_line(cells: dict[str, dict[str, int]], unit: str) -> str:
+    """One line: how many images (points) triggered each indicator, over a lab's cells, and where most."""
+    from advlens.engine.diagnostics.indicators import indicator_title
+
+    totals: dict[str, int] = {}
+    measured = sum(cell.get(unit, 0) for cell in cells.values())
+    for cell in cells.values():
+        for name, count in cell.items():
+            if name != unit:
+                totals[name] = totals.get(name, 0) + count
+    if not totals:
+        return "indicators of attack failure: not measured"
+    parts = []
+    for name, total in totals.items():
+        worst = max(cells, key=lambda c: cells[c].get(name, 0))
+        where = f" (most at {worst}: {cells[worst][name]})" if total else ""
+        parts.append(f"{indicator_title(name)} {total}{where}")
+    return f"indicators of attack failure, {unit} of {measured} measured: " + "; ".join(parts)
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
-
-    from advlens.engine import AttackConfig, load_model
-    from advlens.engine import analysis as an
-    from advlens.engine.analysis.imagesets import parse_image_set
-
-    model = load_model(args.model, args.device)
-    data = parse_image_set(args.images, args.resolution)
-    labels = data.labels_for(model)
-    progress = _progress_printer()
-    norm = args.norm or ("l2" if args.kind in ("minimal", "landscape") else "linf")
-    attack = args.attack or ("fmn" if args.kind in ("minimal", "landscape") else "pgd")
-    config = AttackConfig(attack=attack, norm=norm, eps=args.eps, steps=args.steps, seed=args.seed)
-    if args.kind == "minimal":
-        result = an.minimal_perturbations(model, data.images, labels, config, progress=progress).to_dict()
-    elif args.kind == "landscape":
-        result = an.adversarial_landscape(model, data.images[0], int(labels[0]), config, progress=progress).to_dict()
-    elif args.kind == "noise":
-        result = an.noise_vs_attack(model, data.images, labels, config, progress=progress).to_dict()
-    elif args.kind == "transfer":
-        models = {args.model: model} | {name: load_model(name, args.device) for name in args.other_model}
-        result = an.transfer_table(models, data.images, labels, config, progress=progress).to_dict()
-    else:
-        result = an.frequency_comparison(model, data.images, labels, config, progress=progress)
-        result["bands"] = "finest first, last = residual"
-    print(json.dumps(result, indent=None if not args.json else 2, default=float))
+    _request, result = _analysis(args.kind, args)
+    data = result if isinstance(result, dict) else result.to_dict()
+    print(json.dumps(data, indent=None if not args.json else 2, default=float))
     return 0
 
 
@@ -365,7 +422,7 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
         ResolutionLabConfig,
         run_resolution_lab,
     )
-    from advlens.engine.model import control_models
+    from advlens.engine.loaders import control_models
 
     device = select_device(args.device)
     models = _size_models(args.models) if args.models else control_models() if args.per_resolution_models else {}
@@ -404,6 +461,7 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
           "length s (n = 3 s^2):")
     for line in result.verdicts[1:]:
         print(f"  {line}")
+    print(lab_indicator_line(result.diagnostics, "images"))
     if args.csv:
         print(f"measurements written to {args.csv}")
     return 0
@@ -437,6 +495,9 @@ def _cmd_stability(args: argparse.Namespace) -> int:
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
     for row in cells:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    cells = {f"K={r.stripes} d={r.dim} n={r.train_points} {run.kind}{'' if run.seed is None else f' seed {run.seed}'}":
+             run.indicators for r in result.rows for run in [*r.fixed_runs, r.zigzag, r.nearest, r.wide]}
+    print(lab_indicator_line(cells, "points"))
     print(result.departures)
     print(f"({result.seconds:.0f} s)")
     return 0
@@ -481,61 +542,57 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_attack(args: argparse.Namespace) -> int:
-    from advlens.engine import AttackConfig, RunConfig, load_model, prepare_job
-    from advlens.engine.catalogue import attack_spec
+    from advlens.engine import load_model, prepare_job
+    from advlens.engine.paths import new_record_path
+    from advlens.engine.record_schema import check_destination
+    from advlens.engine.runs import record_lines
     from advlens.engine.session import execute
 
-    attack = AttackConfig(attack=args.attack, norm=args.norm, eps=args.eps, steps=args.steps,
-                          step_size=args.step_size, random_start=not args.no_random_start,
-                          target=args.target, seed=args.seed, early_stop=args.early_stop,
-                          restarts=args.restarts, params=dict(args.param))
-    config = RunConfig(model=args.model, image=args.image, resolution=args.resolution,
-                       resample_filter=args.filter, device=args.device, attack=attack)
-    model = load_model(args.model, args.device, card=args.card, trust_pickle=args.trust_pickle,
+    config = run_config_from(args)
+    if args.print_config:
+        print_config(config)
+        return 0
+    if args.out is not None and not args.no_save:
+        check_destination(args.out, args.force)  # refused before the model loads and the attack runs
+    model = load_model(config.model, config.device, card=args.card, trust_pickle=args.trust_pickle,
                        onnx_runtime=args.onnx_runtime)
-    for note in model.notes:
-        sys.stderr.write(f"advlens: note: {note}\n")
+    _print_notes(model.notes)
     job = prepare_job(config, model=model, label=args.label)
-    for note in job.notes:
-        sys.stderr.write(f"advlens: note: {note}\n")
+    _print_notes(job.notes)
     record = execute(job)
+    diagnosis = None
+    if not args.no_diagnostics:
+        from advlens.engine.diagnostics import DiagnosticsOptions, diagnose_record
+
+        diagnosis = diagnose_record(record, model, DiagnosticsOptions(seed=record.config.attack.seed))
     out = None
     if not args.no_save:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        out = args.out or default_runs_dir() / f"{stamp}-{record.config.attack.attack}"
-        record.save(out)
+        out = args.out or new_record_path(record.config.attack.attack)
+        record.save(out, force=args.force)
     if args.json:
         data = record.to_json_dict()
         data["record_path"] = str(out) if out else None
+        data["diagnostics"] = diagnosis.to_dict() if diagnosis is not None else None
         print(json.dumps(data, indent=2))
         return 0
-    cfg = record.config.attack
-    names = record.class_names
-    shape = record.original.shape
-    budget = f"{cfg.eps:.4g} ({cfg.eps * 255:.2f}/255)" if cfg.norm == "linf" else f"{cfg.eps:.4g}"
-    if attack_spec(cfg.attack).is_minimal:
-        budget = "none (minimal-norm search)"
-    goal = f"targeted at {names[cfg.target]} ({cfg.target})" if cfg.target is not None else "untargeted"
-    print(f"model        {record.model_name} on {record.device}")
-    print(f"image        {record.config.image} at {shape[-1]}x{shape[-2]}")
-    print(f"attack       {cfg.attack.upper()} {cfg.norm} eps={budget} steps={cfg.steps} {goal}, seed {cfg.seed}")
-    print(f"true class   {names[record.labels[0]]}")
-    print(f"clean        {names[record.clean_pred[0]]} ({record.clean_conf[0]:.1%})")
-    print(f"adversarial  {names[record.adv_pred[0]]} ({record.adv_conf[0]:.1%})")
-    print(f"success      {'yes' if record.success[0] else 'no'}")
-    print(f"norms        L0 {int(record.norms['l0'][0])}  L2 {record.norms['l2'][0]:.4f}  "
-          f"Linf {record.norms['linf'][0]:.4f} ({record.norms['linf'][0] * 255:.2f}/255)")
-    print(f"time         {record.duration_s:.2f} s for {record.steps_run} steps")
+    skip = {"record", "created", "versions"}
+    for name, value in record_lines(record):
+        if name not in skip:
+            print(f"{name:12s} {value}")
     if out:
-        print(f"record       {out}")
+        print(f"{'record':12s} {out}")
+    if diagnosis is not None:
+        for i, line in enumerate(diagnosis_lines(diagnosis)):
+            print(f"{'diagnostics' if i == 0 else '':12s} {line}")
     return 0
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
     from advlens.engine import runs
+    from advlens.engine.paths import default_runs_dir
 
     if args.runs_command == "list":
-        folder = args.dir or runs.default_runs_dir()
+        folder = args.dir or default_runs_dir()
         if args.dir is None and not folder.exists():
             summaries = []
         else:
@@ -572,6 +629,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         return 0
     if args.runs_command == "replay":
         record = runs.load_record(args.path)
+        if args.out is not None:
+            from advlens.engine.record_schema import check_destination
+
+            check_destination(args.out, args.force)
         model = None
         if args.card is not None or args.trust_pickle:
             from advlens.engine import load_model
@@ -582,7 +643,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         for note in result.notes:
             sys.stderr.write(f"advlens: note: {note}\n")
         if args.out is not None:
-            result.replayed.save(args.out)
+            result.replayed.save(args.out, force=args.force)
         if args.json:
             print(json.dumps(result.to_dict() | {"record_path": str(args.path)}, indent=2))
         else:
@@ -596,6 +657,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "gui", False):
+        from advlens import gui_bench
+
+        return gui_bench.main(quick=args.quick, as_json=args.json)
     from advlens.engine import bench
 
     return bench.main(args.device, quick=args.quick, as_json=args.json)

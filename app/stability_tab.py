@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import html
 
-from advlens.engine.labs.stability import (
-    ABOUT,
+from advlens.engine.labs.stability_config import StabilityConfig
+from advlens.engine.labs.stability_results import (
     CATEGORIES,
-    DEPARTURES,
     KINDS,
     SettingRow,
-    StabilityConfig,
     StabilityResult,
     StabilitySnapshot,
-    table_rows,
 )
+from advlens.engine.labs.stability_text import ABOUT, DEPARTURES, table_rows
 from advlens.stability_state import StabilityState
 from advlens.widgets.stability_panel import StabilityPanel
 

@@ -21,7 +21,8 @@ from .attacks import AttackRun, make_attack
 from .config import AttackConfig
 from .criteria import Misclassification
 from .device import device_name, select_device
-from .model import Model, load_demo_model
+from .loaders import load_demo_model
+from .model import Model
 from .telemetry import Telemetry
 
 EPS, ALPHA = 8 / 255, 2 / 255

@@ -7,26 +7,52 @@ entry by `catalogue.check_attack`, once per run.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from typing import Any
 
 from .errors import ConfigError
+from .units import NORMS
+
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit seed
+FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
+
+
+def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, kind: str = "",
+            minimum: float | None = None, maximum: float | None = None, choices: tuple[str, ...] = (),
+            factory: Any = MISSING) -> Any:
+    """A config field described once: its help text, command-line flag, value kind and range.
+
+    The CLI builds its flags from these (`advlens attack --help` shows the same words), the GUI's
+    controls are checked against the fields, and run records store the dataclass as JSON.
+    kind: '' (plain type), 'budget' (8/255, 0.5), 'resolution' (N or 'native'), 'switch' (a flag
+    that sets True), 'negated' (a --no-… flag that sets False), 'params' (NAME=VALUE, repeatable).
+    """
+    metadata = {"help": help, "flag": flag, "kind": kind, "minimum": minimum, "maximum": maximum,
+                "choices": choices}
+    if factory is not MISSING:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class AttackConfig:
     """One attack's settings. `eps` and `step_size` are in pixel units of [0, 1] images."""
 
-    attack: str = "pgd"
-    norm: str = "linf"
-    eps: float = 8 / 255
-    steps: int = 20
-    step_size: float | None = None  # None: 2.5 * eps / steps (Madry et al.), eps for FGSM
-    random_start: bool = True
-    target: int | None = None  # None: untargeted
-    seed: int = 0
-    early_stop: bool = False  # stop updating an image once it is adversarial
-    restarts: int = 1  # run the attack this many times from new random starts, keep the best
-    params: dict[str, float] = field(default_factory=dict)  # attack-specific settings (see AttackSpec.params)
+    attack: str = setting("pgd", "attack name (see 'advlens attacks')")
+    norm: str = setting("linf", "perturbation norm", choices=NORMS)
+    eps: float = setting(8 / 255, "budget in pixel units of [0, 1] images: 8/255 (Linf), 0.5 (L2) ...", kind="budget",
+                         minimum=0.0)
+    steps: int = setting(20, "iterations", minimum=1, maximum=1_000_000)
+    step_size: float | None = setting(None, "step size (default 2.5*eps/steps, Madry et al.; eps for FGSM)",
+                                      kind="budget", minimum=0.0)
+    random_start: bool = setting(True, "start from a random point in the budget instead of the image itself",
+                                 flag="--no-random-start", kind="negated")
+    target: int | None = setting(None, "target class index (a targeted attack); none: untargeted", minimum=0)
+    seed: int = setting(0, "random seed (random start, restarts)", minimum=0, maximum=MAX_SEED)
+    early_stop: bool = setting(False, "stop updating an image once it is adversarial", kind="switch")
+    restarts: int = setting(1, "run again from new random starts and keep the best", minimum=1, maximum=10_000)
+    params: dict[str, float] = setting(help="attack-specific setting, e.g. --param decay=1.0 (see 'advlens attacks')",
+                                       flag="--param", kind="params", factory=dict)
 
     @property
     def effective_step_size(self) -> float:
@@ -52,11 +78,14 @@ class AttackConfig:
 class RunConfig:
     """What a run attacks and where: model, image, resolution, device, plus the attack settings."""
 
-    model: str = "demo"
-    image: str = "sample:star"
-    resolution: int | None = 64  # None: the image's own size
-    resample_filter: str = "area"
-    device: str = "auto"
+    model: str = setting("demo", "bundled model ('demo'), torchvision:NAME, timm:NAME, or a model file "
+                         "(.safetensors, .pt/.pth state dict, TorchScript, .pt2, .onnx) with a card beside it")
+    image: str = setting("sample:star", "image file or sample:NAME (see 'advlens samples')")
+    resolution: int | None = setting(64, "resample the image to N x N first ('native' keeps its size); samples are "
+                                     "drawn at N; a model with a fixed input size decides it", kind="resolution",
+                                     minimum=4, maximum=4096)
+    resample_filter: str = setting("area", "resampling filter", flag="--filter", choices=FILTERS)
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N, mps")
     attack: AttackConfig = field(default_factory=AttackConfig)
 
     def to_dict(self) -> dict:
@@ -83,3 +112,8 @@ class RunConfig:
             return cls.from_dict(json.loads(text))
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"not a valid run configuration: {exc}") from exc
+
+
+def described_fields(cls: type) -> list[Field]:
+    """The fields of a config class that carry a description (every one but nested configs)."""
+    return [f for f in fields(cls) if f.metadata.get("help")]

@@ -6,6 +6,8 @@ import torch
 
 from .errors import ConfigError
 
+COMPUTE_DEVICES: tuple[str, ...] = ("cpu", "cuda", "mps")  # meta, xpu, ipu...: torch knows them, AdvLens does not run there
+
 
 def select_device(preference: str | None = "auto") -> torch.device:
     """`auto` picks the best available device; `cpu`, `cuda`, `cuda:1`, `mps` force one."""
@@ -18,8 +20,10 @@ def select_device(preference: str | None = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         device = torch.device(preference)
-    except (RuntimeError, ValueError) as exc:
-        raise ConfigError(f"unknown device '{preference}'") from exc
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ConfigError(f"unknown device '{preference}' (choose auto, cpu, cuda, cuda:N or mps)") from exc
+    if device.type not in COMPUTE_DEVICES:
+        raise ConfigError(f"AdvLens does not compute on '{preference}' devices (choose auto, cpu, cuda, cuda:N or mps)")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device '{preference}' requested but CUDA is not available here")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):

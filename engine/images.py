@@ -1,6 +1,8 @@
 """Images in and out: Pillow files to float tensors in [0, 1] (C, H, W), resampling, PNG out.
 
-Every failure to read an image becomes one `ImageLoadError` with a plain message.
+Every failure to read an image becomes one `ImageLoadError` with a plain message. torch is imported
+by the functions that make or take tensors, not by the module: the GUI process reads thumbnails,
+lists folders and writes PNGs through it without torch.
 """
 
 from __future__ import annotations
@@ -10,19 +12,23 @@ import os
 import struct
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .config import FILTERS
+
+if TYPE_CHECKING:
+    import torch
+
 from .errors import ConfigError, ImageLoadError, first_error_line
+from .files import open_file
 
 # Pillow warns at 89 MP and refuses at twice that; we refuse earlier, before decoding a pixel:
 # a lab image never needs more.
 MAX_PIXELS = 64_000_000
 ALPHA_BACKGROUND = (255, 255, 255)
-FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 # ITU-R BT.601 luma: how a colour image becomes one grey channel for a grey-input model.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
@@ -62,15 +68,15 @@ def _detail(exc: BaseException) -> str:
     return first_error_line(exc)[:120]
 
 
-def _unidentified_reason(source: Image.Image | bytes | str | os.PathLike) -> str:
+def _unidentified_reason(source: bytes | BinaryIO) -> str:
     """Why Pillow could not even identify a file: empty, a known format with a zero or broken header, or not an image."""
     if isinstance(source, bytes | bytearray):
         head = bytes(source[:32])
     else:
         try:
-            with open(source, "rb") as handle:
-                head = handle.read(32)
-        except (OSError, TypeError):
+            source.seek(0)
+            head = source.read(32)
+        except (OSError, ValueError):
             head = b"?"
     if not head:
         return "not an image: the file is empty (0 bytes)"
@@ -90,11 +96,20 @@ def _unidentified_reason(source: Image.Image | bytes | str | os.PathLike) -> str
 def _open(source: Image.Image | bytes | str | os.PathLike, label: str, draft: int | None = None) -> Image.Image:
     """Decode the first frame, EXIF orientation applied; the size is checked before any pixel is decoded.
 
-    `draft` asks decoders that can (JPEG) to decode at a reduced scale near that many pixels.
+    `draft` asks decoders that can (JPEG) to decode at a reduced scale near that many pixels. A path is
+    checked and opened once (files.open_file): a folder, FIFO, socket or device is refused before it is opened.
     """
+    if isinstance(source, bytes | bytearray):
+        return _decode(source, io.BytesIO(source), label, draft)
+    if isinstance(source, Image.Image):
+        return _decode(source, source, label, draft)
+    with open_file(source, "an image", ImageLoadError, label) as handle:
+        return _decode(handle, handle, label, draft)
+
+
+def _decode(source: bytes | BinaryIO | Image.Image, data, label: str, draft: int | None) -> Image.Image:
     try:
-        data = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-        image = Image.open(data)  # reads the header only; Pillow itself refuses beyond 2 x its own limit
+        image = data if isinstance(data, Image.Image) else Image.open(data)  # reads the header only
         if image.width * image.height > MAX_PIXELS:
             image.close()
             raise Image.DecompressionBombError(f"{image.width}x{image.height}")
@@ -124,6 +139,8 @@ def _open(source: Image.Image | bytes | str | os.PathLike, label: str, draft: in
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """(3, H, W) float32 in [0, 1] from any Pillow image."""
+    import torch
+
     array = np.asarray(_to_rgb(image), dtype=np.float32) / 255.0
     return torch.from_numpy(array.transpose(2, 0, 1).copy())
 
@@ -174,6 +191,8 @@ def list_image_files(folder: str | os.PathLike) -> list[Path]:
 
 def adapt_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
     """(N, C, H, W) images with the channel count a model takes: colour to grey by luma, grey repeated."""
+    import torch
+
     have = images.shape[1]
     if have == channels:
         return images
@@ -208,6 +227,9 @@ def resample(image: torch.Tensor, size: int, filter: str = "area", keep_aspect: 
     'area' averages when shrinking (the honest way to lower resolution) and falls back to bicubic
     when enlarging; 'lanczos' goes through Pillow in float mode, channel by channel.
     """
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - the usual name
+
     check_filter(filter)
     batched = image.dim() == 4
     x = image if batched else image[None]
@@ -229,6 +251,8 @@ def resample(image: torch.Tensor, size: int, filter: str = "area", keep_aspect: 
 
 
 def _lanczos(image: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    import torch
+
     channels = []
     for channel in image.detach().cpu().numpy():
         pil = Image.fromarray(channel.astype(np.float32), "F").resize((w, h), Image.Resampling.LANCZOS)
@@ -238,7 +262,7 @@ def _lanczos(image: torch.Tensor, h: int, w: int) -> torch.Tensor:
 
 def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 from a (3, H, W) float image in [0, 1]."""
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    array = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)
     if array.ndim == 3 and array.shape[0] in (1, 3):
         array = array.transpose(1, 2, 0)
     return np.clip(array * 255.0 + 0.5, 0, 255).astype(np.uint8)

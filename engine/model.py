@@ -1,14 +1,15 @@
-"""A classifier plus its preprocessing: inputs are always images in [0, 1], NCHW.
+"""A classifier plus its preprocessing (`Model`) and what a person must know to feed it (`ModelCard`).
+
+Inputs are always images in [0, 1], NCHW.
 
 Normalisation (mean/std) happens inside the wrapper, so every attack works in pixel space and an
-epsilon of 8/255 means eight grey levels, whatever the model expects.
+epsilon of 8/255 means eight grey levels, whatever the model expects. Loading models from files, names
+and the bundled set is the `loaders` package's job (`loaders.load_model`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -16,7 +17,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .device import select_device
 from .errors import ModelLoadError, ModelOutputError, first_error_line
 from .images import adapt_channels
 
@@ -64,7 +64,7 @@ class ModelCard:
 class Model(nn.Module):
     """A torch classifier taking [0, 1] images; `forward` returns logits of shape (N, classes).
 
-    `kind` names the format it came from (see `loaders.FORMAT_TITLES`); `notes` are the things a
+    `kind` names the format it came from (see `loaders.formats.FORMAT_TITLES`); `notes` are the things a
     person must know about it (random weights, no gradients, grey input), said once at load time.
     """
 
@@ -141,144 +141,11 @@ class Model(nn.Module):
             raise ModelOutputError(
                 f"{self.card.display_name} must return one logit vector per image, shape (N, classes); got {shape}"
             )
+        if not logits.is_floating_point():
+            raise ModelOutputError(f"{self.card.display_name} returns {str(logits.dtype).removeprefix('torch.')} scores: "
+                                   f"logits must be floating-point numbers")
         if logits.shape[1] != self.num_classes:
             raise ModelOutputError(
                 f"{self.card.display_name} returns {logits.shape[1]} scores but its card names {self.num_classes} labels"
             )
         return logits
-
-
-def _resources_models_dir() -> Path:
-    from .. import resources
-
-    return Path(resources.__file__).resolve().parent / "models"
-
-
-ARCHITECTURES: dict[str, type] = {}
-
-
-def _register_builtin_architectures() -> None:
-    if ARCHITECTURES:
-        return
-    from .demo.net import ShapesNet
-
-    ARCHITECTURES["advlens.shapes_cnn"] = ShapesNet
-
-
-def build_architecture(name: str, args: dict) -> nn.Module:
-    """A network by name with fresh weights: a built-in one, or `torchvision:NAME` / `timm:NAME`."""
-    if name.startswith(("torchvision:", "timm:")):
-        from .loaders import build_named_architecture
-
-        return build_named_architecture(name, args)
-    _register_builtin_architectures()
-    if name not in ARCHITECTURES:
-        raise ModelLoadError(f"unknown architecture '{name}' (known: {', '.join(sorted(ARCHITECTURES))})")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
-    try:
-        return ARCHITECTURES[name](**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ModelLoadError(f"cannot build architecture '{name}' with {args}: {first_error_line(exc)}") from exc
-
-
-@dataclass(frozen=True)
-class BundledModel:
-    """A model that ships with AdvLens and works offline."""
-
-    name: str
-    weights: Path
-    card: ModelCard
-
-
-DEMO_MODEL = "shapes-cnn"
-MODEL_ALIASES = {"demo": DEMO_MODEL}
-CONTROL_ROLE = "resolution-control"  # a card's "role": trained at one size, for the Resolution lab's control
-CONTROL_ALIAS = re.compile(r"demo-r(\d+)")  # demo-r32 -> shapes-cnn-r32
-
-
-def model_alias(name: str) -> str:
-    """The bundled name behind an alias: 'demo' is the demo model, 'demo-rN' its control model trained at N px."""
-    match = CONTROL_ALIAS.fullmatch(name)
-    return f"{DEMO_MODEL}-r{match.group(1)}" if match else MODEL_ALIASES.get(name, name)
-
-
-def _bundled_order(model: BundledModel) -> tuple:
-    """The demo first (the Explorer's default), then other models, then control models by size."""
-    control = model.card.extra.get("role") == CONTROL_ROLE
-    return (model.name != DEMO_MODEL, control, min(model.card.train_sizes or [0]) if control else 0, model.name)
-
-
-def bundled_models() -> list[BundledModel]:
-    """Every model shipped in resources/models (a safetensors file with a JSON card beside it)."""
-    folder = _resources_models_dir()
-    found = []
-    for weights in sorted(folder.glob("*.safetensors")):
-        card_path = weights.with_suffix(".json")
-        if card_path.exists():
-            found.append(BundledModel(weights.stem, weights, ModelCard.from_json(card_path)))
-    return sorted(found, key=_bundled_order)
-
-
-def control_models() -> dict[int, list[str]]:
-    """The bundled per-resolution control models, {training size: [names, by training seed]}: the demo's
-    network trained at one size only, so the Resolution lab can attack each size on models trained at it."""
-    found: dict[int, list[tuple[int, str]]] = {}
-    for m in bundled_models():
-        if m.card.extra.get("role") == CONTROL_ROLE and len(set(m.card.train_sizes)) == 1:
-            found.setdefault(m.card.train_sizes[0], []).append((int(m.card.extra.get("seed", 0)), m.name))
-    return {size: [name for _, name in sorted(named)] for size, named in sorted(found.items())}
-
-
-def load_safetensors_model(weights: Path, card: ModelCard) -> Model:
-    """A known architecture from the card, with weights from a safetensors file (no code is run)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    network = build_architecture(card.architecture, card.architecture_args)
-    try:
-        state = load_file(str(weights))
-    except (OSError, SafetensorError) as exc:
-        raise ModelLoadError(f"cannot read weights {weights}: {exc}") from exc
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ModelLoadError(f"weights {weights.name} do not fit architecture {card.architecture}: "
-                             f"{first_error_line(exc)}") from exc
-    return Model(network, card, kind="safetensors")
-
-
-def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto",
-               card: ModelCard | str | os.PathLike | None = None, trust_pickle: bool = False,
-               onnx_runtime: bool = False) -> Model:
-    """The one way to get a model: a bundled name ('demo'), `torchvision:NAME` / `timm:NAME`, or a file.
-
-    Files: safetensors or state dicts (+ the card's architecture), TorchScript, torch.export (.pt2),
-    ONNX (converted to torch by onnx2torch where it matches onnxruntime, else — or with
-    `onnx_runtime=True` — run by onnxruntime, no gradients) and, only with `trust_pickle=True`,
-    full pickles. The card is `card` (a ModelCard or a card file), else a JSON/TOML card beside the
-    file; without one, `ModelCardMissing` carries a guess to confirm. Every model runs one test input
-    before it is returned, so a model that cannot work fails here with one message (engine/loaders.py).
-    """
-    target = select_device(device) if not isinstance(device, torch.device) else device
-    key = model_alias(str(name_or_path))
-    for bundled in bundled_models():
-        if bundled.name == key:
-            return load_safetensors_model(bundled.weights, bundled.card).to(target)
-    from .loaders import load_from_source
-
-    return load_from_source(str(name_or_path), target, card=card, trust_pickle=trust_pickle,
-                            onnx_runtime=onnx_runtime)
-
-
-def load_demo_model(device: str | torch.device | None = "auto") -> Model:
-    return load_model(DEMO_MODEL, device)
-
-
-def topk(probs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top-k probabilities and class indices per image (k capped by the class count)."""
-    values, indices = probs.topk(min(k, probs.shape[1]), dim=1)
-    return values, indices
-
-
-def labels_for(model: Model, indices: Sequence[int]) -> list[str]:
-    return [model.label(int(i)) for i in indices]

@@ -21,12 +21,13 @@ import numpy as np
 
 from .config import RunConfig
 from .errors import AdvLensError
+from .files import read_file
 from .images import atomic_write_bytes, to_uint8
 from .metrics import METRIC_NAMES
-from .record import RecordError, RunRecord, perturbation_visual
+from .record import RecordError, RunRecord, label_text, number_text, perturbation_visual
+from .record_schema import MAX_RECORD_JSON, check_record
 from .units import format_budget, format_setting
 
-RUNS_ENV = "ADVLENS_RUNS_DIR"
 REPLAY_ATOL = 1e-5  # adversarial pixels may differ this much (float reduction order) and still be "identical"
 METRIC_RTOL, METRIC_ATOL = 1e-3, 1e-4
 PLOT_SERIES = {
@@ -39,16 +40,6 @@ PLOT_SERIES = {
     "linf_255": ("Linf x255", "#d33682", 2),
 }
 PLOT_TITLES = ("Loss and margin", "Probabilities", "Perturbation norms")
-
-
-def default_runs_dir() -> Path:
-    """Where run records go: $ADVLENS_RUNS_DIR (tests, portable installs), else the user's data folder."""
-    env = os.environ.get(RUNS_ENV)
-    if env:
-        return Path(env)
-    from platformdirs import user_data_path
-
-    return user_data_path("advlens", appauthor=False) / "runs"
 
 
 def load_record(path: str | os.PathLike) -> RunRecord:
@@ -67,13 +58,20 @@ def local_time(created: str) -> str:
 
 def budget_text(attack: dict) -> str:
     """'8/255' for Linf, '0.5' for L2/L1: the units people type."""
-    return format_budget(float(attack.get("eps", 0.0)), str(attack.get("norm", "")))
+    eps = attack.get("eps", 0.0)
+    if not isinstance(eps, int | float) or isinstance(eps, bool):  # a tampered record: shown as it is
+        return str(eps)
+    return format_budget(float(eps), str(attack.get("norm", "")))
 
 
 def class_name(names: list[str], index: int | None) -> str:
-    if index is None:
-        return "-"
-    return names[index] if 0 <= index < len(names) else str(index)
+    """The class name at `index`, the index as text where it names no class, '-' for none."""
+    return label_text(names, index)
+
+
+def html_text(value: object) -> str:
+    """The one way any value reaches the HTML report: as text, with <, >, & and quotes escaped."""
+    return html.escape(str(value), quote=True)
 
 
 def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image: int = 0) -> list[tuple[str, str]]:
@@ -91,17 +89,23 @@ def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image
         ("model", f"{record.model_name} ({record.config.model}) on {record.device}"),
         ("image", f"{record.config.image} at {shape[-1]}x{shape[-2]}"
                   + (f" ({shape[0]} images, showing #{image})" if shape[0] > 1 else "")),
-        ("attack", f"{cfg.attack.upper()} {cfg.norm} eps={budget} steps={cfg.steps} {goal}, seed {cfg.seed}"),
+        ("attack", f"{str(cfg.attack).upper()} {cfg.norm} eps={budget} steps={cfg.steps} {goal}, seed {cfg.seed}"),
         ("true class", class_name(names, record.labels[image])),
-        ("clean", f"{class_name(names, record.clean_pred[image])} ({record.clean_conf[image]:.1%})"),
-        ("adversarial", f"{class_name(names, record.adv_pred[image])} ({record.adv_conf[image]:.1%})"),
+        ("clean", f"{class_name(names, record.clean_pred[image])} ({number_text(record.clean_conf[image], '.1%')})"),
+        ("adversarial", f"{class_name(names, record.adv_pred[image])} "
+                        f"({number_text(record.adv_conf[image], '.1%')})"),
         ("success", "yes" if record.success[image] else "no"),
-        ("norms", f"L0 {int(record.norms['l0'][image])}  L2 {record.norms['l2'][image]:.4f}  "
-                  f"Linf {record.norms['linf'][image]:.4f} ({record.norms['linf'][image] * 255:.2f}/255)"),
-        ("time", f"{record.duration_s:.2f} s for {record.steps_run} steps ({record.status})"),
+        ("norms", _norms_text(record, image)),
+        ("time", f"{number_text(record.duration_s, '.2f')} s for {record.steps_run} steps ({record.status})"),
         ("versions", ", ".join(f"{k} {v}" for k, v in record.versions.items())),
     ]
     return lines
+
+
+def _norms_text(record: RunRecord, image: int) -> str:
+    norms = record.norms
+    return (f"L0 {number_text(norms['l0'][image], '.0f')}  L2 {number_text(norms['l2'][image], '.4f')}  "
+            f"Linf {number_text(norms['linf'][image], '.4f')} ({number_text(norms['linf'][image], '.2f', 255)}/255)")
 
 
 def _is_minimal(attack: str) -> bool:
@@ -156,7 +160,8 @@ def summarize_record(folder: str | os.PathLike) -> RunSummary:
     """The summary of one folder; an unreadable record gets `error` set instead of raising."""
     folder = Path(folder)
     try:
-        data = json.loads((folder / "record.json").read_text())
+        data = check_record(json.loads(read_file(folder / "record.json", "a record.json", RecordError,
+                                                  max_bytes=MAX_RECORD_JSON)), str(folder))
         cfg = data["config"]
         attack = cfg["attack"]
         names = data["class_names"]
@@ -168,7 +173,9 @@ def summarize_record(folder: str | os.PathLike) -> RunSummary:
             status=str(data.get("status", "")), success=bool(data["success"][0]),
             clean=class_name(names, data["clean_pred"][0]), adversarial=class_name(names, data["adv_pred"][0]),
             l2=float(data["norms"]["l2"][0]), linf=float(data["norms"]["linf"][0]))
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except RecordError as exc:
+        return RunSummary(path=folder, error=str(exc).removeprefix(f"{folder}: ")[:200])
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
         return RunSummary(path=folder, error=f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -378,7 +385,7 @@ def replay_record(record: RunRecord, *, device: str | None = None, model=None, c
     """
     import torch
 
-    from .model import load_model
+    from .loaders import load_model
     from .samples import resolve_image
     from .session import execute, prepare_job
 
@@ -420,7 +427,7 @@ def png_data_uri(image: np.ndarray) -> str:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.3g}"
+    return html_text(f"{value:.3g}")
 
 
 def svg_plot(title: str, steps: np.ndarray, curves: list[tuple[str, str, np.ndarray]], width: int = 330,
@@ -428,7 +435,7 @@ def svg_plot(title: str, steps: np.ndarray, curves: list[tuple[str, str, np.ndar
     """A small line plot as plain SVG (axes box, min/max ticks, legend); NaN gaps break the lines."""
     left, right, top, bottom = 46, 8, 22, 34
     pw, ph = width - left - right, height - top - bottom
-    esc = html.escape
+    esc = html_text
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">',
              f'<text x="{width / 2:.0f}" y="14" text-anchor="middle" font-size="12">{esc(title)}</text>',
@@ -499,8 +506,12 @@ table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid
 
 
 def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_images: int = 4) -> str:
-    """The one-page report as self-contained HTML: pictures as data URIs, tables, inline SVG plots."""
-    esc = html.escape
+    """The one-page report as self-contained HTML: pictures as data URIs, tables, inline SVG plots.
+
+    Every value from the record goes through `html_text`, numbers included: a shared record is data
+    from someone else, and a tampered field must show as text, never as markup.
+    """
+    esc = html_text
     cfg = record.config.attack
     names = record.class_names
     if record.status == "cancelled":
@@ -509,12 +520,12 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
         tone, head = "success", "SUCCESS: the model is fooled"
     else:
         tone, head = "fail", "FAILED: the model held"
-    title = f"AdvLens run: {cfg.attack.upper()} on {record.config.image}"
+    title = f"AdvLens run: {str(cfg.attack).upper()} on {record.config.image}"
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{esc(title)}</title>",
            f"<style>{REPORT_CSS}</style></head><body>",
            f"<h1>{esc(title)}</h1>",
            f'<div class="sub">{esc(local_time(record.created))} · {esc(record.model_name)} on {esc(record.device)}'
-           + (f" · {esc(str(source))}" if source else "") + "</div>",
+           + (f" · {esc(source)}" if source else "") + "</div>",
            f'<div class="verdict {tone}">{esc(head)} — {esc(record.summary_line())}</div>',
            "<h2>Images</h2>"]
     count = min(record.original.shape[0], max_images)
@@ -523,9 +534,9 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
         peak = float(np.abs(delta).max(initial=0.0))
         captions = [
             (record.original[i], f"original: {class_name(names, record.clean_pred[i])} "
-                                 f"({record.clean_conf[i]:.0%})"),
+                                 f"({number_text(record.clean_conf[i], '.0%')})"),
             (record.adversarial[i], f"adversarial: {class_name(names, record.adv_pred[i])} "
-                                    f"({record.adv_conf[i]:.0%})"),
+                                    f"({number_text(record.adv_conf[i], '.0%')})"),
             (perturbation_visual(delta), f"perturbation ×{1 / peak:.0f} around grey" if peak else "no perturbation"),
         ]
         out.append('<div class="images">')
@@ -534,19 +545,21 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
                        f"<figcaption>{esc(caption)}</figcaption></figure>")
         out.append("</div>")
     if record.original.shape[0] > count:
-        out.append(f'<p class="sub">{record.original.shape[0] - count} more images are in the record.</p>')
+        out.append(f'<p class="sub">{esc(record.original.shape[0] - count)} more images are in the record.</p>')
     out.append('<div class="cols"><div><h2>Outcome</h2><table>')
     for key, value in record_lines(record):
         if key not in ("versions", "created"):
             out.append(f"<tr><th>{esc(key)}</th><td>{esc(value)}</td></tr>")
     out.append("</table><h2>Norms</h2><table><tr><th>image</th><th>L0</th><th>L2</th><th>Linf</th>"
                "<th>Linf ×255</th></tr>")
+    norms = record.norms
     for i in range(record.original.shape[0]):
-        out.append(f"<tr><td>{i}</td><td>{int(record.norms['l0'][i])}</td><td>{record.norms['l2'][i]:.5f}</td>"
-                   f"<td>{record.norms['linf'][i]:.5f}</td><td>{record.norms['linf'][i] * 255:.3f}</td></tr>")
+        cells = [i, number_text(norms["l0"][i], ".0f"), number_text(norms["l2"][i], ".5f"),
+                 number_text(norms["linf"][i], ".5f"), number_text(norms["linf"][i], ".3f", 255)]
+        out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     out.append("</table></div><div><h2>Configuration</h2><table>")
     for key, value in _flatten(record.config.to_dict()).items():
-        out.append(f"<tr><th>{esc(key)}</th><td>{esc(json.dumps(value))}</td></tr>")
+        out.append(f"<tr><th>{esc(key)}</th><td>{esc(json.dumps(value, default=str))}</td></tr>")
     out.append("</table></div></div><h2>Per step</h2><div class=\"plots\">")
     steps, series = plot_series(record)
     for index, plot_title in enumerate(PLOT_TITLES):
@@ -555,8 +568,8 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
         out.append(svg_plot(plot_title, steps, curves))
     out.append("</div>")
     versions = ", ".join(f"{k} {v}" for k, v in record.versions.items())
-    out.append(f"<footer>AdvLens run record format {record.format_version} · {esc(versions)} · seed {cfg.seed}"
-               f"</footer></body></html>")
+    out.append(f"<footer>AdvLens run record format {esc(record.format_version)} · {esc(versions)} · "
+               f"seed {esc(cfg.seed)}</footer></body></html>")
     return "\n".join(out) + "\n"
 
 

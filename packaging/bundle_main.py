@@ -13,4 +13,8 @@ from advlens.__main__ import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
+    if sys.argv[1:2] == ["--advlens-limited-child"]:  # loaders.sandbox.CHILD_FLAG: a limited load-time probe
+        from advlens.engine.loaders.sandbox import child_main
+
+        sys.exit(child_main())
     sys.exit(main())

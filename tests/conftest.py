@@ -17,7 +17,8 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 from advlens.engine.demo.shapes import eval_seeds, render_batch  # noqa: E402
-from advlens.engine.model import Model, load_demo_model  # noqa: E402
+from advlens.engine.loaders import load_demo_model  # noqa: E402
+from advlens.engine.model import Model  # noqa: E402
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

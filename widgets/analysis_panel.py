@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis_views import GroupedBarsView, HistogramView, LandscapeView, RobustCurveView, TransferTableView
+from .banner import BannerArea
+from .side_column import SideColumn
 from .task_progress import TaskProgress
 
 ANALYSES = (
@@ -42,8 +44,9 @@ class AnalysisPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         outer = QHBoxLayout(self)
-        left = QVBoxLayout()
-        outer.addLayout(left, 0)
+        left_widget = QWidget()
+        left = QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
 
         data_box = QGroupBox("Images")
         form = QFormLayout(data_box)
@@ -102,14 +105,15 @@ class AnalysisPanel(QWidget):
         rlayout.addWidget(self.task)
         left.addWidget(run_box)
         left.addStretch(1)
+        self.side = SideColumn(left_widget, min_chars=30, max_chars=40)
+        outer.addWidget(self.side, 0)
 
         right = QVBoxLayout()
         outer.addLayout(right, 1)
         self.summary = QLabel("Choose an analysis on the left.")
         self.summary.setObjectName("banner")
-        self.summary.setWordWrap(True)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        right.addWidget(self.summary)
+        right.addWidget(BannerArea(self.summary, max_lines=3))
         self.views = QTabWidget()
         self.robust_view = RobustCurveView()
         self.histogram_view = HistogramView()

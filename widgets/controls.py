@@ -26,7 +26,10 @@ FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 # Epsilon units per norm: Linf in 1/255 grey levels (what people think in), L2 and L1 in pixel units.
 EPS_UNITS = {"linf": 1 / 255, "l2": 1.0, "l1": 1.0}
 EPS_RANGE = {"linf": (0.0, 64.0, 0.5, 2), "l2": (0.0, 20.0, 0.05, 3), "l1": (0.0, 500.0, 1.0, 1)}
-SLIDER_TICKS = 1000
+# The ε slider: positions map to ε on a square law, so the small budgets demos use get most of the travel
+# (Linf: 8/255 sits at 35% of the way, and a step of one position near it moves ε by about 0.5/255).
+SLIDER_POSITIONS = 200
+SLIDER_PAGE = 10
 
 
 class AttackControls(QWidget):
@@ -48,9 +51,6 @@ class AttackControls(QWidget):
         row = QHBoxLayout()
         self.model = QComboBox()
         self.model.setToolTip("The classifier under attack: a bundled model or one you opened.")
-        # long model names elide instead of widening the whole control column past its scroll area
-        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(16)
         self.open_model = QPushButton("Open…")
         self.open_model.setToolTip("Open a model file (safetensors weights with a JSON model card).")
         row.addWidget(self.model, 1)
@@ -83,7 +83,9 @@ class AttackControls(QWidget):
         form.addRow("Norm", self.norm)
         eps_row = QHBoxLayout()
         self.eps_slider = QSlider(Qt.Orientation.Horizontal)
-        self.eps_slider.setRange(0, SLIDER_TICKS)
+        self.eps_slider.setRange(0, SLIDER_POSITIONS)
+        self.eps_slider.setSingleStep(1)
+        self.eps_slider.setPageStep(SLIDER_PAGE)
         self.eps_slider.setToolTip("Perturbation budget epsilon: how far each image may be changed.")
         self.eps = QDoubleSpinBox()
         self.eps.setToolTip("Perturbation budget epsilon (Linf in 1/255 grey levels, L2 in [0,1] pixel units).")
@@ -190,6 +192,10 @@ class AttackControls(QWidget):
         self.target.blockSignals(False)
 
     # --- values out
+    def current_spec(self) -> dict:
+        """The catalogue entry of the chosen attack ({} before the catalogue is set)."""
+        return self._attacks.get(self.attack.currentData(), {})
+
     def config(self) -> dict:
         norm = self.norm.currentData() or "linf"
         unit = EPS_UNITS[norm]
@@ -248,6 +254,8 @@ class AttackControls(QWidget):
                 self.resolution.setCurrentText(text)
             if "resample_filter" in values:
                 self.filter.setCurrentText(values["resample_filter"])
+            if "device" in values and self.device.findText(str(values["device"])) >= 0:
+                self.device.setCurrentText(str(values["device"]))
         finally:
             self._updating = False
         self.changed.emit()
@@ -350,18 +358,26 @@ class AttackControls(QWidget):
             self._updating = was
         self._emit_changed()
 
-    def _sync_slider(self) -> None:
+    def slider_to_eps(self, position: int) -> float:
+        """The ε (in the spin box's units) a slider position stands for, on the spin box's step grid."""
         lo, hi = self.eps.minimum(), self.eps.maximum()
+        raw = lo + (hi - lo) * (position / SLIDER_POSITIONS) ** 2
+        step = self.eps.singleStep()
+        return min(max(round(raw / step) * step, lo), hi)
+
+    def eps_to_slider(self, value: float) -> int:
+        lo, hi = self.eps.minimum(), self.eps.maximum()
+        share = min(max((value - lo) / max(hi - lo, 1e-12), 0.0), 1.0)
+        return round(SLIDER_POSITIONS * share**0.5)
+
+    def _sync_slider(self) -> None:
         self.eps_slider.blockSignals(True)
-        self.eps_slider.setValue(round((self.eps.value() - lo) / max(hi - lo, 1e-9) * SLIDER_TICKS))
+        self.eps_slider.setValue(self.eps_to_slider(self.eps.value()))
         self.eps_slider.blockSignals(False)
 
     def _on_slider(self, value: int) -> None:
-        lo, hi = self.eps.minimum(), self.eps.maximum()
-        step = self.eps.singleStep()
-        raw = lo + value / SLIDER_TICKS * (hi - lo)
         self.eps.blockSignals(True)
-        self.eps.setValue(round(raw / step) * step)
+        self.eps.setValue(self.slider_to_eps(value))
         self.eps.blockSignals(False)
         self._emit_changed()
 

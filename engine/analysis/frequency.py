@@ -6,6 +6,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..batches import run_attack_on
+from ..jobs import stop_flag
+
 
 def laplacian_band_energy(image: torch.Tensor, levels: int = 5) -> list[float]:
     """Share of the signal's energy in each Laplacian-pyramid band, finest first (sums to 1).
@@ -47,9 +50,7 @@ def radial_fft_energy(image: torch.Tensor, bins: int = 8) -> tuple[np.ndarray, n
 def frequency_comparison(model, images: torch.Tensor, labels: torch.Tensor, config, progress=None) -> dict:
     """Mean Laplacian band energy of the attack's perturbations beside that of the images (mean removed),
     finest band first, the coarse residual last."""
-    from .sweep import run_attack_on
-
-    adv, _ = run_attack_on(model, images, labels, config, progress=progress)
+    adv, _ = run_attack_on(model, images, labels, config, should_stop=stop_flag(progress))
     return {
         "perturbation": torch.tensor([laplacian_band_energy(d) for d in adv - images]).mean(0).tolist(),
         "image": torch.tensor([laplacian_band_energy(x - x.mean()) for x in images]).mean(0).tolist(),

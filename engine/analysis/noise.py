@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
+from ..batches import run_attack_on
+from ..jobs import Progress, stop_flag
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
-
-
-@dataclass
-class NoiseComparison:
-    images: int
-    adversarial_fooled: float  # share of images the attack fooled
-    gaussian_fooled: float  # share fooled by Gaussian noise of the same L2 norm (any of `trials` draws)
-    uniform_fooled: float  # share fooled by uniform noise of the same Linf norm (any of `trials` draws)
-    trials: int
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
+from .results import NoiseComparison
 
 
 def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tensor, adversarial: torch.Tensor,
@@ -54,11 +42,9 @@ def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tenso
 def noise_vs_attack(model: Model, images: torch.Tensor, labels: torch.Tensor, config, trials: int = 10,
                     progress: Progress | None = None) -> NoiseComparison:
     """Attack the correctly classified images with `config`, then compare with noise of the same norms."""
-    from .sweep import run_attack_on
-
     with torch.no_grad():
         keep = model(images.to(model.device)).argmax(1).cpu() == labels
-    adv, _ = run_attack_on(model, images[keep], labels[keep], config, progress=progress)
+    adv, _ = run_attack_on(model, images[keep], labels[keep], config, should_stop=stop_flag(progress))
     return noise_vs_adversarial(model, images[keep], labels[keep], adv, trials=trials, seed=config.seed,
                                 progress=progress)
 

@@ -2,81 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-import numpy as np
 import torch
 
-from ..attacks import AttackRun, make_attack
+from ..batches import batches as _batches
 from ..catalogue import attack_spec, check_attack
 from ..config import AttackConfig
-from ..criteria import make_criterion
-from ..errors import Cancelled, ConfigError
+from ..diagnostics.probes import DiagnosticsOptions
+from ..diagnostics.runs import diagnose_sweep_point, sweep_probes
+from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
+from ..jobs import Progress, stop_flag
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
-
-
-def _batches(n: int, size: int):
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
-
-
-def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                  batch: int = 64, progress: Progress | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(adversarial images, success) for a whole set, batch by batch, on the model's device.
-
-    One generator, seeded from the config, runs through every batch, so a set gives the same numbers
-    whoever calls this. It stops with `Cancelled` at the next step once `progress` is cancelled or
-    `should_stop()` says so (an executor's job passes its own flag).
-    """
-    if should_stop is None and progress is not None:
-        should_stop = lambda: progress.cancelled  # noqa: E731
-    advs, successes = [], []
-    device = model.device
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    for part in _batches(len(images), batch):
-        if should_stop is not None and should_stop():
-            raise Cancelled("cancelled")
-        x = images[part].to(device)
-        y = labels[part].to(device)
-        run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
-        for _ in run:
-            if should_stop is not None and should_stop():
-                run.cancel()
-                raise Cancelled("cancelled")
-        advs.append(run.result.x_adv.detach().cpu())
-        successes.append(run.result.success.detach().cpu())
-    return torch.cat(advs), torch.cat(successes)
-
-
-def _stop_flag(progress: Progress | None) -> Callable[[], bool] | None:
-    return (lambda: progress.cancelled) if progress is not None else None
-
-
-@dataclass
-class RobustCurve:
-    """Robust accuracy per epsilon: an image counts as robust at eps if no attack at any eps' <= eps fooled it."""
-
-    eps: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    clean_accuracy: float = 0.0
-    images: int = 0
-    attack: str = ""
-    norm: str = ""
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
+from .results import MinimalNorms, RobustCurve
 
 
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
                           eps_list: list[float], progress: Progress | None = None, batch: int = 64,
-                          executor: Executor | None = None) -> RobustCurve:
+                          executor: Executor | None = None,
+                          diagnostics: DiagnosticsOptions | None = None) -> RobustCurve:
     """One job per epsilon on `executor` (default: an in-process pool for this call); the curve is
-    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons."""
+    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons.
+
+    With `diagnostics`, each point also counts the images that triggered each indicator of attack
+    failure (the probes run once, on the clean images, while the jobs run)."""
     config = check_attack(config)
     if attack_spec(config.attack).is_minimal:
         raise ConfigError(f"{attack_spec(config.attack).title} is a minimal-norm attack: use 'minimal' instead")
@@ -86,42 +37,29 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
     curve = RobustCurve(clean_accuracy=float(robust.float().mean()), images=len(images), attack=config.attack,
                         norm=config.norm)
     ordered = sorted(eps_list)
-    with JobGroup(executor, _stop_flag(progress)) as jobs:
+    with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         x, y = array_of(images), array_of(labels)
         futures = [jobs.submit(SweepJob(key, replace(config, eps=eps).to_dict(), x, y, seed=config.seed,
-                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}"))
+                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}",
+                                        keep_metrics=diagnostics is not None))
                    if eps > 0 else finished(None) for eps in ordered]
+        probes = None
+        if diagnostics is not None:
+            probes = sweep_probes(model, images, labels, config, diagnostics, stop_flag(progress))
         for i, (eps, result) in enumerate(zip(ordered, jobs.in_order(futures), strict=True)):
             if result is not None:
                 robust = robust & ~torch.from_numpy(result.success)
+            if diagnostics is not None:
+                point = (diagnose_sweep_point(replace(config, eps=eps), result.success, result.metrics,
+                                              result.norms, probes, model.num_classes) if result is not None else None)
+                curve.diagnostics.append({"eps": eps, "counts": point.counts() if point else {},
+                                          "fired": [d.to_dict() for d in point.fired()] if point else []})
             curve.eps.append(eps)
             curve.accuracy.append(float(robust.float().mean()))
             if progress is not None:
                 progress.report(i + 1, len(eps_list), curve)
     return curve
-
-
-@dataclass
-class MinimalNorms:
-    """The smallest perturbation a minimal-norm attack found, per correctly classified image."""
-
-    norm: str
-    attack: str
-    norms: list[float]  # NaN where the attack found nothing
-    success: list[bool]
-    skipped: int  # misclassified before any attack
-
-    def found(self) -> np.ndarray:
-        values = np.asarray(self.norms, dtype=float)
-        return values[np.isfinite(values)]
-
-    def median(self) -> float:
-        found = self.found()
-        return float(np.median(found)) if len(found) else float("nan")
-
-    def to_dict(self) -> dict:
-        return dict(vars(self)) | {"median": self.median()}
 
 
 def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
@@ -138,7 +76,7 @@ def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tens
     norms: list[float] = []
     success: list[bool] = []
     parts = list(_batches(len(x), batch))
-    with JobGroup(executor, _stop_flag(progress)) as jobs:
+    with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         futures = [jobs.submit(SweepJob(key, config.to_dict(), array_of(x[part]), array_of(y[part]),
                                         seed=config.seed, batch=batch,

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from ..model import CONTROL_ROLE
+from ..loaders.bundled import CONTROL_ROLE
 from .net import DEFAULT_WIDTHS, ShapesNet, receptive_field
 from .shapes import CLASSES, EVAL_SEED_BASE, eval_seeds, render_batch
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass, replace
 import torch
 
 from ..config import AttackConfig
+from ..diagnostics.labs import resolution_lab_indicators
 from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
-from ..model import Model, load_model
+from ..jobs import Progress
+from ..loaders import load_model
+from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress
 from .resolution_config import (
     CPU_RESOLUTIONS,
     DEFAULT_RESOLUTIONS,
@@ -146,6 +148,7 @@ class _LabRun:
                                                        nan, nan, model=p.model.card.name, replicate=p.replicate,
                                                        prediction=int(p.preds[i])))
             result.done += 1
+            result.diagnostics = resolution_lab_indicators(result.measurements)
             result.refit()
             if self.progress is not None:
                 self.progress.report(result.done, result.total, result)

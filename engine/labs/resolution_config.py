@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from ..errors import ConfigError
-from ..model import control_models
 
 DEFAULT_RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256)
 CPU_RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128)
@@ -74,7 +73,9 @@ class ResolutionLabConfig:
 
     def with_control_models(self) -> ResolutionLabConfig:
         """This config in per-resolution mode on the bundled control models (every seed at every size)."""
-        found = control_models()
+        from . import control_models_for_lab  # the model registry loads torch: only when asked
+
+        found = control_models_for_lab()
         if not found:
             raise ConfigError("no per-resolution control models are installed (advlens train-demo --controls)")
         return ResolutionLabConfig(**(asdict(self) | {"models": found}))

@@ -1,5 +1,8 @@
 """What the Resolution lab measured: one row per (image, size, norm, seed), the tables and fits made
-from them, the convergence check, and the exports (CSV, JSON)."""
+from them, the convergence check, and the exports (CSV, JSON).
+
+Plain data (numpy only, no torch): the lab runs in the engine process and its results cross to the GUI
+process pickled, so this module and what it imports (config, slopes, readings) load no torch."""
 
 from __future__ import annotations
 
@@ -110,6 +113,7 @@ class ResolutionLabResult:
     replicates: int = 1
     convergence: list[ConvergenceCheck] = field(default_factory=list)
     prediction_changes: float | None = None  # unlabelled images: share whose clean prediction varies by size
+    diagnostics: dict[str, dict[str, int]] = field(default_factory=dict)  # '64px l2' -> indicator -> images
 
     @property
     def model_choice(self) -> str:
@@ -205,4 +209,5 @@ class ResolutionLabResult:
                         (("l2", "l2"), ("rel_l2", "l2"), ("rms", "l2"), ("linf", "linf"))
                         if own in self.config.norms},
             "measurements": [asdict(m) for m in self.measurements],
+            "diagnostics": self.diagnostics,
         }

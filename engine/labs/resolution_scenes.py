@@ -14,7 +14,8 @@ from ..criteria import Misclassification
 from ..demo.shapes import eval_seeds, render_batch
 from ..errors import ConfigError, ImageLoadError
 from ..images import IMAGE_SUFFIXES, load_image, resample
-from ..model import Model, load_model
+from ..loaders import load_model
+from ..model import Model
 from ..norms import lp_norm
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
 from .resolution_config import ResolutionLabConfig

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..tasks import Progress
+from ..jobs import Progress
 from .stability_config import MARGIN_FRACTION, NORMS, StabilityConfig, parse_int_list
 from .stability_data import StripeData, data_seed, edge_distance, make_stripes, setting_data, stripe_margin
 from .stability_measure import measure_network
@@ -40,9 +40,10 @@ from .stability_results import (
     SettingRow,
     StabilityResult,
     StabilitySnapshot,
+    TrainingCurve,
 )
 from .stability_text import ABOUT, DEPARTURES, summarise, table_rows, verdict, verdict_sentence
-from .stability_training import Plateau, TrainingCurve, torch_threads, train_mlps
+from .stability_training import Plateau, torch_threads, train_mlps
 
 __all__ = ["ABOUT", "CATEGORIES", "DEPARTURES", "KINDS", "KIND_TITLES", "MARGIN_FRACTION", "NORMS", "NetResult",
            "SettingJob", "SettingRow", "StabilityConfig", "StabilityResult", "StabilitySnapshot", "StripeData",

@@ -122,3 +122,19 @@ class StabilityConfig:
         known = set(cls.__dataclass_fields__)
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         return cls(**values)
+
+
+def config_from_options(options: dict) -> StabilityConfig:
+    """The Stability panel's plain options as a validated config (ConfigError on bad input); the GUI
+    checks them with it before asking the engine, and the engine builds the run's config with it."""
+    return StabilityConfig(
+        stripes=parse_int_list(str(options["stripes"]), "stripes K"),
+        dims=parse_int_list(str(options["dims"]), "dimensions d"),
+        train_points=int(options["train_points"]), test_points=int(options["test_points"]),
+        width=int(options["width"]), depth=int(options["depth"]), seeds=int(options["seeds"]),
+        train_steps=int(options["train_steps"]), learning_rate=float(options["learning_rate"]),
+        norm=str(options["norm"]), sweep=str(options.get("sweep", "stripes")),
+        point_counts=parse_int_list(str(options.get("point_counts", "100,300,1000,3000,10000,20000")),
+                                    "training-set sizes"),
+        points_stripes=int(options.get("points_stripes", 4)),
+    ).validated()

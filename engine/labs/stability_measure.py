@@ -23,13 +23,13 @@ from ..attacks import AttackRun, BisectedPgd
 from ..catalogue import check_attack
 from ..config import AttackConfig
 from ..criteria import Misclassification
+from ..diagnostics.probes import stability_indicators
+from ..jobs import Progress
 from ..norms import lp_norm
-from ..tasks import Progress
 from .stability_config import StabilityConfig
 from .stability_data import StripeData
 from .stability_nets import Net, ibp_certified_radius, predict
-from .stability_results import NetResult, classify, median_of
-from .stability_training import TrainingCurve
+from .stability_results import NetResult, TrainingCurve, classify, median_of
 
 
 class TwoLogits(nn.Module):
@@ -111,8 +111,8 @@ def measure_network(kind: str, net: Net, train: StripeData, test: StripeData, co
     correct = predict(net, x_test) == test.y
     correct_train = predict(net, x_train) == train.y
     test_acc, train_acc = float(correct.float().mean()), float(correct_train.float().mean())
-    held = measure_distances(net, x_test[correct][: config.attack_points], generator, config.pgd_steps,
-                             config.searches, config.norm, progress)
+    points = x_test[correct][: config.attack_points]
+    held = measure_distances(net, points, generator, config.pgd_steps, config.searches, config.norm, progress)
     seen = measure_distances(net, x_train[correct_train][: config.attack_points], generator, config.pgd_steps,
                              config.searches, config.norm, progress)
     delta = test.margin
@@ -133,4 +133,5 @@ def measure_network(kind: str, net: Net, train: StripeData, test: StripeData, co
         min_distance=smallest, min_distance_train=smallest_train, min_certified=certified_min,
         rho_l2=rho["l2"], rho_linf=rho["linf"], rho_certified=rho["certified"], rho_proven=rho["proven"],
         rho=rho[config.norm], category=category, steps=steps,
-        seconds=seconds + time.perf_counter() - started, curve=curve)
+        seconds=seconds + time.perf_counter() - started, curve=curve,
+        indicators=stability_indicators(net, points, held.l2, held.linf))

@@ -1,5 +1,8 @@
-"""What the Stability lab found: one `NetResult` per network, one `SettingRow` per (K, d, n), and the
-three classes every run falls in (accurate & stable, accurate & unstable, inaccurate)."""
+"""What the Stability lab found: one `NetResult` per network, one `SettingRow` per (K, d, n), the three
+classes every run falls in (accurate & stable, accurate & unstable, inaccurate) and the live training curve.
+
+Plain data (numpy only, no torch): the lab runs in the engine process and its snapshots and results cross
+to the GUI process pickled."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .stability_config import StabilityConfig
-from .stability_training import TrainingCurve
 
 ACCURATE_STABLE, ACCURATE_UNSTABLE, INACCURATE = "accurate & stable", "accurate & unstable", "inaccurate"
 CATEGORIES = (ACCURATE_STABLE, ACCURATE_UNSTABLE, INACCURATE)
@@ -20,6 +22,31 @@ KIND_TITLES = {
     "nearest": "1-NN as ReLU max-net",
     "wide": "widened MLP",
 }
+
+
+@dataclass
+class TrainingCurve:
+    """The live view of one training job: loss and accuracies of each member every `log_every` steps."""
+
+    label: str
+    members: list[str]
+    steps: list[int] = field(default_factory=list)
+    loss: list[list[float]] = field(default_factory=list)  # [member][log point]
+    train_accuracy: list[list[float]] = field(default_factory=list)
+    test_accuracy: list[list[float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for series in (self.loss, self.train_accuracy, self.test_accuracy):
+            while len(series) < len(self.members):
+                series.append([])
+
+    def copy(self) -> TrainingCurve:
+        return TrainingCurve(self.label, list(self.members), list(self.steps), [list(v) for v in self.loss],
+                             [list(v) for v in self.train_accuracy], [list(v) for v in self.test_accuracy])
+
+    def member(self, i: int) -> TrainingCurve:
+        return TrainingCurve(self.members[i], [self.members[i]], list(self.steps), [list(self.loss[i])],
+                             [list(self.train_accuracy[i])], [list(self.test_accuracy[i])])
 
 
 def median_of(values: np.ndarray) -> float:
@@ -69,6 +96,7 @@ class NetResult:
     steps: int = 0  # Adam steps taken (trained networks; past the base steps while the loss still fell)
     seconds: float = 0.0
     curve: TrainingCurve | None = None
+    indicators: dict[str, int] = field(default_factory=dict)  # measured points that triggered each indicator
 
     @property
     def title(self) -> str:

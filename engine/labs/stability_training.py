@@ -4,13 +4,14 @@ plateau rule so that a net that fails has not merely stopped early."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .stability_data import StripeData
 from .stability_nets import ReluNet
+from .stability_results import TrainingCurve
 
 
 @dataclass(frozen=True)
@@ -20,31 +21,6 @@ class Plateau:
     window: int
     gain: float
     max_steps: int
-
-
-@dataclass
-class TrainingCurve:
-    """The live view of one training job: loss and accuracies of each member every `log_every` steps."""
-
-    label: str
-    members: list[str]
-    steps: list[int] = field(default_factory=list)
-    loss: list[list[float]] = field(default_factory=list)  # [member][log point]
-    train_accuracy: list[list[float]] = field(default_factory=list)
-    test_accuracy: list[list[float]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        for series in (self.loss, self.train_accuracy, self.test_accuracy):
-            while len(series) < len(self.members):
-                series.append([])
-
-    def copy(self) -> TrainingCurve:
-        return TrainingCurve(self.label, list(self.members), list(self.steps), [list(v) for v in self.loss],
-                             [list(v) for v in self.train_accuracy], [list(v) for v in self.test_accuracy])
-
-    def member(self, i: int) -> TrainingCurve:
-        return TrainingCurve(self.members[i], [self.members[i]], list(self.steps), [list(self.loss[i])],
-                             [list(self.train_accuracy[i])], [list(self.test_accuracy[i])])
 
 
 def _stacked_forward(weights: list[torch.Tensor], biases: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from advlens.engine.model import DEMO_MODEL
+from advlens.engine.loaders import DEMO_MODEL
 
 pytestmark = pytest.mark.gui
 

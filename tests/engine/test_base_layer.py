@@ -12,7 +12,7 @@ from advlens.engine.config import AttackConfig
 from advlens.engine.errors import ConfigError
 from advlens.engine.units import format_budget, format_norm, parse_budget, parse_eps_range
 
-BASE = ("errors", "units", "config", "catalogue", "metrics")
+BASE = ("errors", "units", "config", "catalogue", "metrics", "paths")
 
 
 def test_the_base_layer_imports_without_torch():

@@ -4,7 +4,7 @@ import torch
 from advlens.engine.demo.net import ShapesNet, receptive_field
 from advlens.engine.demo.shapes import CLASSES, EVAL_SEED_BASE, random_scene, render_array, render_batch
 from advlens.engine.images import resample
-from advlens.engine.model import bundled_models
+from advlens.engine.loaders import bundled_models
 
 
 def test_a_scene_is_the_same_picture_at_every_resolution():

@@ -154,14 +154,14 @@ def test_unreadable_file_says_permission_denied(tmp_path, monkeypatch):
     path = tmp_path / "secret.png"
     path.write_bytes(_encode(_gradient(), "PNG"))
     if os.geteuid() == 0:  # root reads any file: make the read fail the way it fails for a user
-        real_open = open
+        real_open = os.open  # images are opened once, by files.open_file
 
         def refusing_open(file, *args, **kwargs):
             if str(file) == str(path):
                 raise PermissionError(13, "Permission denied", str(file))
             return real_open(file, *args, **kwargs)
 
-        monkeypatch.setattr("builtins.open", refusing_open)
+        monkeypatch.setattr("os.open", refusing_open)
     else:
         path.chmod(0)
     with pytest.raises(ImageLoadError, match="secret.png: permission denied"):

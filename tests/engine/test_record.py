@@ -31,8 +31,7 @@ def test_record_json_names_config_seed_versions_and_device(record, tmp_path):
 
 
 def test_saving_over_an_existing_record_replaces_it_whole(record, tmp_path):
-    target = tmp_path / "run"
-    (target).mkdir()
+    target = record.save(tmp_path / "run")  # an old record (a folder that is not one is refused: test_record_safety)
     (target / "stale.txt").write_text("old")
     record.save(target)
     assert not (target / "stale.txt").exists()

@@ -167,7 +167,7 @@ def test_the_perturbation_at_each_resolution_really_flips_the_model(demo_model):
             keep = demo_model(x).argmax(1) == y
         x, y = x[keep], y[keep]
         from advlens.engine import AttackConfig
-        from advlens.engine.analysis.sweep import run_attack_on
+        from advlens.engine.batches import run_attack_on
 
         adv, ok = run_attack_on(demo_model, x, y, AttackConfig(attack="fmn", norm="l2", steps=50))
         with torch.no_grad():

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from advlens.engine.errors import Cancelled, ConfigError
+from advlens.engine.jobs import Progress
 from advlens.engine.labs.stability import (
     StabilityConfig,
     StabilitySnapshot,
@@ -34,7 +35,6 @@ from advlens.engine.labs.stability_nets import (
 )
 from advlens.engine.labs.stability_results import ACCURATE_STABLE, ACCURATE_UNSTABLE, INACCURATE
 from advlens.engine.labs.stability_training import Plateau, TrainingCurve, torch_threads, train_mlps
-from advlens.engine.tasks import Progress
 
 
 @pytest.fixture(scope="module", autouse=True)

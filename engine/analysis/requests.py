@@ -1,0 +1,173 @@
+"""One analysis as plain data, and the one dispatch that runs it: what the Analysis tab sends and what
+`advlens sweep` / `advlens analyze` build, with one set of defaults for both. Importing it loads no
+torch (the GUI process builds requests); running one does, in the engine process.
+
+A request names its images by source spec (`demo:N`, a folder, ...), its attack as an AttackConfig
+(None: the kind's default) and, for transfer, the other models by spec, so it can travel to the
+engine process or a cluster worker as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..catalogue import attack_spec
+from ..config import AttackConfig
+from ..diagnostics.probes import DiagnosticsOptions
+from ..errors import ConfigError
+from ..jobs import Progress
+from ..units import parse_eps_range
+
+if TYPE_CHECKING:  # the request travels to the engine process, whose side needs torch: imported there
+    from ..imagesets import ImageSet
+    from ..model import Model
+
+ANALYSES: tuple[str, ...] = ("sweep", "minimal", "landscape", "noise", "transfer", "frequency")
+MINIMAL_KINDS = ("minimal", "landscape")  # analyses that search the smallest perturbation
+DEFAULT_SIZE = 32
+
+
+def default_attack(kind: str) -> AttackConfig:
+    """The attack an analysis uses unless told: FMN-L2 (100 steps) for the minimal-norm analyses,
+    PGD Linf 8/255 (20 steps) for the budgeted ones."""
+    if kind in MINIMAL_KINDS:
+        return AttackConfig(attack="fmn", norm="l2", steps=100)
+    return AttackConfig(attack="pgd", norm="linf", eps=8 / 255, steps=20)
+
+
+def attack_for(kind: str, config: AttackConfig | None) -> AttackConfig:
+    """The request's attack, made fit for the kind: a minimal-norm attack where one is searched
+    (the landscape's plane is an L2 one), a fixed-budget one elsewhere (no target: these are
+    untargeted measures)."""
+    base = default_attack(kind)
+    if config is None:
+        return base
+    minimal = attack_spec(config.attack).is_minimal
+    if kind in MINIMAL_KINDS:
+        if not minimal:
+            return replace(base, seed=config.seed)
+        norm = "l2" if kind == "landscape" or config.attack == "cw" else config.norm
+        return replace(config, norm=norm, target=None, params=dict(config.params))
+    if minimal:
+        return replace(base, eps=config.eps or base.eps, seed=config.seed)
+    return replace(config, target=None, params=dict(config.params))
+
+
+@dataclass
+class AnalysisRequest:
+    """What to analyse: the kind, the images, the attack and what the kind needs besides."""
+
+    kind: str
+    model: str = "demo"  # the model analysed, by spec (its name in the transfer table)
+    images: str = "demo:64"
+    resolution: int = DEFAULT_SIZE
+    attack: AttackConfig | None = None  # None: default_attack(kind)
+    eps_range: str = "0:16:1/255"  # sweep: the budgets, START:STOP:STEP or a list
+    limit: int | None = 2000  # at most this many files from a folder
+    image: str | None = None  # landscape: the image to look around (default: the set's first)
+    pixels: np.ndarray | None = None  # landscape: the image itself (C, H, W) in [0, 1] when it has no spec
+    label: int | None = None  # landscape: its class (default: known for samples, else the prediction)
+    other_models: list[str] = field(default_factory=list)  # transfer: the models besides the first
+    batch: int = 64  # sweep: images per attack batch
+    diagnostics: bool = True  # sweep: count the images that trigger each indicator of attack failure
+
+    def checked(self) -> AnalysisRequest:
+        if self.kind not in ANALYSES:
+            raise ConfigError(f"unknown analysis '{self.kind}': choose one of {', '.join(ANALYSES)}")
+        if not 4 <= int(self.resolution) <= 4096:
+            raise ConfigError(f"resolution must be between 4 and 4096 pixels, got {self.resolution}")
+        if self.kind == "sweep":
+            parse_eps_range(self.eps_range)
+        return replace(self, resolution=int(self.resolution), attack=attack_for(self.kind, self.attack))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (without `pixels`, which only travels in the request itself)."""
+        data = asdict(replace(self, pixels=None))
+        data.pop("pixels")
+        data["attack"] = None if self.attack is None else self.attack.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnalysisRequest:
+        data = dict(data)
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown analysis settings: {', '.join(sorted(unknown))}")
+        attack = data.pop("attack", None)
+        return cls(attack=None if attack is None else AttackConfig.from_dict(attack), **data)
+
+
+def input_size_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> int:
+    """The resolution the analysis draws its images at: the model's own input size where it has one."""
+    if model.input_size is not None and model.input_size != request.resolution:
+        if notes is not None:
+            notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
+                         f"the images are drawn at that size")
+        return int(model.input_size)
+    return int(request.resolution)
+
+
+def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> ImageSet:
+    """The request's images at the model's size; a note when their labels are the model's own predictions."""
+    from ..imagesets import parse_image_source
+
+    data = parse_image_source(request.images, request.limit).load(input_size_for(request, model, notes))
+    if notes is not None:
+        if not data.labelled:
+            notes.append("these images have no labels: each is attacked away from the model's own clean "
+                         "prediction, so clean accuracy is 100% by definition")
+        if data.skipped:
+            notes.append(f"{len(data.skipped)} file(s) could not be read and were skipped")
+    return data
+
+
+def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str, Model] | None = None,
+                 progress: Progress | None = None, notes: list[str] | None = None) -> Any:
+    """Run one analysis on `model` (and, for transfer, `other_models` by name); returns its result object.
+
+    What a person should know about the run (a model's fixed size, unlabelled images) goes to `notes`.
+    """
+    import torch
+
+    from ..samples import resolve_image
+    from .frequency import frequency_comparison
+    from .landscape import adversarial_landscape
+    from .noise import noise_vs_attack
+    from .sweep import minimal_perturbations, robust_accuracy_curve
+    from .transfer import transfer_table
+
+    request = request.checked()
+    config = request.attack
+    assert config is not None
+    if request.kind == "landscape":
+        size = input_size_for(request, model, notes)
+        if request.pixels is not None or request.image is not None:
+            image = (torch.from_numpy(np.asarray(request.pixels, dtype=np.float32)) if request.pixels is not None
+                     else resolve_image(request.image, size))
+            label = request.label
+        else:
+            first = image_set_for(request, model, notes)
+            image, label = first.images[0], (None if first.labels is None else int(first.labels[0]))
+        if label is None:
+            with torch.no_grad():
+                label = int(model(image[None].to(model.device)).argmax())
+        return adversarial_landscape(model, image, int(label), config, progress=progress)
+    data = image_set_for(request, model, notes)
+    labels = data.labels_for(model)
+    if request.kind == "sweep":
+        diagnostics = DiagnosticsOptions(seed=config.seed) if request.diagnostics else None
+        return robust_accuracy_curve(model, data.images, labels, config, parse_eps_range(request.eps_range),
+                                     progress=progress, batch=request.batch, diagnostics=diagnostics)
+    if request.kind == "minimal":
+        return minimal_perturbations(model, data.images, labels, config, progress=progress)
+    if request.kind == "noise":
+        return noise_vs_attack(model, data.images, labels, config, progress=progress)
+    if request.kind == "transfer":
+        models = {request.model: model, **(other_models or {})}
+        return transfer_table(models, data.images, labels, config, progress=progress)
+    result = frequency_comparison(model, data.images, labels, config, progress=progress)
+    result["bands"] = "finest first, last = residual"
+    return result
