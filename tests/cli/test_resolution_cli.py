@@ -8,7 +8,7 @@ import sys
 
 from advlens.engine.labs.resolution import ResolutionLabConfig
 
-CONTROL_SIZES = (16, 32, 64, 128)
+BUNDLED = {16: (0, 1), 32: (0, 1), 64: (0,)}  # the control models that ship (test_resolution_control.py)
 
 
 def test_cli_per_resolution_models_json_round_trip(tmp_path):
@@ -20,7 +20,8 @@ def test_cli_per_resolution_models_json_round_trip(tmp_path):
     data = json.loads(out.stdout)
     assert data["model_choice"] == "per-resolution" and data["missing_models"] == [24]
     assert data["models"] == {"16": ["shapes-cnn-r16", "shapes-cnn-r16-s1"], "32": ["shapes-cnn-r32", "shapes-cnn-r32-s1"]}
-    assert data["config"]["models"] == {str(s): [f"shapes-cnn-r{s}", f"shapes-cnn-r{s}-s1"] for s in CONTROL_SIZES}
+    assert data["config"]["models"] == {str(s): [f"shapes-cnn-r{s}" + (f"-s{k}" if k else "") for k in seeds]
+                                        for s, seeds in BUNDLED.items()}
     assert data["replicates"] == 2 and data["fits"]["l2"]["seeds"] == 2
     assert all(m["model"].startswith(f"shapes-cnn-r{m['resolution']}") for m in data["measurements"])
     assert ResolutionLabConfig.from_dict(data["config"]).models[32] == ["shapes-cnn-r32", "shapes-cnn-r32-s1"]
