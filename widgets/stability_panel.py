@@ -54,7 +54,7 @@ def _fit_column(combo: QComboBox) -> None:
     """Let a combo box with long item texts shrink to the controls column (the popup still shows them whole),
     so the column needs no horizontal scroll bar."""
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
+    combo.setMinimumContentsLength(5)
 
 
 def _shown(xs: list[float], ys: list[float]) -> np.ndarray:
@@ -113,8 +113,8 @@ class StabilityPanel(QWidget):
         self.sweep.addItem("training points n (accurate but unstable?)", "points")
         self.sweep.setToolTip("Sweep K at the training points above, or sweep the training-set size n at one K "
                               "the fixed net learns: the paper's distinctive branch is accurate yet unstable.")
-        _fit_column(self.sweep)
-        form.addRow("Sweep", self.sweep)
+        form.addRow(QLabel("Sweep"))  # the choice spans the column: its texts name the branch each sweep tests
+        form.addRow(self.sweep)
         self.point_counts = QLineEdit("100,300,1000,3000,10000,20000")
         self.point_counts.setToolTip("Training-set sizes n of the points sweep (a comma list).")
         form.addRow("Sizes n", self.point_counts)
@@ -122,7 +122,7 @@ class StabilityPanel(QWidget):
         self.points_stripes.setRange(2, 4096)
         self.points_stripes.setValue(4)
         self.points_stripes.setToolTip("K of the points sweep: one the fixed net learns (≥ 95% held-out accuracy).")
-        form.addRow("K of the n sweep", self.points_stripes)
+        form.addRow("K (n sweep)", self.points_stripes)
         left.addWidget(problem)
 
         nets = QGroupBox("Fixed architecture (Adam)")
