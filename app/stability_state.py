@@ -16,6 +16,7 @@ from advlens.engine.labs.stability_config import StabilityConfig, config_from_op
 from advlens.engine.labs.stability_results import StabilityResult
 from advlens.engine.protocol import LabJob
 from advlens.engine_link import EngineLink
+from advlens.sweep_settings import sweep_scheduler
 from advlens.task_poller import TaskPoller
 
 __all__ = ["StabilityState", "config_from_options"]
@@ -44,7 +45,7 @@ class StabilityState(TaskPoller):
             return False
         self.config = config
         self.last_rows = []
-        self.launch(LabJob("stability", dict(options)))
+        self.launch(LabJob("stability", dict(options), scheduler=sweep_scheduler()))
         self.started.emit(config)
         return True
 

@@ -106,7 +106,8 @@ class StabilityTab:
         seeds = self.config.seeds if self.config is not None else 0
         share = self.config.unstable_share if self.config is not None else 0.05
         self.panel.set_classes(xs, {c: [r.counts()[c] for r in chosen] for c in CATEGORIES},
-                               f"Fixed MLP runs by class{held_text}", f"runs (of {seeds} seeds)",
+                               f"Fixed MLP runs by class{held_text}, of {seeds} seed{'s' if seeds != 1 else ''}",
+                               "runs",
                                f"accurate: ≥ {threshold:.0%} held-out; unstable: > {share:.0%} of points within δ")
         headers, cells = table_rows(rows, norm)
         self.panel.set_table(headers, cells)

@@ -373,6 +373,9 @@ class ExplorerState(QObject):
         self.config.attack = replace(self.config.attack, **attack)
         self.config.resolution = values.get("resolution", self.config.resolution)
         self.config.resample_filter = values.get("resample_filter", self.config.resample_filter)
+        self.config.fast = bool(values.get("fast", self.config.fast))
+        self.config.precision = values.get("precision", self.config.precision)
+        self.config.channels_last = bool(values.get("channels_last", self.config.channels_last))
         device = values.get("device", self.config.device)
         if device != self.config.device:
             self.config.device = device
@@ -388,7 +391,8 @@ class ExplorerState(QObject):
     def settings(self) -> dict:
         data = self.config.attack.to_dict()
         data.update(resolution=self.config.resolution, resample_filter=self.config.resample_filter,
-                    device=self.config.device)
+                    device=self.config.device, fast=self.config.fast, precision=self.config.precision,
+                    channels_last=self.config.channels_last)
         return data
 
     def set_live(self, on: bool) -> None:

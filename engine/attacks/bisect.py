@@ -44,8 +44,8 @@ class BisectedPgd(Attack):
 
     spec = catalogue.PGD_BISECT
 
-    def __init__(self, config, upper: torch.Tensor | None = None):
-        super().__init__(config)
+    def __init__(self, config, upper: torch.Tensor | None = None, fast: bool = False):
+        super().__init__(config, fast=fast)  # no compiled step: each budget's PGD runs eagerly
         self.upper = upper
 
     def steps(self, model, x: torch.Tensor, criterion: Criterion,

@@ -17,16 +17,13 @@ from .base import (
     Attack,
     AttackResult,
     FiniteCheck,
+    LatestAdversarial,
     Step,
-    loss_and_gradient,
     measure,
     per_image,
+    total_and_gradient,
 )
-
-
-def keep_best(best: torch.Tensor, found: torch.Tensor, x_adv: torch.Tensor, success: torch.Tensor):
-    """Remember the latest adversarial iterate per image, so a later failed step cannot lose it."""
-    return torch.where(per_image(success, x_adv), x_adv, best), found | success
+from .fast import make_fast_step
 
 
 class PgdAttack(Attack):
@@ -40,8 +37,8 @@ class PgdAttack(Attack):
 
     spec = catalogue.PGD
 
-    def __init__(self, config, budget: torch.Tensor | None = None, objective: str = "loss"):
-        super().__init__(config)
+    def __init__(self, config, budget: torch.Tensor | None = None, objective: str = "loss", fast: bool = False):
+        super().__init__(config, fast=fast)
         self.budget = budget
         self.objective = objective
 
@@ -54,52 +51,88 @@ class PgdAttack(Attack):
             return sparse_l1_direction(grad, x_adv, self.param("l1_fraction"))
         return normalize_gradient(grad, self.config.norm)
 
+    def _ascend(self, x: torch.Tensor, x_adv: torch.Tensor, grad: torch.Tensor, alpha, eps) -> torch.Tensor:
+        """The next iterate: a step along the norm's steepest direction, projected onto the ball and the box
+        (`alpha` and `eps` are numbers, or per-image tensors under a budget)."""
+        cfg = self.config
+        direction = self._direction(grad, x_adv)
+        # Linf directions are signs, so alpha * direction is exact and the fused add gives the same values
+        fused = cfg.norm == "linf" and not isinstance(alpha, torch.Tensor)
+        moved = torch.add(x_adv, direction, alpha=alpha) if fused else x_adv + alpha * direction
+        return clip_perturbation(x, moved, cfg.norm, eps)
+
+    def _start(self, x: torch.Tensor, generator: torch.Generator, eps) -> torch.Tensor:
+        cfg = self.config
+        _, _, random_start = self._schedule()
+        if self.budget is not None and random_start:  # the unit ball's draw scaled per image (linear in eps)
+            start = x + random_in_ball(x.shape, cfg.norm, 1.0, generator, x.device, x.dtype) * per_image(eps, x)
+        elif self.budget is None and random_start and cfg.eps > 0:
+            start = x + random_in_ball(x.shape, cfg.norm, cfg.eps, generator, x.device, x.dtype)
+        else:
+            start = x.clone()
+        return clip_perturbation(x, start, cfg.norm, eps)
+
+    @property
+    def has_fast_step(self) -> bool:
+        """The compiled step covers the plain gradient-sign direction (not MI-FGSM's momentum)."""
+        return type(self)._direction is PgdAttack._direction and self.budget is None and self.objective == "loss"
+
     def steps(self, model, x: torch.Tensor, criterion: Criterion,
               generator: torch.Generator) -> Generator[Step, None, AttackResult]:
         cfg = self.config
-        n_steps, alpha, random_start = self._schedule()
+        n_steps, alpha, _ = self._schedule()
         x = x.detach()
         eps = cfg.eps
         if self.budget is not None:
             eps = self.budget.to(x.device, x.dtype)
             if cfg.step_size is None:
                 alpha = per_image(2.5 * eps / n_steps, x)
-            if random_start:  # the unit ball's draw scaled per image (every draw is linear in eps)
-                start = x + random_in_ball(x.shape, cfg.norm, 1.0, generator, x.device, x.dtype) * per_image(eps, x)
-            else:
-                start = x.clone()
-        elif random_start and cfg.eps > 0:
-            start = x + random_in_ball(x.shape, cfg.norm, cfg.eps, generator, x.device, x.dtype)
+        if self.objective == "loss":
+            total_fn = criterion.total_loss
         else:
-            start = x.clone()
-        ascend = criterion.loss if self.objective == "loss" else (lambda logits: -criterion.margin(logits))
-        x_adv = clip_perturbation(x, start, cfg.norm, eps)
-        best, found = x_adv.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+            def total_fn(logits: torch.Tensor) -> torch.Tensor:
+                return -criterion.margin(logits).sum()
+        x_adv = self._start(x, generator, eps)
         check = FiniteCheck(x.device)
-        active = torch.ones_like(found)
+        latest = LatestAdversarial(x)
+        # without early stop every image moves every step: no mask, no torch.where
+        active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device) if cfg.early_stop else None
+        fast = None
+        if self.fast and self.has_fast_step:
+            l1_fraction = self.param("l1_fraction") if cfg.norm == "l1" else 0.0
+            fast = make_fast_step(model, x, criterion, alpha, cfg.eps, cfg.norm, l1_fraction)
+        title = self.spec.title if fast is None else f"{self.spec.title} · fast"
         i = 0
         for i in range(n_steps):
-            logits, losses, grad = loss_and_gradient(model, x_adv, ascend)
-            check.update(i, losses, grad)
-            step = measure(i, self.spec.title, x, x_adv, logits, criterion)
-            best, found = keep_best(best, found, x_adv, step.success)
+            if fast is None:
+                logits, total, grad = total_and_gradient(model, x_adv, total_fn)
+                check.update(i, total, grad)
+                step = Step(index=i, stage=title, x=x, x_adv=x_adv, logits=logits,
+                            success=criterion.is_adversarial(logits))
+            else:
+                logits, success, total, grad_peak, candidate = fast(x_adv)
+                check.update(i, total, grad_peak)
+                step = Step(index=i, stage=title, x=x, x_adv=x_adv, logits=logits, success=success)
+            latest.update(step.x_adv, step.logits, step.success)
             yield step
-            if cfg.early_stop:
+            if active is not None:
                 active = active & ~step.success
                 if not bool(active.any()):
                     break
-            candidate = clip_perturbation(x, x_adv + alpha * self._direction(grad, x_adv), cfg.norm, eps)
-            x_adv = torch.where(per_image(active, x_adv), candidate, x_adv)
+            if fast is None:
+                candidate = self._ascend(x, x_adv, grad, alpha, eps)
+            x_adv = candidate if active is None else torch.where(per_image(active, x_adv), candidate, x_adv)
         else:
             i = n_steps
             with torch.no_grad():
                 logits = model(x_adv)
-            check.update(i, criterion.loss(logits))
-            step = measure(i, self.spec.title, x, x_adv, logits, criterion)
-            best, found = keep_best(best, found, x_adv, step.success)
+            check.update(i, logits)
+            step = measure(i, title, x, x_adv, logits, criterion)
+            latest.update(step.x_adv, step.logits, step.success)
             yield step
         check.raise_if_bad()
-        return AttackResult(x_adv=torch.where(per_image(found, x), best, x_adv), success=found, steps_run=i)
+        x_final, success, final_logits = latest.result()
+        return AttackResult(x_adv=x_final, success=success, steps_run=i, logits=final_logits)
 
 
 class BimAttack(PgdAttack):

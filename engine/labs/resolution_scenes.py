@@ -15,7 +15,7 @@ from ..demo.shapes import eval_seeds, render_batch
 from ..errors import ConfigError, ImageLoadError
 from ..images import IMAGE_SUFFIXES, load_image, resample
 from ..loaders import load_model
-from ..model import Model
+from ..model import Model, ResizedModel
 from ..norms import lp_norm
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
 from .resolution_config import ResolutionLabConfig
@@ -66,25 +66,6 @@ def load_scenes(config: ResolutionLabConfig) -> Scenes:
         scenes.render = lambda size: (F.interpolate(base, size=(size, size), mode="nearest-exact")
                                       if size != base.shape[-1] else base)
     return scenes
-
-
-class ResizedModel(Model):
-    """A fixed-size model behind a resize, so it accepts every resolution (the lab says so)."""
-
-    def __init__(self, inner: Model):
-        super().__init__(inner.network, inner.card)
-        self.size = int(inner.card.input_size)
-        self.card = inner.card
-        self.to(inner.device)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.shape[-1] != self.size or images.shape[-2] != self.size:
-            images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", align_corners=False,
-                                   antialias=True)
-        return super().forward(images)
-
-    def checked_logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self(images)
 
 
 def seen_at(model: Model, size: int | None = None) -> tuple[Model, str]:
