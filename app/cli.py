@@ -186,10 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "(Dube's claim), with log-log slopes")
     res.add_argument("--model", default="demo", help="bundled model name or model file (one model for every size)")
     res.add_argument("--per-resolution-models", action="store_true",
-                     help="the control: attack each size on the bundled model trained only at that size "
-                          "(demo-r16, demo-r32, ...); sizes without one are skipped")
+                     help="the control: attack each size on the bundled models trained only at that size "
+                          "(demo-r16, demo-r16-s1, ...; every training seed); sizes without one are skipped")
     res.add_argument("--models", default=None, metavar="SIZE=MODEL,...",
-                     help="the control with your own models: the model trained at each size, e.g. 16=a.pt,32=b.pt")
+                     help="the control with your own models: the models trained at each size, e.g. "
+                          "16=a.pt,32=b.pt (repeat a size for more training seeds: 16=a.pt,16=a2.pt)")
     res.add_argument("--images", default="demo:32", help="demo:N, sample:NAME or a folder of images")
     res.add_argument("--resolutions", default=None,
                      help="comma list of side lengths (default 16..128 on CPU, 16..256 on a GPU; with per-resolution "
@@ -200,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--steps", type=int, default=100, help="attack iterations per image and norm")
     res.add_argument("--condition", default="native", choices=["native", "nearest-upsampled"],
                      help="native: finer samplings of one scene; nearest-upsampled: a control that adds no detail")
+    res.add_argument("--convergence-images", type=int, default=8,
+                     help="re-run this many images with twice the steps at the smallest and largest size (0: off)")
     res.add_argument("--seed", type=int, default=0)
     res.add_argument("--device", default="auto")
     res.add_argument("--csv", type=Path, default=None, help="write every measurement to this CSV file")
@@ -208,17 +211,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     stab = sub.add_parser("stability", help="Stability lab: a fixed ReLU architecture against networks that grow "
                           "with the problem (Bastounis, Hansen, Vlačić)")
+    stab.add_argument("--sweep", default="stripes", choices=["stripes", "points"],
+                      help="stripes: vary K at --train points (the inaccurate branch); points: vary the training-set "
+                           "size at K = --points-stripes (the accurate-but-unstable branch)")
     stab.add_argument("--stripes", default="2,4,8,16,32,64", help="K values: a comma list or a power-of-two range 2:64")
+    stab.add_argument("--points", default="100,300,1000,3000,10000,20000",
+                      help="training-set sizes of the points sweep (a comma list)")
+    stab.add_argument("--points-stripes", type=int, default=4, help="K of the points sweep")
     stab.add_argument("--dims", default="2,32,256", help="input dimensions d: a comma list or a range 2:1024")
     stab.add_argument("--train", type=int, default=2000, help="training points per setting")
     stab.add_argument("--test", type=int, default=1000, help="held-out test points per setting")
     stab.add_argument("--width", type=int, default=16, help="width of the fixed architecture")
     stab.add_argument("--depth", type=int, default=2, help="hidden layers of the fixed architecture")
     stab.add_argument("--seeds", type=int, default=3, help="trainings of the fixed architecture per setting")
-    stab.add_argument("--steps", type=int, default=2000, help="Adam steps per training")
+    stab.add_argument("--steps", type=int, default=2000, help="Adam steps per training, at least: training goes on "
+                      "while the loss still falls, up to 8 times as many")
     stab.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
-    stab.add_argument("--attack-points", type=int, default=200, help="test points whose distance is measured")
-    stab.add_argument("--norm", default="l2", choices=["l2", "linf"], help="norm of the headline rho")
+    stab.add_argument("--attack-points", type=int, default=200,
+                      help="held-out (and as many training) points whose distance is measured")
+    stab.add_argument("--norm", default="l2", choices=["l2", "linf"],
+                      help="norm of the distances that class a run as unstable (and of the headline rho)")
     stab.add_argument("--seed", type=int, default=0)
     stab.add_argument("--json", action="store_true", help="print the full result as JSON")
     _add_scheduler_arg(stab)
@@ -235,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "mix); one size N trains the Resolution lab's control model shapes-cnn-rN (alias demo-rN)")
     train.add_argument("--name", default=None, help="model name and file stem (default shapes-cnn or shapes-cnn-rN)")
     train.add_argument("--threads", type=int, default=None, help="CPU threads for training (default: torch's)")
+    train.add_argument("--controls", action="store_true", help="train every Resolution lab control model "
+                       "(16, 32, 64, 128 px; seeds 0 and 1), the same number of steps each")
     _add_runs_parser(sub)
     return parser
 
@@ -429,8 +443,8 @@ def _int_list(text: str) -> list[int]:
         raise ConfigError(f"expected a comma list of whole numbers, got '{text}'") from exc
 
 
-def _size_models(text: str) -> dict[int, str]:
-    """'16=a.pt,32=b.pt' -> {16: 'a.pt', 32: 'b.pt'}: the model trained at each size."""
+def _size_models(text: str) -> dict[int, list[str]]:
+    """'16=a.pt,32=b.pt,16=c.pt' -> {16: ['a.pt', 'c.pt'], 32: ['b.pt']}: the models trained at each size."""
     from advlens.engine.errors import ConfigError
 
     models = {}
@@ -440,7 +454,7 @@ def _size_models(text: str) -> dict[int, str]:
             continue
         if not sep or not size.strip().isdigit() or not spec.strip():
             raise ConfigError(f"--models expects SIZE=MODEL pairs separated by commas, got '{part}'")
-        models[int(size)] = spec.strip()
+        models.setdefault(int(size), []).append(spec.strip())
     return models
 
 
@@ -459,12 +473,13 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     device = select_device(args.device)
     models = _size_models(args.models) if args.models else control_models() if args.per_resolution_models else {}
     if args.per_resolution_models and not models:
-        raise ConfigError("no per-resolution control models are installed (advlens train-demo --sizes N)")
+        raise ConfigError("no per-resolution control models are installed (advlens train-demo --controls)")
     sizes = _int_list(args.resolutions) if args.resolutions else sorted(models) if models else list(
         DEFAULT_RESOLUTIONS if device.type == "cuda" else CPU_RESOLUTIONS)
     config = ResolutionLabConfig(images=args.images, model=args.model, models=models, resolutions=sizes,
                                  attack=args.attack, norms=[n.strip() for n in args.norms.split(",") if n.strip()],
-                                 steps=args.steps, condition=args.condition, seed=args.seed, device=str(device))
+                                 steps=args.steps, condition=args.condition, seed=args.seed, device=str(device),
+                                 convergence_images=args.convergence_images)
     from advlens.engine.executor import executor_for
 
     executor = executor_for(_scheduler(args))
@@ -478,6 +493,8 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json_dict(), indent=2, default=float))
         return 0
     print(f"Resolution lab: {result.model_name} ({result.model_mode}), {config.images}, {config.attack.upper()}")
+    if result.verdicts:
+        print(result.verdicts[0])
     if result.missing_models:
         print(f"  skipped (no model trained at that size): {', '.join(map(str, result.missing_models))} px")
     for note in result.notes:
@@ -489,9 +506,12 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     linf = result.medians("linf", "linf") if "linf" in config.norms else [float("nan")] * len(sizes)
     for j, s in enumerate(result.config.resolutions):
         print(f"  {s:4d}  {result.skipped.get(s, 0):7d}  {l2[j]:9.4f}  {rel[j]:9.5f}  {rms[j]:9.5f}  {linf[j] * 255:9.3f}"
-              + (f"  {result.models[s]}" if config.per_resolution else ""))
-    print("medians of the minimal perturbations found; slopes against the side length s (n = 3 s^2):")
-    for line in result.verdicts:
+              + (f"  {', '.join(result.models[s])}" if config.per_resolution else ""))
+    failed = result.censored_counts()
+    print("medians of the minimal perturbations found (failed searches, censored: "
+          + ", ".join(f"{n.upper()} {c}" for n, c in failed.items()) + "); paired slopes against the side "
+          "length s (n = 3 s^2):")
+    for line in result.verdicts[1:]:
         print(f"  {line}")
     print(lab_indicator_line(result.diagnostics, "images"))
     if args.csv:
@@ -503,6 +523,8 @@ def _cmd_stability(args: argparse.Namespace) -> int:
     from advlens.engine.labs.stability import StabilityConfig, parse_int_list, run_stability_lab, table_rows
 
     config = StabilityConfig(stripes=parse_int_list(args.stripes, "stripes"), dims=parse_int_list(args.dims, "dims"),
+                             sweep=args.sweep, point_counts=parse_int_list(args.points, "points"),
+                             points_stripes=args.points_stripes,
                              train_points=args.train, test_points=args.test, width=args.width, depth=args.depth,
                              seeds=args.seeds, train_steps=args.steps, learning_rate=args.lr,
                              attack_points=args.attack_points, norm=args.norm, seed=args.seed).validated()
@@ -517,17 +539,22 @@ def _cmd_stability(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2, default=float))
         return 0
     arch = "-".join(["d", *[str(config.width)] * config.depth, "1"])
-    print(f"Stability lab: {config.train_points} training / {config.test_points} test points per (K, d), margin "
-          f"δ = 0.1/K; fixed {arch} MLP (Adam, {config.train_steps} steps, {config.seeds} seeds); "
-          f"ρ = median {config.norm.upper()} distance to a class change / δ")
+    setting = (f"{config.train_points} training points, K = {', '.join(map(str, config.stripes))}"
+               if config.sweep == "stripes" else
+               f"K = {config.points_stripes}, n = {', '.join(map(str, config.point_counts))} training points")
+    print(f"Stability lab: {setting}, {config.test_points} test points per setting, margin δ = 0.1/K; fixed {arch} "
+          f"MLP (Adam, {config.train_steps}+ steps to a plateau, {config.seeds} seeds); a run is inaccurate below "
+          f"{config.accurate_at:.0%} held-out accuracy, else unstable when over {config.unstable_share:.0%} of its "
+          f"points have a {config.norm.upper()} adversarial within δ (AS/AU/I: accurate & stable / accurate & "
+          "unstable / inaccurate)")
+    print(result.summary)
     headers, cells = table_rows(result.rows, config.norm)
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
     for row in cells:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-    print(result.summary)
-    cells = {f"K={r.stripes} d={r.dim} {run.kind}{'' if run.seed is None else f' seed {run.seed}'}": run.indicators
-             for r in result.rows for run in [*r.fixed_runs, r.zigzag, r.nearest, r.wide]}
+    cells = {f"K={r.stripes} d={r.dim} n={r.train_points} {run.kind}{'' if run.seed is None else f' seed {run.seed}'}":
+             run.indicators for r in result.rows for run in [*r.fixed_runs, r.zigzag, r.nearest, r.wide]}
     print(lab_indicator_line(cells, "points"))
     print(result.departures)
     print(f"({result.seconds:.0f} s)")
@@ -569,7 +596,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                         ("--threads", args.threads)):
         if value is not None:
             argv += [flag, str(value)]
-    return train.main(argv)
+    return train.main(argv + (["--controls"] if args.controls else []))
 
 
 def _cmd_attack(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,8 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from advlens.engine import AdvLensError
 from advlens.engine.images import atomic_write_bytes
 from advlens.engine.jobs import JobOutcome
+from advlens.engine.labs.readings import METRIC_TITLES, PREDICTIONS
 from advlens.engine.labs.resolution_results import ResolutionLabConfig, ResolutionLabResult
-from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
 from advlens.engine.protocol import LabJob
 from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
@@ -97,22 +98,25 @@ class ResolutionTab:
     def _start(self, options: dict) -> None:
         if self.state.start(options):
             self.panel.set_busy(True)
-            self.panel.outcome.setText("Running… plots fill in as each resolution finishes.")
+            self.panel.set_verdict("Running… the verdict is refitted as each resolution finishes.")
+            self.panel.outcome.setText("Plots fill in as each resolution finishes.")
 
     def _failed(self, message: str) -> None:
         self.panel.set_busy(False)
-        self.panel.outcome.setText(f"Lab stopped: {message}")
+        self.panel.set_verdict(f"Lab stopped: {message}", "bad")
+        self.panel.outcome.setText("The plots keep what finished." if self.state.result else "")
 
     def show(self, result: ResolutionLabResult) -> None:
         p = self.panel
         metric = p.left_metric.currentData()
         norms = result.config.norms
-        clean_metric = metric.startswith(("grad", "first_order"))
+        clean_metric = metric.startswith(("grad", "margin_grad", "first_order"))
         if "l2" in norms or clean_metric:
             source = "l2" if "l2" in norms else norms[0]
             sizes, table = result.table(metric, source)
             fit = result.fits.get(metric)
-            stat = result.means(metric, source) if metric.startswith("grad") else result.medians(metric, source)
+            stat = (result.means(metric, source) if metric.startswith(("grad", "margin_grad"))
+                    else result.medians(metric, source))
             p.l2_plot.set_data(sizes, table, stat, result.means(metric, source),
                                (fit.slope, fit.intercept) if fit else None, PREDICTIONS.get(metric, {}),
                                METRIC_TITLES[metric])
@@ -123,25 +127,50 @@ class ResolutionTab:
                                  [v * 255 for v in result.means("linf", "linf")],
                                  (fit.slope, fit.intercept + np.log(255)) if fit else None, PREDICTIONS["linf"],
                                  "minimal Linf (/255)")
-        headers = ["size", "skipped", "clean acc.", "median L2", "median rel. L2", "median RMS", "median Linf (/255)",
-                   "mean ‖∂L/∂x‖₂"]
+        headers = ["size", "skipped", "failed (censored)", "clean acc.", "median L2", "median rel. L2",
+                   "median RMS", "median Linf (/255)", "mean ‖∂margin/∂x‖₁", "mean ‖∂L/∂x‖₂"]
+        failed = {s: sum(1 for m in result.measurements if m.resolution == s and m.correct and not m.success)
+                  for s in result.config.resolutions}
         med = {m: result.medians(m, "l2") for m in ("l2", "rel_l2", "rms")} if "l2" in norms else {}
         linf = result.medians("linf", "linf") if "linf" in norms else []
+        margin_grads = result.means("margin_grad_l1", norms[0])
         grads = result.means("grad_l2", norms[0])
         rows = []
         for j, s in enumerate(result.config.resolutions):
             if s not in result.skipped:
                 continue
-            rows.append([str(s), str(result.skipped[s]), f"{result.clean_accuracy[s]:.0%}",
+            rows.append([str(s), str(result.skipped[s]), str(failed[s]), f"{result.clean_accuracy[s]:.0%}",
                          *(_fmt(med[m][j]) if med else "—" for m in ("l2", "rel_l2", "rms")),
-                         _fmt(linf[j] * 255) if linf else "—", _fmt(grads[j])])
+                         _fmt(linf[j] * 255) if linf else "—", _fmt(margin_grads[j]), _fmt(grads[j])])
         p.set_table(headers, rows)
         p.strip.set_perturbations(sorted(result.strip.items()))
-        lines = [f"<b>{v}</b>" if i < 4 else v for i, v in enumerate(result.verdicts)]
-        notes = "<br>".join(f"• {n}" for n in result.notes)
-        done = "" if result.done >= result.total else f" (partial: {result.done}/{result.total})"
-        p.outcome.setText(f"<b>{result.model_name}</b>, {result.config.images}, {result.config.attack.upper()}"
-                          f"{done}<br>" + "<br>".join(lines) + f"<br><small>{notes}</small>")
+        p.set_verdict(self.verdict_text(result))
+        p.outcome.setText(self.details_html(result))
+
+    @staticmethod
+    def verdict_text(result: ResolutionLabResult) -> str:
+        """The joint verdict's sentence: the one line that answers the question, kept in view."""
+        done = "" if result.done >= result.total else f" (partial: {result.done}/{result.total} measured)"
+        joint = result.joint.sentence if result.joint is not None else "Not enough data for a verdict yet."
+        return joint + done
+
+    @staticmethod
+    def details_html(result: ResolutionLabResult) -> str:
+        """What ran, warnings (convergence) in colour, one line per metric (the joint verdict's three in bold;
+        the verdict itself is in the banner above) and the notes in small type."""
+        def esc(text: str) -> str:
+            return html.escape(text, quote=False)
+
+        bold = ("raw L2 ", "Linf ", "‖∂margin/∂x‖₁ ")
+        warnings = [n for n in result.notes if n.startswith("WARNING")]
+        notes = "<br>".join(f"• {esc(n)}" for n in result.notes if n not in warnings)
+        failed = ", ".join(f"{norm.upper()} {count}" for norm, count in result.censored_counts().items())
+        seeds = f", {result.replicates} training seeds per size" if result.replicates > 1 else ""
+        head = (f"<b>{esc(result.model_name)}</b>, {esc(result.config.images)}, {result.config.attack.upper()} "
+                f"{result.config.steps} steps{seeds}; failed searches (censored): {failed}")
+        lines = [head, *(f"<span style='color:#e65100'><b>{esc(w)}</b></span>" for w in warnings),
+                 *(f"<b>{esc(v)}</b>" if v.startswith(bold) else esc(v) for v in result.verdicts[1:])]
+        return "<br>".join(lines) + f"<br><small>{notes}</small>"
 
     def export(self, kind: str, path: Path) -> Path:
         result = self.state.result

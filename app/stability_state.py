@@ -12,7 +12,8 @@ from PySide6.QtCore import QObject, Signal
 
 from advlens.engine.errors import AdvLensError
 from advlens.engine.jobs import JobOutcome
-from advlens.engine.labs.stability_results import StabilityConfig, StabilityResult, config_from_options
+from advlens.engine.labs.stability_config import StabilityConfig, config_from_options
+from advlens.engine.labs.stability_results import StabilityResult
 from advlens.engine.protocol import LabJob
 from advlens.engine_link import EngineLink
 from advlens.sweep_settings import sweep_scheduler

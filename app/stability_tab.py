@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from advlens.engine.labs.stability import (
-    ABOUT,
-    DEPARTURES,
+import html
+
+from advlens.engine.labs.stability_config import StabilityConfig
+from advlens.engine.labs.stability_results import (
+    CATEGORIES,
     KINDS,
     SettingRow,
-    StabilityConfig,
     StabilityResult,
     StabilitySnapshot,
-    table_rows,
 )
+from advlens.engine.labs.stability_text import ABOUT, DEPARTURES, table_rows
 from advlens.stability_state import StabilityState
 from advlens.widgets.stability_panel import StabilityPanel
 
@@ -36,9 +37,12 @@ class StabilityTab:
     def on_started(self, config: StabilityConfig) -> None:
         self.config = config
         self._drawn_rows = -1
+        self.panel.set_axis(config.swept)
         self.panel.set_busy(True)
-        self.panel.set_summary(f"Running {len(config.settings())} settings: K = "
-                               f"{', '.join(map(str, config.stripes))} at d = {', '.join(map(str, config.dims))} …")
+        swept = (f"K = {', '.join(map(str, config.stripes))}" if config.sweep == "stripes" else
+                 f"n = {', '.join(map(str, config.point_counts))} at K = {config.points_stripes}")
+        self.panel.set_summary(f"Running {len(config.settings())} settings: {swept}, d = "
+                               f"{', '.join(map(str, config.dims))} …")
         self._update_axis_values()
         self.draw_rows([])
 
@@ -53,7 +57,8 @@ class StabilityTab:
     def on_finished(self, result: StabilityResult) -> None:
         self.panel.set_busy(False)
         self.draw_rows(result.rows)
-        self.panel.set_summary(result.summary)
+        rest = result.summary[len(result.headline):].strip()  # the verdict sentence in bold, then the details
+        self.panel.set_summary(f"<b>{html.escape(result.headline)}</b> {html.escape(rest)}")
         self.panel.set_progress(1, 1, None, f"finished in {result.seconds:.0f} s")
 
     def on_failed(self, message: str) -> None:
@@ -64,8 +69,10 @@ class StabilityTab:
         if self.config is None:
             return
         axis, _ = self.panel.axis()
-        if axis == "stripes":
+        if axis in ("stripes", "train_points"):
             self.panel.set_axis_values(list(self.config.dims), "d")
+        elif self.config.sweep == "points":
+            self.panel.set_axis_values(list(self.config.point_counts), "n")
         else:
             self.panel.set_axis_values(list(self.config.stripes), "K")
 
@@ -76,7 +83,8 @@ class StabilityTab:
     def draw_rows(self, rows: list[SettingRow]) -> None:
         self._drawn_rows = len(rows)
         axis, held = self.panel.axis()
-        other = "dim" if axis == "stripes" else "stripes"
+        swept = self.config.swept if self.config is not None else "stripes"
+        other = "dim" if axis in ("stripes", "train_points") else swept
         chosen = [r for r in rows if held is None or getattr(r, other) == held]
         chosen.sort(key=lambda r: getattr(r, axis))
         xs = [float(getattr(r, axis)) for r in chosen]
@@ -87,15 +95,19 @@ class StabilityTab:
         seed_rho = [run.rho for r in chosen for run in r.fixed_runs]
         norm = self.config.norm if self.config is not None else "l2"
         norm_name = "L2" if norm == "l2" else "Linf"
-        x_label = "stripes K (log scale)" if axis == "stripes" else "input dimension d (log scale)"
-        held_text = f" at {'d' if axis == 'stripes' else 'K'} = {held}" if held is not None else ""
+        x_label = {"stripes": "stripes K (log scale)", "dim": "input dimension d (log scale)",
+                   "train_points": "training points n (log scale)"}[axis]
+        held_name = {"dim": "d", "stripes": "K", "train_points": "n"}[other]
+        held_text = f" at {held_name} = {held}" if held is not None else ""
         threshold = self.config.accurate_at if self.config is not None else 0.95
         accurate = {kind: [value >= threshold for value in values] for kind, values in accuracy.items()}
         self.panel.set_sweep(x_label, xs, accuracy, rho, (seed_x, seed_acc, seed_rho),
                              [r.ground_truth_rho for r in chosen], f"ρ ({norm_name}, log scale)", accurate)
         seeds = self.config.seeds if self.config is not None else 0
-        self.panel.set_good_fraction(xs, [r.good_fraction for r in chosen],
-                                     f"Fixed MLP runs accurate and stable{held_text}, of {seeds} "
-                                     f"seed{'s' if seeds != 1 else ''}", "share" if seeds != 1 else "1 = yes")
+        share = self.config.unstable_share if self.config is not None else 0.05
+        self.panel.set_classes(xs, {c: [r.counts()[c] for r in chosen] for c in CATEGORIES},
+                               f"Fixed MLP runs by class{held_text}, of {seeds} seed{'s' if seeds != 1 else ''}",
+                               "runs",
+                               f"accurate: ≥ {threshold:.0%} held-out; unstable: > {share:.0%} of points within δ")
         headers, cells = table_rows(rows, norm)
         self.panel.set_table(headers, cells)

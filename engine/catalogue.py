@@ -207,6 +207,22 @@ FMN = AttackSpec(
     },
 )
 
+PGD_BISECT = AttackSpec(
+    name="pgd-bisect",
+    title="PGD + bisection",
+    norms=("l2", "linf", "l1"),
+    description="Minimal norm by bisection over each image's budget: PGD on the logit gap at every budget, "
+                "the smallest adversarial kept.",
+    kind=AttackKind.MINIMAL_NORM,
+    uses_step_size=False,
+    uses_random_start=False,
+    params={
+        "binary_steps": AttackParam(10, 1, 40, "Budgets tried per image (bisection steps); each runs PGD for "
+                                    "the configured number of steps.", integer=True),
+        "l1_fraction": PGD.params["l1_fraction"],
+    },
+)
+
 SQUARE = AttackSpec(
     name="square",
     title="Square (black-box)",
@@ -220,7 +236,8 @@ SQUARE = AttackSpec(
 
 
 SPECS: dict[str, AttackSpec] = {
-    spec.name: spec for spec in (FGSM, PGD, BIM, MI_FGSM, APGD_CE, APGD_DLR, DEEPFOOL, CW_L2, FMN, SQUARE)
+    spec.name: spec for spec in (FGSM, PGD, BIM, MI_FGSM, APGD_CE, APGD_DLR, DEEPFOOL, CW_L2, FMN, PGD_BISECT,
+                                 SQUARE)
 }
 
 

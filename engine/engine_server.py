@@ -85,7 +85,7 @@ def _load_model(spec: str, device: str, card, trust: bool) -> Model:
 def _bundled() -> tuple[list[tuple[str, str]], list[str]]:
     from .loaders import bundled_models, control_models
 
-    return ([(m.name, m.card.display_name) for m in bundled_models()], list(control_models().values()))
+    return ([(m.name, m.card.display_name) for m in bundled_models()], [name for names in control_models().values() for name in names])
 
 
 class SharedRunTelemetry(Telemetry):
@@ -477,7 +477,7 @@ class EngineServer:
                                       executor=self.executor(job.scheduler))
         if job.lab == "stability":
             from .labs.stability import run_stability_lab
-            from .labs.stability_results import config_from_options
+            from .labs.stability_config import config_from_options
 
             return run_stability_lab(config_from_options(job.config), progress=control,
                                      executor=self.executor(job.scheduler))

@@ -39,7 +39,7 @@ JOB_FUNCTIONS = {
     "landscape": (".analysis.landscape", "landscape_job"),
     "stability-setting": (".labs.stability", "setting_job"),
 }
-METHODS = ("attack", "pgd-bisect", *JOB_FUNCTIONS)
+METHODS = ("attack", *JOB_FUNCTIONS)
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
 
 
@@ -48,9 +48,10 @@ class SweepJob:
     """One independent piece of a sweep, as plain data (picklable; `attack` is JSON-able).
 
     `model` is a spec `load_model` understands ('demo', a file, `torchvision:NAME`) or a key from
-    `Executor.register_model`. `method` 'attack' runs the configured attack batch by batch; 'pgd-bisect'
-    runs the Resolution lab's bisected PGD with `attack['norm']` and `attack['steps']` steps per budget;
-    'noise' and 'landscape' are the analyses' own jobs (`JOB_FUNCTIONS`), with their inputs in `params`.
+    `Executor.register_model`. The configured attack runs batch by batch; a minimal-norm search by
+    bisection is the catalogue's `pgd-bisect`, an attack like any other.
+    'noise', 'landscape' and 'stability-setting' are the analyses' and labs' own jobs (`JOB_FUNCTIONS`),
+    with their inputs in `params`.
     """
 
     model: str
@@ -59,7 +60,7 @@ class SweepJob:
     labels: np.ndarray  # (N,) classes to move away from (or towards, with attack['target'])
     seed: int = 0  # the job's own torch.Generator starts here (it overrides attack['seed'])
     batch: int = 64
-    method: str = "attack"
+    method: str = "attack"  # 'attack', or one of the analyses' and labs' own jobs (JOB_FUNCTIONS)
     device: str = "auto"  # where a model loaded by spec goes; a registered model stays where it is
     keep_adversarial: bool = True  # False: the result carries no images (a robust-accuracy point needs none)
     tag: str = ""  # the caller's name for the job (an epsilon, a resolution), echoed in the result
@@ -97,7 +98,6 @@ def run_job(job: SweepJob, model: Model | None, control: JobControl | None = Non
     """
     from .batches import run_attack_on
     from .diagnostics.trace import StepTrace
-    from .labs.resolution import bisect_pgd
 
     start = time.perf_counter()
     if job.method not in METHODS:
@@ -113,15 +113,8 @@ def run_job(job: SweepJob, model: Model | None, control: JobControl | None = Non
         return SweepResult(tag=job.tag, seed=int(job.seed), success=np.asarray(values.pop("success"), dtype=bool),
                            norms={}, adversarial=None, duration_s=round(time.perf_counter() - start, 4),
                            values=values)
-    trace = None
-    if job.method == "pgd-bisect":
-        device = model.device
-        adv, ok = bisect_pgd(model, x.to(device), y.to(device), config.norm, steps=config.steps,
-                             seed=config.seed, should_stop=should_stop)
-        adv, ok = adv.cpu(), ok.cpu()
-    else:
-        trace = StepTrace() if job.keep_metrics else None
-        adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop, trace=trace)
+    trace = StepTrace() if job.keep_metrics else None
+    adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop, trace=trace)
     with torch.no_grad():
         delta = adv - x
         norms = {"l2": lp_norm(delta, "l2").tolist(), "linf": lp_norm(delta, "linf").tolist()}

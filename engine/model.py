@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .errors import ModelLoadError, ModelOutputError, first_error_line
@@ -86,8 +87,6 @@ class ModelSource:
         model = load_model(self.spec, device, card=self.card, trust_pickle=self.trust_pickle,
                            onnx_runtime=self.onnx_runtime)
         if self.wrap == "resize":
-            from .labs.resolution import ResizedModel
-
             model = ResizedModel(model)
         return model
 
@@ -181,3 +180,26 @@ class Model(nn.Module):
                 f"{self.card.display_name} returns {logits.shape[1]} scores but its card names {self.num_classes} labels"
             )
         return logits
+
+
+class ResizedModel(Model):
+    """A fixed-size model behind a resize, so it accepts every resolution (the Resolution lab says so).
+
+    It lives beside `Model` so that `ModelSource.load` rebuilds it on a cluster worker without the labs."""
+
+    def __init__(self, inner: Model):
+        super().__init__(inner.network, inner.card)
+        self.size = int(inner.card.input_size)
+        self.card = inner.card
+        if inner.source is not None:  # a cluster worker loads the inner model and wraps it the same way
+            self.source = replace(inner.source, wrap="resize")
+        self.to(inner.device)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] != self.size or images.shape[-2] != self.size:
+            images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", align_corners=False,
+                                   antialias=True)
+        return super().forward(images)
+
+    def checked_logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self(images)

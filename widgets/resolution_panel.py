@@ -30,10 +30,20 @@ from .plot_style import follow_style
 from .side_column import SideColumn
 from .task_progress import TaskProgress
 
-REFERENCE_COLOURS = [(31, 119, 180), (44, 160, 44), (148, 103, 189), (140, 86, 75)]
+REFERENCE_COLOURS = [(31, 119, 180), (44, 160, 44), (148, 103, 189), (140, 86, 75), (23, 190, 207)]
 L2_METRICS = (("l2", "raw L2"), ("rel_l2", "relative L2"), ("rms", "RMS"),
               ("first_order_l2", "first-order L2 estimate"), ("grad_l1", "mean ‖∂L/∂x‖₁"),
-              ("grad_l2", "mean ‖∂L/∂x‖₂"))
+              ("grad_l2", "mean ‖∂L/∂x‖₂"), ("margin_grad_l1", "‖∂margin/∂x‖₁"),
+              ("margin_grad_l2", "‖∂margin/∂x‖₂"))
+
+
+def reference_groups(references: dict[str, float]) -> list[tuple[float, list[str]]]:
+    """Readings grouped by the slope they predict, steepest first: readings that agree on a metric (Dube A and
+    Simon-Gabriel on every norm) share one line and one legend entry instead of hiding each other."""
+    groups: dict[float, list[str]] = {}
+    for name, slope in references.items():
+        groups.setdefault(float(slope), []).append(name)
+    return sorted(groups.items(), key=lambda item: -item[0])
 
 
 def log_ticks(values: list[float] | np.ndarray, low: float, high: float) -> list[tuple[float, str]]:
@@ -61,7 +71,8 @@ class LogLogPlot(QWidget):
         wrap_title(self.plot.getPlotItem())
         self.plot.setLogMode(True, True)
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.plot.setLabel("bottom", "side length s (px); n = 3·s² values")
+        self.plot.setLabel("bottom", "side s (px)")  # short: four plots share a 1024-px projector's width
+        self.plot.getAxis("bottom").setToolTip("s: the image's side length in pixels; it has n = 3·s² values")
         self.plot.setMenuEnabled(False)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)  # the ticks are plain numbers, never scaled
@@ -78,6 +89,7 @@ class LogLogPlot(QWidget):
         self._names: dict[int, str] = {}
         layout.addWidget(self.plot)
         self.medians = np.zeros(0)
+        self.reference_labels: list[str] = []  # one per line drawn: readings that predict the same slope share it
 
     def _update_legend(self) -> None:
         entries = [(self.median, "median"), (self.mean, "mean"), (self.fit, "fit"), (self.points, "per image")]
@@ -115,16 +127,19 @@ class LogLogPlot(QWidget):
         for item in self.references:
             self.plot.removeItem(item)
         self.references = []
+        self.reference_labels = []
         self._names = {}
         shown_y = list(ys) + list(med[ok]) + list(mean[okm])
         if ok.any():
             s0, y0 = sizes_arr[ok][0], med[ok][0]
-            for k, (name, slope) in enumerate(references.items()):
+            for k, (slope, names) in enumerate(reference_groups(references)):
                 colour = REFERENCE_COLOURS[k % len(REFERENCE_COLOURS)]
+                label = f"{', '.join(names)}: {slope:+g}"
                 values = y0 * (sizes_arr / s0) ** slope
-                item = self.plot.plot(sizes_arr, values, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine))
+                item = self.plot.plot(sizes_arr, values, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DotLine))
                 self.references.append(item)
-                self._names[id(item)] = f"{name.split(' (')[0]}: {slope:+g}"  # the reading; the rest in the tooltip
+                self.reference_labels.append(label)
+                self._names[id(item)] = label
                 shown_y += list(values)
         self.plot.setToolTip("Dotted: the slope each reading of the claim predicts, drawn from the first median —\n"
                              + "\n".join(f"{name}: {slope:+g}" for name, slope in references.items()))
@@ -235,6 +250,16 @@ class ResolutionPanel(QWidget):
 
         right = QVBoxLayout()
         outer.addLayout(right, 1)
+        self.verdict = QLabel("Run the lab: the joint verdict over raw L2, Linf and ‖∂margin/∂x‖₁ appears here.")
+        self.verdict.setObjectName("banner")  # the one sentence that answers the question, always in view
+        self.verdict.setStyleSheet("font-size: 13pt;")
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict.setToolTip("Which group of readings (SCIENCE.md) the slopes of raw L2, Linf and the logit "
+                                "gap's gradient L1 norm support together: a reading is supported when every slope "
+                                "it predicts lies inside its 95% interval.")
+        right.addWidget(self.verdict)
         self.outcome = QLabel("Run the lab to measure how minimal perturbations scale with resolution.")
         self.outcome.setObjectName("labOutcome")
         self.outcome.setWordWrap(True)
@@ -285,6 +310,13 @@ class ResolutionPanel(QWidget):
 
     def set_progress(self, done: int, total: int, eta: float | None) -> None:
         self.task.set_progress(done, total, eta)
+
+    def set_verdict(self, text: str, tone: str = "") -> None:
+        """The joint verdict (plain text) in the banner; `tone` 'bad' marks a warning (e.g. no convergence)."""
+        self.verdict.setText(text)
+        self.verdict.setProperty("tone", tone)
+        self.verdict.style().unpolish(self.verdict)
+        self.verdict.style().polish(self.verdict)
 
     def set_table(self, headers: list[str], rows: list[list[str]]) -> None:
         self.table.setColumnCount(len(headers))

@@ -1,5 +1,5 @@
 """The Stability lab tab: settings on the left; live training curves, accuracy and instability ratio
-against K (or d), the seeds view and a table on the right. Takes plain numbers only."""
+against K, d or n, the runs by class and a table on the right. Takes plain numbers only."""
 
 from __future__ import annotations
 
@@ -38,14 +38,23 @@ from .task_progress import TaskProgress
 
 KIND_COLOURS = {"fixed": (214, 39, 40), "zigzag": (44, 160, 44), "nearest": (31, 119, 180), "wide": (255, 127, 14)}
 KIND_NAMES = {"fixed": "fixed MLP (median)", "zigzag": "zigzag, 2(K−1) units", "nearest": "1-NN max-net",
-              "wide": "widened MLP (4K)"}
+              "wide": "widened MLP (4K, √n)"}
 SEED_COLOURS = [(214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34)]
 REFERENCE_COLOUR = (110, 110, 110)
+CLASS_STYLES = {"accurate & stable": ((44, 160, 44), "o"), "accurate & unstable": ((214, 39, 40), "t"),
+                "inaccurate": ((127, 127, 127), "s")}
 RHO_TICKS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000, 10000]
 
 
 def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
     return make_plot(title, x, y, title_size="11pt")
+
+
+def _fit_column(combo: QComboBox) -> None:
+    """Let a combo box with long item texts shrink to the controls column (the popup still shows them whole),
+    so the column needs no horizontal scroll bar."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(5)
 
 
 def _shown(xs: list[float], ys: list[float]) -> np.ndarray:
@@ -99,6 +108,21 @@ class StabilityPanel(QWidget):
         self.test_points.setToolTip("Fresh test points per setting: accuracy is measured on these, never on the "
                                     "training points.")
         form.addRow("Test points", self.test_points)
+        self.sweep = QComboBox()
+        self.sweep.addItem("stripes K (the inaccurate branch)", "stripes")
+        self.sweep.addItem("training points n (accurate but unstable?)", "points")
+        self.sweep.setToolTip("Sweep K at the training points above, or sweep the training-set size n at one K "
+                              "the fixed net learns: the paper's distinctive branch is accurate yet unstable.")
+        form.addRow(QLabel("Sweep"))  # the choice spans the column: its texts name the branch each sweep tests
+        form.addRow(self.sweep)
+        self.point_counts = QLineEdit("100,300,1000,3000,10000,20000")
+        self.point_counts.setToolTip("Training-set sizes n of the points sweep (a comma list).")
+        form.addRow("Sizes n", self.point_counts)
+        self.points_stripes = QSpinBox()
+        self.points_stripes.setRange(2, 4096)
+        self.points_stripes.setValue(4)
+        self.points_stripes.setToolTip("K of the points sweep: one the fixed net learns (≥ 95% held-out accuracy).")
+        form.addRow("K (n sweep)", self.points_stripes)
         left.addWidget(problem)
 
         nets = QGroupBox("Fixed architecture (Adam)")
@@ -161,7 +185,9 @@ class StabilityPanel(QWidget):
         self.x_axis = QComboBox()
         self.x_axis.addItem("stripes K", "stripes")
         self.x_axis.addItem("dimension d", "dim")
+        self.x_axis.addItem("training points n", "train_points")
         self.x_axis.setToolTip("The swept parameter on the x axis of the sweep plots.")
+        _fit_column(self.x_axis)
         vform.addRow("x axis", self.x_axis)
         self.fixed_value = QComboBox()
         self.fixed_value.setToolTip("The value of the other parameter for the curves shown.")
@@ -193,9 +219,8 @@ class StabilityPanel(QWidget):
         self.train_plot.setYRange(0.4, 1.0, padding=0.02)
         self.train_outside = OutsideLegend(self.train_plot.getPlotItem(), "top")  # in place of the title
         self.train_legend = self.train_outside.legend
-        self.good_plot = _plot("Seeds ending accurate and stable", "K", "share")
+        self.good_plot = _plot("Fixed MLP runs by class", "K", "runs")
         self.good_plot.setLogMode(x=True)
-        self.good_plot.setYRange(0, 1, padding=0.05)
         self.accuracy_plot = _plot("Test accuracy (held-out points)", "K", "accuracy")
         self.accuracy_plot.setLogMode(x=True)
         self.accuracy_plot.setYRange(0.4, 1.0, padding=0.02)
@@ -232,8 +257,11 @@ class StabilityPanel(QWidget):
                                        label="ρ = 1: distance = data margin",
                                        labelOpts={"position": 0.15, "color": (128, 128, 128)})
         self.rho_plot.addItem(self.rho_one)
-        self.good_curve = self.good_plot.plot([], [], pen=pg.mkPen(KIND_COLOURS["fixed"], width=4), symbol="o",
-                                              symbolSize=10, symbolBrush=KIND_COLOURS["fixed"])
+        self.class_curves: dict[str, pg.PlotDataItem] = {}
+        self.class_legend = self.good_plot.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        for name, (colour, symbol) in CLASS_STYLES.items():
+            self.class_curves[name] = self.good_plot.plot([], [], pen=pg.mkPen(colour, width=3), symbol=symbol,
+                                                          symbolSize=9, symbolBrush=colour, name=name)
         self.loss_curves: list[pg.PlotDataItem] = []
         self.train_curves: list[pg.PlotDataItem] = []
 
@@ -283,11 +311,19 @@ class StabilityPanel(QWidget):
             "test_points": self.test_points.value(), "width": self.width_box.value(), "depth": self.depth_box.value(),
             "seeds": self.seeds.value(), "train_steps": self.steps.value(),
             "learning_rate": self.learning_rate.value(), "norm": self.norm.currentData(),
+            "sweep": self.sweep.currentData(), "point_counts": self.point_counts.text(),
+            "points_stripes": self.points_stripes.value(),
         }
 
     def axis(self) -> tuple[str, int | None]:
         """('stripes' or 'dim', the value of the other parameter or None)."""
         return self.x_axis.currentData(), self.fixed_value.currentData()
+
+    def set_axis(self, name: str) -> None:
+        """Put `name` ('stripes', 'dim' or 'train_points') on the x axis of the sweep plots."""
+        index = self.x_axis.findData(name)
+        if index >= 0:
+            self.x_axis.setCurrentIndex(index)
 
     def set_axis_values(self, values: list[int], label: str) -> None:
         """The values offered for the parameter that is held fixed (keeps the current one if it is there)."""
@@ -367,14 +403,20 @@ class StabilityPanel(QWidget):
         rho_ticks = [v for v in RHO_TICKS if low / 3 <= v <= high * 3]
         self.rho_plot.getAxis("left").setTicks([[(math.log10(v), f"{v:g}") for v in rho_ticks]])
 
-    def set_good_fraction(self, xs: list[float], fractions: list[float], title: str, y_label: str) -> None:
-        if self.good_plot.getPlotItem().titleLabel.text != title:
-            self.good_plot.getPlotItem().titleLabel.setText(title, size="11pt")
+    def set_classes(self, xs: list[float], counts: dict[str, list[int]], title: str, y_label: str,
+                    rule: str = "") -> None:
+        """How many fixed-architecture runs fell in each class at each setting (three curves); `rule` says how
+        a run is classed, under the title."""
+        text = f"{title}<br><span style='font-size:9pt'>{rule}</span>" if rule else title
+        if self.good_plot.getPlotItem().titleLabel.text != text:
+            self.good_plot.getPlotItem().titleLabel.setText(text, size="11pt")
             follow_style(self.good_plot)
         self.good_plot.setLabel("left", y_label)
-        x, y = np.asarray(xs, dtype=float), np.asarray(fractions, dtype=float)
-        keep = np.isfinite(y) & (x > 0)
-        self.good_curve.setData(x[keep], y[keep])
+        x = np.asarray(xs, dtype=float)
+        for name, curve in self.class_curves.items():
+            y = np.asarray(counts.get(name, []), dtype=float)
+            keep = (x > 0) & np.isfinite(y) if len(y) == len(x) else np.zeros(0, bool)
+            curve.setData(x[keep], y[keep])
 
     def set_table(self, headers: list[str], rows: list[list[str]]) -> None:
         self.table.setColumnCount(len(headers))

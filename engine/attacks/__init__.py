@@ -10,6 +10,7 @@ from ..catalogue import AttackSpec, attack_names, attack_spec, check_attack, pla
 from ..config import AttackConfig
 from .apgd import ApgdAttack, ApgdDlrAttack
 from .base import Attack, AttackResult, AttackRun, Restarted, Step
+from .bisect import BisectedPgd
 from .cw import CarliniWagnerL2Attack
 from .deepfool import DeepFoolAttack
 from .fmn import FmnAttack
@@ -19,7 +20,7 @@ from .square import SquareAttack
 ATTACKS: dict[str, type[Attack]] = {
     cls.spec.name: cls
     for cls in (FgsmAttack, PgdAttack, BimAttack, MiFgsmAttack, ApgdAttack, ApgdDlrAttack, DeepFoolAttack,
-                CarliniWagnerL2Attack, FmnAttack, SquareAttack)
+                CarliniWagnerL2Attack, FmnAttack, BisectedPgd, SquareAttack)
 }
 
 

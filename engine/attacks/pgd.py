@@ -27,9 +27,20 @@ from .fast import make_fast_step
 
 
 class PgdAttack(Attack):
-    """Steepest ascent on the loss with a projection onto the eps-ball and [0,1] after every step."""
+    """Steepest ascent on the loss with a projection onto the eps-ball and [0,1] after every step.
+
+    `budget` gives every image its own eps instead of `config.eps` (and, without a set step size, its own
+    step 2.5 * eps / steps): the bisection wrapper (`bisect.BisectedPgd`) searches each image's budget
+    this way. `objective` 'margin' ascends minus the criterion's logit gap instead of its loss: the
+    cross-entropy's gradient vanishes far from the boundary (softmax saturates), the gap's does not.
+    """
 
     spec = catalogue.PGD
+
+    def __init__(self, config, budget: torch.Tensor | None = None, objective: str = "loss", fast: bool = False):
+        super().__init__(config, fast=fast)
+        self.budget = budget
+        self.objective = objective
 
     def _schedule(self) -> tuple[int, float, bool]:
         cfg = self.config
@@ -40,34 +51,48 @@ class PgdAttack(Attack):
             return sparse_l1_direction(grad, x_adv, self.param("l1_fraction"))
         return normalize_gradient(grad, self.config.norm)
 
-    def _ascend(self, x: torch.Tensor, x_adv: torch.Tensor, grad: torch.Tensor, alpha: float) -> torch.Tensor:
-        """The next iterate: a step along the norm's steepest direction, projected onto the ball and the box."""
+    def _ascend(self, x: torch.Tensor, x_adv: torch.Tensor, grad: torch.Tensor, alpha, eps) -> torch.Tensor:
+        """The next iterate: a step along the norm's steepest direction, projected onto the ball and the box
+        (`alpha` and `eps` are numbers, or per-image tensors under a budget)."""
         cfg = self.config
         direction = self._direction(grad, x_adv)
         # Linf directions are signs, so alpha * direction is exact and the fused add gives the same values
-        moved = torch.add(x_adv, direction, alpha=alpha) if cfg.norm == "linf" else x_adv + alpha * direction
-        return clip_perturbation(x, moved, cfg.norm, cfg.eps)
+        fused = cfg.norm == "linf" and not isinstance(alpha, torch.Tensor)
+        moved = torch.add(x_adv, direction, alpha=alpha) if fused else x_adv + alpha * direction
+        return clip_perturbation(x, moved, cfg.norm, eps)
 
-    def _start(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def _start(self, x: torch.Tensor, generator: torch.Generator, eps) -> torch.Tensor:
         cfg = self.config
         _, _, random_start = self._schedule()
-        if random_start and cfg.eps > 0:
+        if self.budget is not None and random_start:  # the unit ball's draw scaled per image (linear in eps)
+            start = x + random_in_ball(x.shape, cfg.norm, 1.0, generator, x.device, x.dtype) * per_image(eps, x)
+        elif self.budget is None and random_start and cfg.eps > 0:
             start = x + random_in_ball(x.shape, cfg.norm, cfg.eps, generator, x.device, x.dtype)
         else:
             start = x.clone()
-        return clip_perturbation(x, start, cfg.norm, cfg.eps)
+        return clip_perturbation(x, start, cfg.norm, eps)
 
     @property
     def has_fast_step(self) -> bool:
         """The compiled step covers the plain gradient-sign direction (not MI-FGSM's momentum)."""
-        return type(self)._direction is PgdAttack._direction
+        return type(self)._direction is PgdAttack._direction and self.budget is None and self.objective == "loss"
 
     def steps(self, model, x: torch.Tensor, criterion: Criterion,
               generator: torch.Generator) -> Generator[Step, None, AttackResult]:
         cfg = self.config
         n_steps, alpha, _ = self._schedule()
         x = x.detach()
-        x_adv = self._start(x, generator)
+        eps = cfg.eps
+        if self.budget is not None:
+            eps = self.budget.to(x.device, x.dtype)
+            if cfg.step_size is None:
+                alpha = per_image(2.5 * eps / n_steps, x)
+        if self.objective == "loss":
+            total_fn = criterion.total_loss
+        else:
+            def total_fn(logits: torch.Tensor) -> torch.Tensor:
+                return -criterion.margin(logits).sum()
+        x_adv = self._start(x, generator, eps)
         check = FiniteCheck(x.device)
         latest = LatestAdversarial(x)
         # without early stop every image moves every step: no mask, no torch.where
@@ -80,7 +105,7 @@ class PgdAttack(Attack):
         i = 0
         for i in range(n_steps):
             if fast is None:
-                logits, total, grad = total_and_gradient(model, x_adv, criterion.total_loss)
+                logits, total, grad = total_and_gradient(model, x_adv, total_fn)
                 check.update(i, total, grad)
                 step = Step(index=i, stage=title, x=x, x_adv=x_adv, logits=logits,
                             success=criterion.is_adversarial(logits))
@@ -95,7 +120,7 @@ class PgdAttack(Attack):
                 if not bool(active.any()):
                     break
             if fast is None:
-                candidate = self._ascend(x, x_adv, grad, alpha)
+                candidate = self._ascend(x, x_adv, grad, alpha, eps)
             x_adv = candidate if active is None else torch.where(per_image(active, x_adv), candidate, x_adv)
         else:
             i = n_steps

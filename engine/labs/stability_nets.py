@@ -8,25 +8,18 @@ Every network maps vectors x in [0,1]^d (a batch of shape (N, d)) to one logit; 
   cancels, so every unit is affine in x; a max of n values is a tree of ReLUs, max(a, b) = b + relu(a - b);
   here it is evaluated with `amax`, which computes the same function).
 
-Measurements (`measure_net`):
-- an exact scan along +e1 and -e1: the network is piecewise linear along a line, so walking from one
-  linear piece to the next gives the first class change exactly (an upper bound of the minimal distance);
-- PGD with a bisection on the budget, in L2 and Linf (upper bounds: each is a verified adversarial point);
-- interval bound propagation (IBP) on the Linf box, bisected on the radius: a certified lower bound
-  (a Linf-certified radius also certifies the L2 ball of the same radius, which lies inside the box).
+Each net also knows how to measure itself where that is exact or certified: `first_flip` (an exact scan
+along +-e1: the network is piecewise linear along a line, so walking from one linear piece to the next
+gives the first class change exactly), `interval` (interval bound propagation) and `proven_radius` (by
+construction). The attacks and the three measurements together live in `stability_measure`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
-
-from ..jobs import Progress
-from ..norms import clip_perturbation, lp_norm, normalize_gradient
 
 SCAN_MAX_PIECES = 20_000
 SCAN_STEP_PAST = 1e-10  # move this far past a kink so the next piece's pattern is read unambiguously
@@ -157,12 +150,15 @@ class ZigzagNet(ReluNet):
     exactly |x1 - nearest edge|, which is at least delta for every point of the data.
     """
 
-    def __init__(self, dim: int, stripes: int, delta: float):
+    def __init__(self, dim: int, stripes: int, delta: float, shift: float = 0.0):
         edges = stripes - 1
         super().__init__(dim, [edges, edges])
         self.double()  # float64 from the start: float32 weights would move the edges by ~1e-8
         self.stripes, self.delta = stripes, delta
-        e = torch.arange(1, stripes, dtype=torch.float64) / stripes
+        # `shift` moves every edge by that much along x1: below delta the net is still exactly accurate on
+        # the data, but points on one side of each edge then lie within delta - shift of its new position,
+        # a hand-made accurate-but-unstable network
+        e = torch.arange(1, stripes, dtype=torch.float64) / stripes + shift
         signs = torch.tensor([2.0 * (-1) ** (j + 1) for j in range(1, stripes)], dtype=torch.float64)
         with torch.no_grad():
             first, second, out = self.layers
@@ -298,84 +294,3 @@ def ibp_certified_radius(net: Net, x: torch.Tensor, positive: torch.Tensor, uppe
             lo = torch.where(safe, mid, lo)
             hi = torch.where(safe, hi, mid)
     return lo
-
-
-def _fooled(net: Net, x: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
-    return (net.logit(x) > 0) != positive
-
-
-def pgd_minimal_distance(net: Net, x: torch.Tensor, positive: torch.Tensor, norm: str, upper: torch.Tensor,
-                         generator: torch.Generator, steps: int = 20, searches: int = 10,
-                         progress: Progress | None = None) -> torch.Tensor:
-    """Smallest perturbation PGD finds, with a bisection on the budget: per point, a PGD run at the middle
-    of [lo, hi]; success lowers hi to the norm found, failure raises lo. `upper` is a known upper bound
-    (inf where none: then the search starts at the box's diameter). Every finite value returned is the
-    norm of a checked adversarial point inside [0,1]^d, so it is an upper bound of the true minimum."""
-    diameter = 1.0 if norm == "linf" else math.sqrt(x.shape[1])
-    best = upper.clone()
-    hi = torch.where(torch.isfinite(upper), upper, torch.full_like(upper, diameter))
-    lo = torch.zeros_like(hi)
-    sign = torch.where(positive, 1.0, -1.0).to(x.dtype)
-    for _ in range(searches):
-        if progress is not None:
-            progress.check()
-        eps = (lo + hi) / 2
-        x_adv = x.clone()
-        if norm == "linf":  # a random start helps leave a flat ReLU region
-            noise = (2 * torch.rand(x.shape, generator=generator, dtype=x.dtype) - 1) * eps[:, None] * 0.5
-            x_adv = (x + noise).clamp(0, 1)
-        step = 2.5 * eps / steps
-        found = torch.full_like(eps, math.inf)
-        for _ in range(steps):
-            x_adv.requires_grad_(True)
-            margin = (sign * net.logit(x_adv)).sum()
-            (grad,) = torch.autograd.grad(margin, x_adv)
-            with torch.no_grad():
-                x_adv = x_adv - step[:, None] * normalize_gradient(grad, norm)
-                x_adv = clip_perturbation(x, x_adv, norm, eps)
-                fooled = _fooled(net, x_adv, positive)
-                size = lp_norm(x_adv - x, norm)
-                found = torch.where(fooled, torch.minimum(found, size), found)
-        success = torch.isfinite(found)
-        best = torch.minimum(best, found)
-        hi = torch.where(success, torch.minimum(hi, found), hi)
-        lo = torch.where(success, lo, eps)
-    return best
-
-
-@dataclass
-class Distances:
-    """Per attacked point (correctly classified test points), distances to the nearest class change."""
-
-    scan: np.ndarray  # exact along +-e1 (inf: no change on that line)
-    l2: np.ndarray  # min(scan, PGD-L2): upper bound of the minimal L2 distance
-    linf: np.ndarray  # min(scan, PGD-Linf): upper bound of the minimal Linf distance
-    certified: np.ndarray  # IBP Linf-certified radius: lower bound of both minimal distances
-    proven: np.ndarray  # by construction (zigzag, 1-NN); NaN for trained nets
-
-
-def measure_distances(net: Net, x: torch.Tensor, generator: torch.Generator, pgd_steps: int = 20,
-                      searches: int = 10, proven_norm: str = "l2", progress: Progress | None = None,
-                      batch: int = 500) -> Distances:
-    """The three measurements on the points x (float64), batch by batch."""
-    parts: list[list[torch.Tensor]] = [[], [], [], [], []]
-    for start in range(0, len(x), batch):
-        if progress is not None:
-            progress.check()
-        xb = x[start:start + batch]
-        with torch.no_grad():
-            positive = net.logit(xb) > 0
-            scan = torch.minimum(net.first_flip(xb, +1), net.first_flip(xb, -1))
-        l2 = pgd_minimal_distance(net, xb, positive, "l2", scan, generator, pgd_steps, searches, progress)
-        linf = pgd_minimal_distance(net, xb, positive, "linf", scan, generator, pgd_steps, searches, progress)
-        l2, linf = torch.minimum(l2, scan), torch.minimum(linf, scan)
-        ceiling = torch.where(torch.isfinite(linf), linf, torch.ones_like(linf))
-        certified = ibp_certified_radius(net, xb, positive, ceiling)
-        with torch.no_grad():
-            proven = net.proven_radius(xb, proven_norm)
-        if proven is None:
-            proven = torch.full_like(scan, math.nan)
-        for store, value in zip(parts, (scan, l2, linf, certified, proven), strict=True):
-            store.append(value.detach())
-    arrays = [torch.cat(p).numpy() if p else np.zeros(0) for p in parts]
-    return Distances(*arrays)

@@ -61,11 +61,14 @@ def bundled_models() -> list[BundledModel]:
     return sorted(found, key=_bundled_order)
 
 
-def control_models() -> dict[int, str]:
-    """The bundled per-resolution control models, {training size: name}: the demo's network trained at
-    one size only, so the Resolution lab can attack each size on a model trained at that size."""
-    return {m.card.train_sizes[0]: m.name for m in bundled_models()
-            if m.card.extra.get("role") == CONTROL_ROLE and len(set(m.card.train_sizes)) == 1}
+def control_models() -> dict[int, list[str]]:
+    """The bundled per-resolution control models, {training size: [names, by training seed]}: the demo's
+    network trained at one size only, so the Resolution lab can attack each size on models trained at it."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    for m in bundled_models():
+        if m.card.extra.get("role") == CONTROL_ROLE and len(set(m.card.train_sizes)) == 1:
+            found.setdefault(m.card.train_sizes[0], []).append((int(m.card.extra.get("seed", 0)), m.name))
+    return {size: [name for _, name in sorted(named)] for size, named in sorted(found.items())}
 
 
 def load_safetensors_model(weights: Path, card: ModelCard) -> Model:

@@ -23,6 +23,10 @@ def test_the_lab_tab_runs_and_shows_every_view(qtbot, main_window, tmp_path):
     assert p.strip.shown == sorted(result.strip)
     assert p.table.rowCount() == 3
     assert "slope" in p.outcome.text() and "natively" in p.outcome.text()
+    assert p.verdict.text() == result.joint.sentence == result.verdicts[0]  # the joint verdict, in the banner
+    assert result.verdicts[1] in p.outcome.text()  # then the per-metric lines
+    # readings that predict the same slope share one reference line: Dube A and Simon-Gabriel on Linf
+    assert p.linf_plot.reference_labels == ["scale-consistent (null): +0", "Dube A, Simon-Gabriel: -1"]
     medians = [m for m in result.medians("l2", "l2")]
     assert list(p.l2_plot.medians) == pytest.approx(medians, nan_ok=True)
     assert p.run.isEnabled()
@@ -37,7 +41,7 @@ def test_bad_settings_say_so_and_cancel_keeps_partial_results(qtbot, main_window
     p = w.resolution_panel
     p.resolutions.setText("16,abc")
     p.run.click()
-    assert "whole numbers" in p.outcome.text() and p.run.isEnabled()
+    assert "whole numbers" in p.verdict.text() and p.run.isEnabled()
     p.resolutions.setText("16,24,32,48,64,96,128")
     p.images.setCurrentText("demo:64")
     p.steps.setValue(200)
@@ -60,7 +64,8 @@ def test_the_lab_tab_runs_the_control_models(qtbot, main_window):
     with qtbot.waitSignal(w.resolution_state.finished, timeout=180_000) as blocker:
         p.run.click()
     result = blocker.args[0]
-    assert result.models == {16: "shapes-cnn-r16", 32: "shapes-cnn-r32"} and result.missing_models == [24]
+    assert result.models == {16: ["shapes-cnn-r16", "shapes-cnn-r16-s1"], 32: ["shapes-cnn-r32", "shapes-cnn-r32-s1"]}
+    assert result.missing_models == [24] and result.replicates == 2
     assert "per-resolution" in p.outcome.text() and "No model trained at 24 px" in p.outcome.text()
     assert p.table.rowCount() == 2
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ def test_the_tab_trains_live_and_fills_plots_table_and_summary(qtbot, main_windo
             seen_points.append(len(curves[0].xData))
 
     w.stability_state.partial.connect(watch)
-    with qtbot.waitSignal(w.stability_state.finished, timeout=120_000) as blocker:
+    with qtbot.waitSignal(w.stability_state.finished, timeout=400_000) as blocker:
         panel.run_button.click()
         assert panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
     result = blocker.args[0]
@@ -44,9 +46,13 @@ def test_the_tab_trains_live_and_fills_plots_table_and_summary(qtbot, main_windo
     at_d2 = [r for r in result.rows if r.dim == 2]
     np.testing.assert_allclose(panel.accuracy_curves["fixed"].yData, [r.fixed_accuracy for r in at_d2])
     np.testing.assert_allclose(panel.rho_curves["zigzag"].yData, [r.zigzag.rho for r in at_d2])
-    np.testing.assert_allclose(panel.good_curve.yData, [r.good_fraction for r in at_d2])
+    for name, curve in panel.class_curves.items():  # three classes, one count per setting
+        np.testing.assert_allclose(curve.yData, [r.counts()[name] for r in at_d2])
+    assert sum(panel.class_curves[c].yData.sum() for c in panel.class_curves) == 2 * len(at_d2)
+    assert result.summary.startswith(("Agrees", "Disagrees", "Inconclusive"))  # the verdict sentence leads
     assert panel.table.rowCount() == 4 and panel.table.item(3, 0).text() == "4"
-    assert "zigzag" in panel.summary.text().lower() and panel.summary.text() == result.summary
+    assert "zigzag" in panel.summary.text().lower() and result.summary.startswith(result.headline)
+    assert panel.summary.text().startswith(f"<b>{html.escape(result.headline)}</b>")  # the verdict, in bold
     assert "departs from the paper" in panel.notes.text()
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
     # plotting against d instead: K held at 2, the two dimensions on the x axis
@@ -58,6 +64,21 @@ def test_the_tab_trains_live_and_fills_plots_table_and_summary(qtbot, main_windo
     for widget in (panel.stripes, panel.dims, panel.width_box, panel.depth_box, panel.seeds, panel.steps, panel.norm,
                    panel.run_button, panel.cancel_button):
         assert widget.toolTip(), f"{widget} has no tooltip"
+
+
+def test_the_points_sweep_plots_against_the_training_set_size(qtbot, main_window):
+    panel = main_window.stability_panel
+    _small(panel, dims="2", steps=100, seeds=1)
+    panel.sweep.setCurrentIndex(panel.sweep.findData("points"))
+    panel.point_counts.setText("40,120")
+    panel.points_stripes.setValue(2)
+    with qtbot.waitSignal(main_window.stability_state.finished, timeout=400_000) as blocker:
+        panel.run_button.click()
+    result = blocker.args[0]
+    assert [(r.stripes, r.train_points) for r in result.rows] == [(2, 40), (2, 120)]
+    assert panel.axis() == ("train_points", 2)  # the x axis follows the sweep
+    np.testing.assert_allclose(panel.accuracy_curves["fixed"].xData, [40, 120])
+    assert "n = 120" in panel.summary.text()
 
 
 def test_bad_settings_give_one_message_and_no_run(qtbot, main_window):

@@ -8,7 +8,7 @@ import sys
 
 from advlens.engine.labs.resolution import ResolutionLabConfig
 
-CONTROL_SIZES = (16, 32, 64, 128)
+BUNDLED = {16: (0, 1), 32: (0, 1), 64: (0,)}  # the control models that ship (test_resolution_control.py)
 
 
 def test_cli_per_resolution_models_json_round_trip(tmp_path):
@@ -19,11 +19,13 @@ def test_cli_per_resolution_models_json_round_trip(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["model_choice"] == "per-resolution" and data["missing_models"] == [24]
-    assert data["models"] == {"16": "shapes-cnn-r16", "32": "shapes-cnn-r32"}
-    assert data["config"]["models"] == {str(s): f"shapes-cnn-r{s}" for s in CONTROL_SIZES}
-    assert all(m["model"] == f"shapes-cnn-r{m['resolution']}" for m in data["measurements"])
-    assert ResolutionLabConfig.from_dict(data["config"]).models[32] == "shapes-cnn-r32"
-    assert len(csv_path.read_text().strip().splitlines()) == 1 + 2 * 2
+    assert data["models"] == {"16": ["shapes-cnn-r16", "shapes-cnn-r16-s1"], "32": ["shapes-cnn-r32", "shapes-cnn-r32-s1"]}
+    assert data["config"]["models"] == {str(s): [f"shapes-cnn-r{s}" + (f"-s{k}" if k else "") for k in seeds]
+                                        for s, seeds in BUNDLED.items()}
+    assert data["replicates"] == 2 and data["fits"]["l2"]["seeds"] == 2
+    assert all(m["model"].startswith(f"shapes-cnn-r{m['resolution']}") for m in data["measurements"])
+    assert ResolutionLabConfig.from_dict(data["config"]).models[32] == ["shapes-cnn-r32", "shapes-cnn-r32-s1"]
+    assert len(csv_path.read_text().strip().splitlines()) == 1 + 2 * 2 * 2  # images x sizes x seeds
     bad = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--models", "16=demo-r16,32"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "SIZE=MODEL" in bad.stderr and bad.stderr.count("\n") == 1
@@ -37,7 +39,15 @@ def test_cli_resolution_json_and_csv(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["model_mode"] == "native" and "l2" in data["fits"]
+    assert data["joint_verdict"]["outcome"] in ("group", "ambiguous", "none") and data["verdicts"][0]
     assert len(csv_path.read_text().strip().splitlines()) == 1 + 3 * 2 * 2
+    text = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--images", "demo:2", "--resolutions",
+                           "16,24", "--steps", "5", "--norms", "l2", "--device", "cpu", "--convergence-images", "0"],
+                          capture_output=True, text=True, timeout=300)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[1].startswith(("The data support", "The intervals are too wide"))  # the joint verdict leads
+    assert "failed searches, censored: L2" in text.stdout
     bad = subprocess.run([sys.executable, "-m", "advlens", "resolution", "--resolutions", "16"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "at least two resolutions" in bad.stderr

@@ -16,9 +16,18 @@ def test_cli_prints_the_table_and_json(capsys):
     data = json.loads(capsys.readouterr().out)
     assert [r["stripes"] for r in data["rows"]] == [2, 4]
     assert data["rows"][0]["zigzag"]["test_accuracy"] == 1.0
+    assert data["verdict"] in ("agrees-unstable", "agrees-inaccurate", "disagrees", "inconclusive")
+    assert set(data["rows"][0]["fixed_counts"]) == {"accurate & stable", "accurate & unstable", "inaccurate"}
     assert cli_main(args) == 0
     out = capsys.readouterr().out
     assert "fixed ρ" in out and "zigzag" in out and "departs from the paper" in out
+    assert out.splitlines()[1].startswith(("Agrees", "Disagrees", "Inconclusive"))  # the verdict leads
+    assert "fixed AS/AU/I" in out and "accurate & stable / accurate & unstable / inaccurate" in out
+    points = ["stability", "--sweep", "points", "--points", "60,120", "--points-stripes", "2", "--dims", "2",
+              "--test", "60", "--seeds", "1", "--steps", "30", "--attack-points", "8", "--json"]
+    assert cli_main(points) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [(r["stripes"], r["train_points"]) for r in rows] == [(2, 60), (2, 120)]
 
 
 def _exit_code(argv: list[str]) -> int:
@@ -28,7 +37,8 @@ def _exit_code(argv: list[str]) -> int:
         return int(exc.code)
 
 
-@pytest.mark.parametrize("bad", [["--norm", "l3"], ["--stripes", "1,2"], ["--dims", "x"], ["--seeds", "0"]])
+@pytest.mark.parametrize("bad", [["--norm", "l3"], ["--stripes", "1,2"], ["--dims", "x"], ["--seeds", "0"],
+                                 ["--sweep", "n"], ["--points", "2,x"]])
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, bad):
     assert _exit_code(["stability", *bad]) == 2
     err = capsys.readouterr().err

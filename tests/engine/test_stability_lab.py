@@ -1,5 +1,6 @@
 """The Stability lab's engine: data with a certified margin, the stable constructions, the exact scan,
-the interval bound, and a whole (tiny) run. Also its command line."""
+the interval bound, the three classes and the verdict (which must follow the evidence), training to a
+plateau, and whole (tiny) runs of both sweeps."""
 
 from __future__ import annotations
 
@@ -22,15 +23,25 @@ from advlens.engine.labs.stability import (
     setting_data,
     summarise,
     verdict,
+    wide_width,
 )
+from advlens.engine.labs.stability_measure import measure_distances, measure_network
 from advlens.engine.labs.stability_nets import (
     NearestNeighbourNet,
     ReluNet,
     ZigzagNet,
     ibp_certified_radius,
-    measure_distances,
     predict,
 )
+from advlens.engine.labs.stability_results import ACCURATE_STABLE, ACCURATE_UNSTABLE, INACCURATE
+from advlens.engine.labs.stability_training import Plateau, TrainingCurve, torch_threads, train_mlps
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread, as the lab itself uses (two threads on tiny tensors mostly wait for each other)."""
+    with torch_threads(1):
+        yield
 
 TINY = dict(train_points=120, test_points=80, seeds=2, train_steps=40, batch=64, attack_points=12, pgd_steps=5,
             searches=4, log_every=10)
@@ -153,8 +164,11 @@ def test_a_tiny_lab_run_fills_one_row_per_setting():
             assert net.points > 0 and net.parameters > 0
         assert row.zigzag.test_accuracy == 1.0 and row.zigzag.rho_proven >= 1.0
         assert not math.isnan(row.nearest.rho_proven)
-        assert row.fixed_runs[0].curve is not None and len(row.fixed_runs[0].curve.steps) == 4
-        assert row.wide.hidden == [max(16, 4 * row.stripes)] * 2
+        curve = row.fixed_runs[0].curve
+        assert curve is not None and curve.steps[3] == 40 and curve.steps[-1] == row.fixed_runs[0].steps >= 40
+        assert row.wide.hidden == [wide_width(config, row.stripes, 120)] * 2
+        assert row.fixed_runs[0].train_points_measured > 0 and row.fixed_runs[0].category in (
+            ACCURATE_STABLE, ACCURATE_UNSTABLE, INACCURATE)
     table = result.to_dict()
     json.dumps(table)  # plain data all the way down
     assert result.summary and "zigzag" in result.summary.lower()
@@ -200,22 +214,93 @@ def test_bad_settings_are_refused_with_a_message():
         parse_int_list("two")
 
 
-def test_verdict_reads_the_largest_k():
+def _hand_made_row(nets: list, stripes: int = 4, config: StabilityConfig | None = None):
+    """A setting whose 'fixed-architecture runs' are the given hand-made nets, measured like trained ones."""
+    config = (config or StabilityConfig(stripes=(stripes,), dims=(2,), train_points=300, test_points=300,
+                                        attack_points=60, pgd_steps=5, searches=4)).validated()
+    train, test = setting_data(config, stripes, 2)
+    gen = torch.Generator().manual_seed(0)
+    runs = [measure_network("fixed", net, train, test, config, i, gen, 0.0, None, None) for i, net in enumerate(nets)]
+    zig = measure_network("zigzag", ZigzagNet(2, stripes, train.margin), train, test, config, None, gen, 0.0, None,
+                          None)
+    from advlens.engine.labs.stability_results import SettingRow
+
+    return SettingRow(stripes, 2, train.margin, len(train.x), len(test.x), runs, zig, zig, zig, 3.4), config
+
+
+def test_a_hand_made_accurate_but_unstable_net_is_classed_so_and_the_verdict_agrees():
+    delta = 0.1 / 4
+    shifted = ZigzagNet(2, 4, delta, shift=0.9 * delta)  # still right on every data point, edges moved
+    row, config = _hand_made_row([shifted])
+    (run,) = row.fixed_runs
+    assert run.test_accuracy == 1.0 and run.train_accuracy == 1.0
+    assert max(run.share_below_margin, run.share_below_margin_train) > config.unstable_share
+    assert run.min_distance < 0.2 * delta  # points sit within a tenth of delta of the moved edges
+    assert run.category == ACCURATE_UNSTABLE and row.counts() == {ACCURATE_STABLE: 0, ACCURATE_UNSTABLE: 1,
+                                                                  INACCURATE: 0}
+    assert verdict([row], config) == "agrees-unstable"
+
+
+def test_a_stable_accurate_net_makes_the_verdict_disagree_and_an_inaccurate_one_is_only_the_trivial_branch():
+    delta = 0.1 / 4
+    stable, config = _hand_made_row([ZigzagNet(2, 4, delta)])
+    assert stable.fixed_runs[0].category == ACCURATE_STABLE and stable.fixed_runs[0].share_below_margin == 0
+    assert verdict([stable], config) == "disagrees"
+    constant = ReluNet(2, [1]).double()
+    with torch.no_grad():
+        for layer in constant.layers:
+            layer.weight.zero_()
+        constant.layers[-1].bias.fill_(1.0)  # class 1 everywhere: about half right
+    inaccurate, _ = _hand_made_row([constant])
+    assert inaccurate.fixed_runs[0].category == INACCURATE
+    assert verdict([inaccurate], config) == "agrees-inaccurate"
+    mixed, _ = _hand_made_row([constant, ZigzagNet(2, 4, delta, shift=0.9 * delta), ZigzagNet(2, 4, delta)])
+    assert mixed.counts() == {ACCURATE_STABLE: 1, ACCURATE_UNSTABLE: 1, INACCURATE: 1}
+    assert verdict([mixed], config) == "disagrees"  # one accurate and stable run is enough to disagree
+
+
+def test_the_verdict_reads_the_hardest_setting_of_the_sweep():
     config = StabilityConfig(stripes=(2, 4), dims=(2,), **TINY)
     result = run_stability_lab(config)
     small, large = result.rows
     for run in small.fixed_runs:
-        run.accurate, run.stable = True, True
+        run.category = ACCURATE_STABLE
     for run in large.fixed_runs:
-        run.accurate, run.stable = True, False
-    assert verdict(result.rows) == "agrees"
-    assert "Agrees with the paper" in summarise(result)
-    large.fixed_runs[0].stable = True
-    assert verdict(result.rows) == "disagrees"
-    assert "Does not show the paradox" in summarise(result)
+        run.category = ACCURATE_UNSTABLE
+    assert verdict(result.rows, config) == "agrees-unstable"
+    assert summarise(result).startswith("Agrees with the paper's distinctive branch")
+    large.fixed_runs[0].category = ACCURATE_STABLE
+    assert verdict(result.rows, config) == "disagrees"
+    assert summarise(result).startswith("Disagrees with the paper on this family")
+    for run in large.fixed_runs:
+        run.category = INACCURATE
+    assert summarise(result).startswith("Agrees only through the inaccurate branch")
+    large.zigzag.category = ACCURATE_UNSTABLE
+    assert verdict(result.rows, config) == "inconclusive"
 
 
+def test_the_points_sweep_varies_the_training_set_and_grows_the_wide_net_with_it():
+    config = StabilityConfig(dims=(2,), sweep="points", point_counts=(40, 160), points_stripes=2, **TINY).validated()
+    assert config.settings() == [(2, 2, 40), (2, 2, 160)] and config.swept == "train_points"
+    result = run_stability_lab(config)
+    assert [(r.stripes, r.train_points) for r in result.rows] == [(2, 40), (2, 160)]
+    assert [len(r.nearest.hidden) and r.nearest.hidden[0] for r in result.rows] == [40, 160]  # 1-NN: one unit a point
+    assert wide_width(config, 2, 20_000) > wide_width(config, 2, 160) >= wide_width(config, 2, 40)
+    assert "n = 160" in result.summary.split(".")[0] and result.verdict in ("agrees-unstable", "agrees-inaccurate",
+                                                                           "disagrees", "inconclusive")
+    json.dumps(result.to_dict())
 
 
-
-
+def test_training_goes_on_while_the_loss_falls_and_stops_at_a_plateau():
+    train, test = setting_data(StabilityConfig(), 8, 2, 400)
+    def run(plateau):
+        gens = [torch.Generator().manual_seed(0)]
+        nets = [ReluNet(2, [16, 16], torch.Generator().manual_seed(0))]
+        curve = TrainingCurve("t", ["seed 0"])
+        return train_mlps(nets, gens, train, test, 100, 64, 1e-2, curve, 50, None, plateau), curve
+    fixed_steps, _ = run(None)
+    assert fixed_steps == 100
+    steps, curve = run(Plateau(window=100, gain=0.02, max_steps=3000))
+    assert 200 <= steps <= 3000 and curve.steps[-1] == steps  # K = 8 needs more than 100 steps
+    early, _ = run(Plateau(window=100, gain=10.0, max_steps=3000))  # no window can gain 1000%: stop at once
+    assert early == 200  # the first window after the base steps is compared with the one before
