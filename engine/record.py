@@ -101,6 +101,7 @@ class RunRecord:
     original: np.ndarray  # (N, C, H, W) float32
     adversarial: np.ndarray
     metrics: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (steps, N)
+    model_notes: list[str] = field(default_factory=list)  # what the model's loader said (random weights + seed, ...)
     versions: dict[str, str] = field(default_factory=library_versions)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION

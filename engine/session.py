@@ -20,12 +20,13 @@ from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
 from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError, first_error_line
-from .images import check_filter, resample
+from .images import check_filter
 from .loaders import load_model
 from .model import Model
+from .model_input import fitted_image, input_fit
 from .norms import lp_norm
 from .record import RunRecord
-from .samples import SAMPLE_PREFIX, resolve_image, sample_label
+from .samples import SAMPLE_PREFIX, sample_label
 from .telemetry import Telemetry
 
 
@@ -60,11 +61,12 @@ def check_gradients(attack: str, model: Model) -> None:
 
 def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
                 label: int | Sequence[int] | torch.Tensor | None = None) -> AttackJob:
-    """Load (unless given) and check the model and image(s); resample; pick the labels to attack.
+    """Load (unless given) and check the model and image(s); fit them to the model; pick the labels to attack.
 
     Without a known label (a user's photo) the attack moves the model away from its own clean
-    prediction, which is what "fooling the model" means when no ground truth exists. A model with a
-    fixed input size decides the resolution (the image is resampled to it, and a note says so).
+    prediction, which is what "fooling the model" means when no ground truth exists. The model's
+    input size decides the resolution, and a photo is fitted to it as the model's own preprocessing does
+    (`model_input.input_fit`: resize-then-centre-crop where its card says so); the notes say so.
     """
     config.attack = check_attack(config.attack)
     check_filter(config.resample_filter)
@@ -76,17 +78,17 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         model = load_model(config.model, config.device)
         check_gradients(config.attack.attack, model)
     device = model.device
-    notes = []
-    if model.input_size is not None and config.resolution != model.input_size:
-        config.resolution = model.input_size
-        notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
-                     f"the image is resampled to that size")
+    fitting = input_fit(model, config.resolution, config.resample_filter, config.fit)
+    config.resolution = fitting.size
+    notes = list(fitting.notes)
     if image is None:
-        image = resolve_image(config.image, config.resolution, config.resample_filter)
+        image = fitted_image(config.image, fitting, config.resample_filter, notes)
         if label is None:
             label = default_label(config.image)
-    elif config.resolution is not None:
-        image = resample(image, int(config.resolution), config.resample_filter)
+    else:
+        if fitting.size is not None and tuple(image.shape[-2:]) != (fitting.size, fitting.size):
+            notes += fitting.photo_notes
+        image = fitting.apply(image)
     images = (image[None] if image.dim() == 3 else image).to(device, torch.float32).contiguous()
     if images.shape[1] != model.input_channels and {images.shape[1], model.input_channels} != {1, 3}:
         raise ModelOutputError(f"{model.card.display_name} expects {len(model.card.mean)} colour channels, "
@@ -95,6 +97,8 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         clean = model.checked_logits(images)
     if label is None:
         labels = clean.argmax(dim=1)
+        notes.append(f"no true class is known for this image: the attack moves {model.card.display_name} away "
+                     f"from its own clean prediction ({model.label(int(labels[0]))})")
     else:
         labels = torch.as_tensor(label, dtype=torch.long, device=device).reshape(-1).expand(images.shape[0]).clone()
         bad = labels[(labels < 0) | (labels >= model.num_classes)]
@@ -106,6 +110,12 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         raise ConfigError(f"target class {target} does not exist: {model.card.display_name} has "
                           f"{model.num_classes} classes (0..{model.num_classes - 1})")
     return AttackJob(config=config, model=model, images=images, labels=labels, clean_logits=clean, notes=notes)
+
+
+def prediction(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(class, its probability) per image: the argmax of the logits, the criteria's own reading."""
+    pred = logits.argmax(dim=1)
+    return pred, logits.softmax(dim=1).gather(1, pred[:, None])[:, 0]
 
 
 class RunControl:
@@ -173,10 +183,10 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
     status = "finished"
     try:
         if job.clean_logits is not None and job.clean_logits.shape[0] == x.shape[0]:
-            clean_probs = job.clean_logits.softmax(dim=1)
+            clean_logits = job.clean_logits
         else:
             with torch.no_grad():
-                clean_probs = model(x).softmax(dim=1)
+                clean_logits = model(x)
         while True:
             if not control.wait_to_continue():
                 run.cancel()
@@ -194,7 +204,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         else:
             x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         with torch.no_grad():
-            adv_probs = model(x_adv).softmax(dim=1)
+            adv_logits = model(x_adv)
     except AdvLensError:
         raise
     except torch.cuda.OutOfMemoryError as exc:
@@ -204,8 +214,10 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         raise AttackFailed(f"the model failed during the attack: {first_error_line(exc)}") from exc
     duration = time.perf_counter() - start
     delta = x_adv - x
-    clean_conf, clean_pred = clean_probs.max(dim=1)
-    adv_conf, adv_pred = adv_probs.max(dim=1)
+    # The prediction is the argmax of the logits, as the attack's criterion judges it; taking it from the
+    # probabilities instead disagrees when a near-constant model's scores tie after the softmax.
+    clean_pred, clean_conf = prediction(clean_logits)
+    adv_pred, adv_conf = prediction(adv_logits)
     return RunRecord(
         config=job.config,
         model_name=job.model.card.name,
@@ -219,6 +231,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         success=success.tolist(),
         norms={
             "l0": lp_norm(delta, "l0").long().tolist(),
+            "l1": lp_norm(delta, "l1").tolist(),
             "l2": lp_norm(delta, "l2").tolist(),
             "linf": lp_norm(delta, "linf").tolist(),
         },
@@ -228,6 +241,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         original=x.detach().cpu().numpy().astype(np.float32),
         adversarial=x_adv.detach().cpu().numpy().astype(np.float32),
         metrics=telemetry.metrics(),
+        model_notes=list(job.model.notes),
     )
 
 

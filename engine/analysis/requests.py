@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from ..catalogue import attack_spec
-from ..config import AttackConfig
+from ..config import FITS, AttackConfig
 from ..errors import ConfigError
 from ..imagesets import ImageSet, parse_image_source
 from ..model import Model
-from ..samples import resolve_image
+from ..model_input import fitted_image, input_fit
 from ..tasks import Progress
 from ..units import parse_eps_range
 from .frequency import frequency_comparison
@@ -67,6 +67,7 @@ class AnalysisRequest:
     model: str = "demo"  # the model analysed, by spec (its name in the transfer table)
     images: str = "demo:64"
     resolution: int = DEFAULT_SIZE
+    fit: str = "auto"  # how photos meet a fixed-size model: crop, squash, pad (auto: the model's own way)
     attack: AttackConfig | None = None  # None: default_attack(kind)
     eps_range: str = "0:16:1/255"  # sweep: the budgets, START:STOP:STEP or a list
     limit: int | None = 2000  # at most this many files from a folder
@@ -79,6 +80,8 @@ class AnalysisRequest:
     def checked(self) -> AnalysisRequest:
         if self.kind not in ANALYSES:
             raise ConfigError(f"unknown analysis '{self.kind}': choose one of {', '.join(ANALYSES)}")
+        if self.fit not in FITS:
+            raise ConfigError(f"unknown fit '{self.fit}': choose one of {', '.join(FITS)}")
         if not 4 <= int(self.resolution) <= 4096:
             raise ConfigError(f"resolution must be between 4 and 4096 pixels, got {self.resolution}")
         if self.kind == "sweep":
@@ -104,18 +107,22 @@ class AnalysisRequest:
 
 def input_size_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> int:
     """The resolution the analysis draws its images at: the model's own input size where it has one."""
-    if model.input_size is not None and model.input_size != request.resolution:
-        if notes is not None:
-            notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
-                         f"the images are drawn at that size")
-        return int(model.input_size)
-    return int(request.resolution)
+    fitting = input_fit(model, request.resolution, fit=request.fit)
+    if notes is not None:
+        notes.extend(fitting.notes)
+    return int(fitting.size if fitting.size is not None else request.resolution)
 
 
 def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> ImageSet:
-    """The request's images at the model's size; a note when their labels are the model's own predictions."""
-    data = parse_image_source(request.images, request.limit).load(input_size_for(request, model, notes))
+    """The request's images fitted to the model (`model_input.input_fit`, as for a single attack), with a
+    note when their labels are the model's own predictions."""
+    fitting = input_fit(model, request.resolution, fit=request.fit)
+    source = parse_image_source(request.images, request.limit)
+    data = source.load(int(fitting.size if fitting.size is not None else request.resolution), fitting=fitting)
     if notes is not None:
+        notes.extend(fitting.notes)
+        if source.kind() in ("folder", "list"):
+            notes.extend(fitting.photo_notes)
         if not data.labelled:
             notes.append("these images have no labels: each is attacked away from the model's own clean "
                          "prediction, so clean accuracy is 100% by definition")
@@ -134,10 +141,12 @@ def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str,
     config = request.attack
     assert config is not None
     if request.kind == "landscape":
-        size = input_size_for(request, model, notes)
         if request.pixels is not None or request.image is not None:
-            image = (torch.from_numpy(np.asarray(request.pixels, dtype=np.float32)) if request.pixels is not None
-                     else resolve_image(request.image, size))
+            fitting = input_fit(model, request.resolution, fit=request.fit)
+            if notes is not None:
+                notes.extend(fitting.notes)
+            image = (fitting.apply(torch.from_numpy(np.asarray(request.pixels, dtype=np.float32)))
+                     if request.pixels is not None else fitted_image(request.image, fitting, notes=notes))
             label = request.label
         else:
             first = image_set_for(request, model, notes)
