@@ -122,7 +122,8 @@ def takes_any_size(network: nn.Module, size: int, channels: int = 3) -> bool:
 
     ViTs with fixed position embeddings refuse; ResNets, ConvNeXts, EfficientNets take any size.
     """
-    other = max(32, (size * 3 // 4) // 32 * 32)
+    other = max(16, (size * 3 // 4) // 16 * 16)
+    other = other if other != size else size // 2
     try:
         with torch.no_grad():
             out = network(torch.full((1, channels, other, other), 0.5))

@@ -152,16 +152,19 @@ def _read_transformers(folder: Path, config: dict) -> tuple[ModelFile, ModelCard
     weights = _weights_file(folder)
     transformers = _import("transformers", folder)
     architectures = config.get("architectures") or []
+    cls = getattr(transformers, architectures[0], None) if architectures else None
+    cls = cls if cls is not None and hasattr(cls, "from_pretrained") else transformers.AutoModelForImageClassification
+    bars = transformers.logging.is_progress_bar_enabled()
+    transformers.logging.disable_progress_bar()  # no "Loading weights" bar on the CLI's stderr
     try:
-        if architectures and hasattr(transformers, architectures[0]):
-            network = getattr(transformers, architectures[0]).from_pretrained(
-                str(folder), local_files_only=True, use_safetensors=True, trust_remote_code=False)
-        else:
-            network = transformers.AutoModelForImageClassification.from_pretrained(
-                str(folder), local_files_only=True, use_safetensors=True, trust_remote_code=False)
+        network = cls.from_pretrained(str(folder), local_files_only=True, use_safetensors=True,
+                                      trust_remote_code=False)
     except Exception as exc:  # transformers raises ValueError, OSError, KeyError ... on folders it cannot build
         raise ModelLoadError(f"transformers cannot open {folder.name} ({weights.name}): "
                              f"{first_error_line(exc)}") from exc
+    finally:
+        if bars:
+            transformers.logging.enable_progress_bar()
     pre = hf_preprocessing(folder, config)
     network = network.eval()  # called with the images alone; Model unwraps the output's .logits
     labels = _transformers_labels(config)
