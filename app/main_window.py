@@ -300,7 +300,9 @@ class MainWindow(QMainWindow):
             for pane in (self.adversarial_pane, self.perturbation_pane, self.difference_pane):
                 pane.clear()
             self.plots.clear()
-            self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.")
+            caveat = self.state.model_caveat
+            warning = f" The model has {caveat}: its predictions mean nothing." if caveat else ""
+            self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.{warning}")
             self._set_banner_tone("")
         else:
             self.adversarial_pane.set_rgb(frame.adversarial)

@@ -34,7 +34,7 @@ from advlens.engine.runs import (
     write_report,
 )
 from advlens.engine.samples import SAMPLE_PREFIX
-from advlens.state import Frame
+from advlens.state import Frame, caveat_of
 from advlens.widgets.run_compare import RunCompareDialog
 
 NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
@@ -60,9 +60,10 @@ def outcome_text(record: RunRecord) -> tuple[str, str]:
     except (KeyError, AdvLensError):
         title, minimal = cfg.attack, False
     setting = f"minimal {norm}" if minimal else f"{norm} ε={budget_text(cfg.to_dict())}"
+    caveat = caveat_of(record.model_notes)
     return (f"{head}: {class_name(names, record.clean_pred[0])} → {class_name(names, record.adv_pred[0])} "
             f"({record.adv_conf[0]:.0%}) · {title} {setting} · L2 {record.norms['l2'][0]:.3f} · "
-            f"Linf {record.norms['linf'][0] * 255:.2f}/255"), tone
+            f"Linf {record.norms['linf'][0] * 255:.2f}/255" + (f" · model with {caveat}" if caveat else "")), tone
 
 
 class RunRecordActions(QObject):

@@ -50,6 +50,7 @@ from advlens.engine.loaders import (
     imagenet_labels,
     known_architectures,
 )
+from advlens.engine.model_input import input_fit
 from advlens.engine.norms import lp_norm
 from advlens.engine.paths import new_record_path
 from advlens.engine.samples import SAMPLE_PREFIX, load_sample, sample_names
@@ -118,6 +119,14 @@ def _hwc(image: torch.Tensor) -> np.ndarray:
     return image.detach().cpu().numpy().transpose(1, 2, 0).astype(np.float32, copy=False)
 
 
+def caveat_of(notes: list[str]) -> str:
+    """The few words a screen must show about a model whose predictions mean nothing: its loader's notes
+    say RANDOM weights, or outputs that never change."""
+    words = [w for w, key in (("random weights", "RANDOM weights"), ("constant outputs", "outputs are constant"),
+                              ("nearly constant outputs", "outputs are nearly constant")) if any(key in n for n in notes)]
+    return ", ".join(words)
+
+
 class ExplorerState(QObject):
     """Model, image, settings and the current run; signals tell the window what changed."""
 
@@ -179,7 +188,13 @@ class ExplorerState(QObject):
     def model_choices(self) -> list[tuple[str, str]]:
         choices = [(m.name, m.card.display_name) for m in bundled_models()]
         choices += [(key, Path(path).name) for key, path in self.extra_models.items()]
-        return choices
+        caveat = self.model_caveat
+        return [(key, f"{name} ({caveat})" if caveat and key == self.model_key else name) for key, name in choices]
+
+    @property
+    def model_caveat(self) -> str:
+        """'random weights' (or 'constant outputs') when the loaded model's notes say so, for the model box and banner."""
+        return caveat_of(self.model.notes) if self.model is not None else ""
 
     @staticmethod
     def devices() -> list[str]:
@@ -236,7 +251,7 @@ class ExplorerState(QObject):
         if is_file:
             self.recent.add("models", path)
         key = key_or_path
-        if (is_file or ":" in str(path)) and key_or_path not in self.extra_models:
+        if (is_file or Path(path).is_dir() or ":" in str(path)) and key_or_path not in self.extra_models:
             key = f"file:{Path(path).name}" if is_file else str(path)
             self.extra_models[key] = str(path)
         self.model, self.model_key = model, key
@@ -344,10 +359,11 @@ class ExplorerState(QObject):
         attack = {k: v for k, v in values.items() if k in attack_keys}
         if attack.get("attack", self.config.attack.attack) != self.config.attack.attack and "params" not in attack:
             attack["params"] = {}  # settings belong to the method they were made for
-        previous_input = (self.config.resolution, self.config.resample_filter)
+        previous_input = (self.config.resolution, self.config.resample_filter, self.config.fit)
         self.config.attack = replace(self.config.attack, **attack)
         self.config.resolution = values.get("resolution", self.config.resolution)
         self.config.resample_filter = values.get("resample_filter", self.config.resample_filter)
+        self.config.fit = values.get("fit", self.config.fit)
         device = values.get("device", self.config.device)
         if device != self.config.device:
             self.config.device = device
@@ -359,13 +375,13 @@ class ExplorerState(QObject):
                 if self.model is not None and self.model.device != self.device:
                     self.model = moved_model(self.model, self.device)
                     self.status.emit(f"Computing on {self.device_label}")
-        if (self.config.resolution, self.config.resample_filter) != previous_input:
+        if (self.config.resolution, self.config.resample_filter, self.config.fit) != previous_input:
             self._refresh_input()
 
     def settings(self) -> dict:
         data = self.config.attack.to_dict()
         data.update(resolution=self.config.resolution, resample_filter=self.config.resample_filter,
-                    device=self.config.device)
+                    fit=self.config.fit, device=self.config.device)
         return data
 
     def current_input(self) -> torch.Tensor | None:
@@ -374,6 +390,8 @@ class ExplorerState(QObject):
             return load_sample(self.image_key[len(SAMPLE_PREFIX):], size)
         if self.source is None:
             return None
+        if self.model is not None:  # what the run will attack: the model's size and its own crop (model_input)
+            return input_fit(self.model, size, self.config.resample_filter, self.config.fit).apply(self.source)
         return resample(self.source, size, self.config.resample_filter) if size else self.source
 
     def _refresh_input(self) -> None:
@@ -404,11 +422,18 @@ class ExplorerState(QObject):
         self.imageChanged.emit()
         self.frameReady.emit(frame)
 
+    @property
+    def true_label(self) -> int | None:
+        """The image's known class for the loaded model: a sample's class where the model has it, else None."""
+        if self.model is not None and self.image_key.startswith(SAMPLE_PREFIX):
+            return default_label(self.image_key, self.model.labels)
+        return self.label
+
     def _true_label_name(self) -> str:
         if self.model is None:
             return ""
-        if self.label is not None:
-            return self.model.label(self.label)
+        if self.true_label is not None:
+            return self.model.label(self.true_label)
         return self.model.label(self._clean[0]) if self._clean else ""
 
     def _target_name(self) -> str | None:
@@ -432,7 +457,7 @@ class ExplorerState(QObject):
         try:
             config = RunConfig.from_dict(self.config.to_dict())
             config.attack = AttackConfig.from_dict(self.config.attack.to_dict())
-            job = prepare_job(config, model=self.model, image=self._input.clone(), label=self.label)
+            job = prepare_job(config, model=self.model, image=self._input.clone(), label=self.true_label)
         except AdvLensError as exc:
             self._fail("Cannot start the attack", exc)
             return False

@@ -42,10 +42,19 @@ class AttackJob:
     notes: list[str] = field(default_factory=list)  # what a person should know about this run (said once)
 
 
-def default_label(spec: str) -> int | None:
-    """The known true class of a bundled sample, None for a user's image."""
+def default_label(spec: str, labels: Sequence[str] | None = None) -> int | None:
+    """The known true class of a bundled sample, None for a user's image. With a model's `labels`, the
+    sample's class among them (None when the model has no such class: a star is no ImageNet class)."""
     text = str(spec)
-    return sample_label(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
+    if not text.startswith(SAMPLE_PREFIX):
+        return None
+    name = text[len(SAMPLE_PREFIX):]
+    index = sample_label(name)
+    if labels is None:
+        return index
+    if 0 <= index < len(labels) and labels[index] == name:
+        return index
+    return list(labels).index(name) if name in labels else None
 
 
 def check_gradients(attack: str, model: Model) -> None:
@@ -84,7 +93,7 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
     if image is None:
         image = fitted_image(config.image, fitting, config.resample_filter, notes)
         if label is None:
-            label = default_label(config.image)
+            label = default_label(config.image, model.labels)
     else:
         if fitting.size is not None and tuple(image.shape[-2:]) != (fitting.size, fitting.size):
             notes += fitting.photo_notes

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
+FITS = ("auto", "crop", "squash", "pad")
 # Epsilon units per norm: Linf in 1/255 grey levels (what people think in), L2 and L1 in pixel units.
 EPS_UNITS = {"linf": 1 / 255, "l2": 1.0, "l1": 1.0}
 EPS_RANGE = {"linf": (0.0, 64.0, 0.5, 2), "l2": (0.0, 20.0, 0.05, 3), "l1": (0.0, 500.0, 1.0, 1)}
@@ -71,6 +72,11 @@ class AttackControls(QWidget):
         self.filter.addItems(FILTERS)
         self.filter.setToolTip("How a photo is resampled: 'area' averages pixels, the honest way to lower resolution.")
         image_form.addRow("Resample", self.filter)
+        self.fit = QComboBox()
+        self.fit.addItems(FITS)
+        self.fit.setToolTip("How a photo meets a model's fixed input size: crop (resize, then cut the centre), "
+                            "squash or pad; auto crops where the model's own preprocessing does.")
+        image_form.addRow("Fit", self.fit)
         outer.addWidget(image_box)
 
         attack_box = QGroupBox("Attack")
@@ -147,7 +153,7 @@ class AttackControls(QWidget):
         for signal in (self.step_size.valueChanged, self.steps.valueChanged, self.random_start.toggled,
                        self.early_stop.toggled, self.targeted.toggled, self.target.currentIndexChanged,
                        self.seed.valueChanged, self.restarts.valueChanged, self.resolution.currentIndexChanged,
-                       self.filter.currentIndexChanged,
+                       self.filter.currentIndexChanged, self.fit.currentIndexChanged,
                        self.device.currentIndexChanged):
             signal.connect(self._emit_changed)
         self._set_eps_range("linf")
@@ -209,6 +215,7 @@ class AttackControls(QWidget):
             "params": {name: widget.value() for name, widget in self.param_widgets.items()},
             "resolution": None if res == "native" else int(res),
             "resample_filter": self.filter.currentText(),
+            "fit": self.fit.currentText(),
             "device": self.device.currentText() or "auto",
         }
 
@@ -248,6 +255,8 @@ class AttackControls(QWidget):
                 self.resolution.setCurrentText(text)
             if "resample_filter" in values:
                 self.filter.setCurrentText(values["resample_filter"])
+            if "fit" in values:
+                self.fit.setCurrentText(values["fit"])
             if "device" in values and self.device.findText(str(values["device"])) >= 0:
                 self.device.setCurrentText(str(values["device"]))
         finally:

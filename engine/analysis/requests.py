@@ -16,6 +16,7 @@ import torch
 
 from ..catalogue import attack_spec
 from ..config import FITS, AttackConfig
+from ..demo.shapes import CLASSES
 from ..errors import ConfigError
 from ..imagesets import ImageSet, parse_image_source
 from ..model import Model
@@ -119,6 +120,11 @@ def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | Non
     fitting = input_fit(model, request.resolution, fit=request.fit)
     source = parse_image_source(request.images, request.limit)
     data = source.load(int(fitting.size if fitting.size is not None else request.resolution), fitting=fitting)
+    if data.labelled and list(model.labels[:len(CLASSES)]) != list(CLASSES):
+        data.labels = None  # the demo's shape classes mean nothing to, say, an ImageNet model
+        if notes is not None:
+            notes.append(f"the demo scenes' classes ({', '.join(CLASSES[:3])}, ...) are not {model.card.display_name}'s "
+                         f"classes: their labels are not used")
     if notes is not None:
         notes.extend(fitting.notes)
         if source.kind() in ("folder", "list"):
