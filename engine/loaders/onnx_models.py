@@ -139,6 +139,8 @@ PLAIN_OPERATORS = {  # what an operator does, for a message a person can read
     "LayerNormalization": "layer normalisation", "GroupNormalization": "group normalisation",
     "Gelu": "GELU activation", "Einsum": "einsum product", "If": "if/else branch", "Loop": "loop",
     "ScatterND": "scatter", "NonMaxSuppression": "non-maximum suppression", "RoiAlign": "RoI align",
+    "GlobalMaxPool": "global max pooling", "GridSample": "sampling the image at given points",
+    "Col2Im": "folding patches back into an image", "DeformConv": "deformable convolution",
 }
 
 
@@ -277,12 +279,12 @@ def _unconvertible(exc: BaseException) -> str:
     if found:
         name, version = found.group(1), found.group(2)
         plain = PLAIN_OPERATORS.get(name)
-        return (f"conversion failed: onnx2torch cannot convert the operator {name}"
-                f"{f' ({plain})' if plain else ''} in its opset-{version} form")
+        return (f"conversion failed: onnx2torch has no converter for {name}"
+                f"{f' ({plain})' if plain else ''}, operator version {version}")
     if isinstance(exc, NotImplementedError) and re.match(r"\w+ with ", text):
         name = text.split(" ", 1)[0]
         plain = PLAIN_OPERATORS.get(name)
-        return (f"conversion failed: onnx2torch cannot convert the operator {name}{f' ({plain})' if plain else ''}"
+        return (f"conversion failed: onnx2torch has no converter for {name}{f' ({plain})' if plain else ''}"
                 f" used {text.split(' ', 1)[1]}")
     if isinstance(exc, KeyError):
         return (f"conversion failed: the graph refers to {text}, a value onnx2torch cannot find among its "

@@ -67,4 +67,4 @@ def test_repeated_weights_are_folded_back_into_initializers():
 def test_an_operator_without_a_converter_is_named_and_the_graph_runs_in_onnxruntime(tmp_path):
     model = load_model(_save(_graph("GridSample"), tmp_path / "grid.onnx"), "cpu")
     assert not model.gradients_available
-    assert "cannot convert the operator GridSample" in model.notes[0]
+    assert "has no converter for GridSample (sampling the image" in model.notes[0]

@@ -79,4 +79,4 @@ def test_a_graph_with_an_operator_onnx2torch_lacks_runs_in_onnxruntime_and_names
     _export(Sampler(), path, size=8)
     model = load_model(path, "cpu")
     assert not model.gradients_available
-    assert "cannot convert the operator GridSample" in model.notes[0] and "Square" in model.notes[0]
+    assert "has no converter for GridSample (sampling the image" in model.notes[0] and "Square" in model.notes[0]
