@@ -544,11 +544,10 @@ def main(argv: list[str] | None = None) -> int:
     except (AttackFailed, Cancelled) as exc:
         sys.stderr.write(f"advlens: error: {exc}\n")
         return EXIT_FAILED
-    except ModelCardMissing as exc:
-        sys.stderr.write(f"advlens: error: {exc}\n")
-        if exc.suggestion is not None:
-            sys.stderr.write(f"advlens: the card AdvLens guessed (check it, then save it as "
-                             f"{Path(exc.path).with_suffix('.json').name}): {guessed_card_json(exc)}\n")
+    except ModelCardMissing as exc:  # still one line: the message, then the card guessed, to check and save
+        guess = (f"; the card AdvLens guessed, to check and save as {Path(exc.path).with_suffix('.json').name}: "
+                 f"{guessed_card_json(exc)}" if exc.suggestion is not None else "")
+        sys.stderr.write(f"advlens: error: {exc}{guess}\n")
         return EXIT_BAD_INPUT
     except AdvLensError as exc:
         sys.stderr.write(f"advlens: error: {exc}\n")
