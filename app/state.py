@@ -572,7 +572,7 @@ class ExplorerState(QObject):
         """A frame from tensors the attack already computed: no extra forward pass on the GUI thread."""
         model = self.model
         delta_t = (x_adv - x).detach()[None]
-        norms = {name: float(lp_norm(delta_t, name)[0]) for name in ("l0", "l2", "linf")}
+        norms = {name: float(lp_norm(delta_t, name)[0]) for name in ("l0", "l1", "l2", "linf")}
         delta = delta_t[0].cpu().numpy()
         peak = norms["linf"]
         clean_pred, clean_conf = self._clean or (0, 0.0)

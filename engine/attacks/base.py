@@ -36,6 +36,7 @@ class Step:
     topk_prob: torch.Tensor  # (N, k)
     topk_index: torch.Tensor  # (N, k)
     l0: torch.Tensor
+    l1: torch.Tensor
     l2: torch.Tensor
     linf: torch.Tensor
     success: torch.Tensor  # (N,) bool
@@ -73,6 +74,7 @@ def measure(index: int, stage: str, x: torch.Tensor, x_adv: torch.Tensor, logits
         topk_prob=topk_prob,
         topk_index=topk_index,
         l0=lp_norm(delta, "l0"),
+        l1=lp_norm(delta, "l1"),
         l2=lp_norm(delta, "l2"),
         linf=lp_norm(delta, "linf"),
         success=criterion.is_adversarial(logits),

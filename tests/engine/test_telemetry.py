@@ -17,7 +17,7 @@ def _step(index: int) -> Step:
     value = torch.full((1,), float(index))
     return Step(index=index, stage="pgd", x_adv=torch.zeros(1, 3, 2, 2), loss=value, margin=value, true_prob=value,
                 target_prob=value, topk_prob=torch.zeros(1, 5), topk_index=torch.zeros(1, 5, dtype=torch.long),
-                l0=value, l2=value, linf=value, success=torch.zeros(1, dtype=torch.bool))
+                l0=value, l1=value, l2=value, linf=value, success=torch.zeros(1, dtype=torch.bool))
 
 
 def test_the_newest_step_a_drain_names_is_one_its_series_hold():
