@@ -279,7 +279,7 @@ class MainWindow(QMainWindow):
                                              for i in range(self.controls.attack.count())]:
             self.controls.set_attacks(catalogue)
             self.state.set_settings(self.controls.config())
-        self.controls.set_models(self.state.model_choices(), self.state.model_key)
+        self.controls.set_models(self.state.model_choices(), self.state.model_key, self.state.model_caveat)
         self.controls.set_classes(self.state.labels)
         self.controls.set_config(self.state.settings())
         self._update_title()

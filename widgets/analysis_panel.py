@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis_views import GroupedBarsView, HistogramView, LandscapeView, RobustCurveView, TransferTableView
+from .combo import ElidedComboBox
 from .task_progress import TaskProgress
 
 ANALYSES = (
@@ -47,7 +47,7 @@ class AnalysisPanel(QWidget):
 
         data_box = QGroupBox("Images")
         form = QFormLayout(data_box)
-        self.source = QComboBox()
+        self.source = ElidedComboBox()
         self.source.addItem("Held-out demo scenes", "demo")
         self.source.addItem("A folder…", "folder")
         self.source.setToolTip("The images the analysis runs over: demo scenes the model never saw, or your folder.")
@@ -60,7 +60,7 @@ class AnalysisPanel(QWidget):
         self.folder = QLabel("")
         self.folder.setWordWrap(True)
         form.addRow("Folder", self.folder)
-        self.resolution = QComboBox()
+        self.resolution = ElidedComboBox()
         self.resolution.addItems(["16", "24", "32", "48", "64", "96", "128", "256"])
         self.resolution.setCurrentText("32")
         self.resolution.setToolTip("Side length the images are drawn or resampled to.")
@@ -72,12 +72,12 @@ class AnalysisPanel(QWidget):
         self.eps_range = QLineEdit("0:16:1/255")
         self.eps_range.setToolTip("Epsilons for the sweep: START:STOP:STEP (0:16:1/255) or a list a,b,c.")
         sform.addRow("ε range", self.eps_range)
-        self.minimal_attack = QComboBox()
+        self.minimal_attack = ElidedComboBox()
         for name, title in (("fmn", "FMN"), ("deepfool", "DeepFool"), ("cw", "Carlini-Wagner L2")):
             self.minimal_attack.addItem(title, name)
         self.minimal_attack.setToolTip("The minimal-norm attack for minimal perturbations and the landscape.")
         sform.addRow("Minimal attack", self.minimal_attack)
-        self.minimal_norm = QComboBox()
+        self.minimal_norm = ElidedComboBox()
         self.minimal_norm.addItem("L2", "l2")
         self.minimal_norm.addItem("Linf", "linf")
         self.minimal_norm.setToolTip("Norm the minimal perturbation is measured in.")

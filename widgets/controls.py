@@ -14,12 +14,15 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
+
+from .combo import ElidedComboBox
 
 RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
@@ -28,6 +31,7 @@ FITS = ("auto", "crop", "squash", "pad")
 EPS_UNITS = {"linf": 1 / 255, "l2": 1.0, "l1": 1.0}
 EPS_RANGE = {"linf": (0.0, 64.0, 0.5, 2), "l2": (0.0, 20.0, 0.05, 3), "l1": (0.0, 500.0, 1.0, 1)}
 SLIDER_TICKS = 1000
+CAVEAT_COLOUR = "#c0392b"  # the banner's failure red: a caveat that voids every prediction
 
 
 class AttackControls(QWidget):
@@ -47,7 +51,7 @@ class AttackControls(QWidget):
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
         row = QHBoxLayout()
-        self.model = QComboBox()
+        self.model = ElidedComboBox()
         self.model.setToolTip("The classifier under attack: a bundled model or one you opened.")
         # long model names elide instead of widening the whole control column past its scroll area
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -57,22 +61,29 @@ class AttackControls(QWidget):
         row.addWidget(self.model, 1)
         row.addWidget(self.open_model)
         model_form.addRow(row)
-        self.device = QComboBox()
+        # what makes this model's predictions meaningless (random weights, constant outputs), in full:
+        # the box itself may elide the same words at the end of a long name
+        self.model_caveat = QLabel()
+        self.model_caveat.setWordWrap(True)
+        self.model_caveat.setStyleSheet(f"color: {CAVEAT_COLOUR}; font-weight: bold;")
+        self.model_caveat.setVisible(False)
+        model_form.addRow(self.model_caveat)
+        self.device = ElidedComboBox()
         self.device.setToolTip("Where the attack computes: a GPU if you have one, else the CPU.")
         model_form.addRow("Device", self.device)
         outer.addWidget(model_box)
 
         image_box = QGroupBox("Image")
         image_form = QFormLayout(image_box)
-        self.resolution = QComboBox()
+        self.resolution = ElidedComboBox()
         self.resolution.addItems([str(r) for r in RESOLUTIONS] + ["native"])
         self.resolution.setToolTip("Side length in pixels the image is drawn or resampled to before the attack.")
         image_form.addRow("Resolution", self.resolution)
-        self.filter = QComboBox()
+        self.filter = ElidedComboBox()
         self.filter.addItems(FILTERS)
         self.filter.setToolTip("How a photo is resampled: 'area' averages pixels, the honest way to lower resolution.")
         image_form.addRow("Resample", self.filter)
-        self.fit = QComboBox()
+        self.fit = ElidedComboBox()
         self.fit.addItems(FITS)
         self.fit.setToolTip("How a photo meets a model's fixed input size: crop (resize, then cut the centre), "
                             "squash or pad; auto crops where the model's own preprocessing does.")
@@ -81,10 +92,10 @@ class AttackControls(QWidget):
 
         attack_box = QGroupBox("Attack")
         form = QFormLayout(attack_box)
-        self.attack = QComboBox()
+        self.attack = ElidedComboBox()
         self.attack.setToolTip("The attack method; hover an entry for what it does.")
         form.addRow("Method", self.attack)
-        self.norm = QComboBox()
+        self.norm = ElidedComboBox()
         self.norm.setToolTip("How perturbation size is measured: Linf bounds every pixel, L2 the total energy.")
         form.addRow("Norm", self.norm)
         eps_row = QHBoxLayout()
@@ -120,7 +131,7 @@ class AttackControls(QWidget):
         target_row = QHBoxLayout()
         self.targeted = QCheckBox("Targeted")
         self.targeted.setToolTip("Aim for one chosen class instead of any wrong class.")
-        self.target = QComboBox()
+        self.target = ElidedComboBox()
         self.target.setToolTip("The class the targeted attack tries to make the model predict.")
         self.target.setEnabled(False)
         target_row.addWidget(self.targeted)
@@ -170,7 +181,12 @@ class AttackControls(QWidget):
         self._updating = False
         self._on_attack_changed()
 
-    def set_models(self, models: list[tuple[str, str]], current: str) -> None:
+    def set_models(self, models: list[tuple[str, str]], current: str, caveat: str = "") -> None:
+        """The model box's entries (key, title) with `current` chosen; `caveat` ('random weights', ...) is
+        shown under the box while it applies to the chosen model."""
+        self.model_caveat.setText(f"⚠ {caveat}: its predictions mean nothing" if caveat else "")
+        self.model_caveat.setToolTip("The model's loader says so (advlens models / the model card).")
+        self.model_caveat.setVisible(bool(caveat))
         self.model.blockSignals(True)
         self.model.clear()
         for key, title in models:

@@ -7,7 +7,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .combo import ElidedComboBox
 from .image_pane import DIVERGING_MAP
 from .task_progress import TaskProgress
 
@@ -133,7 +133,7 @@ class ResolutionPanel(QWidget):
         outer.addLayout(left, 0)
         box = QGroupBox("Resolution lab (Dube)")
         form = QFormLayout(box)
-        self.images = QComboBox()
+        self.images = ElidedComboBox()
         self.images.setEditable(True)
         self.images.addItems(["demo:32", "demo:64", "demo:16"])
         self.images.setToolTip("demo:N held-out scenes drawn natively at each size, sample:NAME, or a folder path.")
@@ -141,7 +141,7 @@ class ResolutionPanel(QWidget):
         self.resolutions = QLineEdit("16,24,32,48,64,96,128")
         self.resolutions.setToolTip("Side lengths to measure, comma separated (the model must accept each).")
         form.addRow("Resolutions", self.resolutions)
-        self.attack = QComboBox()
+        self.attack = ElidedComboBox()
         for name, title in (("fmn", "FMN"), ("deepfool", "DeepFool"), ("pgd-bisect", "PGD + bisection")):
             self.attack.addItem(title, name)
         self.attack.setToolTip("The near-minimal attack that finds each image's smallest perturbation.")
@@ -151,13 +151,13 @@ class ResolutionPanel(QWidget):
         self.steps.setValue(100)
         self.steps.setToolTip("Iterations of the attack per image and norm.")
         form.addRow("Steps", self.steps)
-        self.condition = QComboBox()
+        self.condition = ElidedComboBox()
         self.condition.addItem("native (finer samplings)", "native")
         self.condition.addItem("nearest-upsampled (control)", "nearest-upsampled")
         self.condition.setToolTip("Native: the same scene sampled more finely. Nearest-upsampled: the smallest "
                                   "image blown up, adding no detail — a control.")
         form.addRow("Condition", self.condition)
-        self.models = QComboBox()
+        self.models = ElidedComboBox()
         self.models.addItem("the Explorer's model (one for every size)", "single")
         self.models.addItem("per-resolution control models", "per-resolution")
         self.models.setToolTip("One model: the model open in the Explorer sees every resolution (a multi-resolution "
@@ -181,7 +181,7 @@ class ResolutionPanel(QWidget):
             button.clicked.connect(lambda _c=False, k=kind: self.exportRequested.emit(k))
             elayout.addWidget(button)
         left.addWidget(export)
-        self.metric = QComboBox()
+        self.metric = ElidedComboBox()
         for key, title in L2_METRICS:
             self.metric.addItem(title, key)
         self.metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .combo import ElidedComboBox
 from .image_pane import DIVERGING_MAP, ImagePane
 from .metric_plots import SERIES, add_step_plots
 
@@ -45,7 +46,7 @@ class RunCompareDialog(QDialog):
         choosers = QFormLayout()
         self.choosers: list[QComboBox] = []
         for name in RUN_NAMES:
-            combo = QComboBox()
+            combo = ElidedComboBox()
             combo.setToolTip(f"Run {name}: a saved run record (newest first)")
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(60)

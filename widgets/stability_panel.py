@@ -10,7 +10,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis_views import make_plot
+from .combo import ElidedComboBox
 from .task_progress import TaskProgress
 
 KIND_COLOURS = {"fixed": (214, 39, 40), "zigzag": (44, 160, 44), "nearest": (31, 119, 180), "wide": (255, 127, 14)}
@@ -129,7 +129,7 @@ class StabilityPanel(QWidget):
         self.learning_rate.setValue(0.01)
         self.learning_rate.setToolTip("Adam's learning rate.")
         nform.addRow("Learning rate", self.learning_rate)
-        self.norm = QComboBox()
+        self.norm = ElidedComboBox()
         self.norm.addItem("L2", "l2")
         self.norm.addItem("Linf", "linf")
         self.norm.setToolTip("Norm of the headline ratio ρ = median distance to a class change / δ. Both norms "
@@ -154,12 +154,12 @@ class StabilityPanel(QWidget):
 
         view = QGroupBox("Plot against")
         vform = QFormLayout(view)
-        self.x_axis = QComboBox()
+        self.x_axis = ElidedComboBox()
         self.x_axis.addItem("stripes K", "stripes")
         self.x_axis.addItem("dimension d", "dim")
         self.x_axis.setToolTip("The swept parameter on the x axis of the sweep plots.")
         vform.addRow("x axis", self.x_axis)
-        self.fixed_value = QComboBox()
+        self.fixed_value = ElidedComboBox()
         self.fixed_value.setToolTip("The value of the other parameter for the curves shown.")
         vform.addRow("at", self.fixed_value)
         self.x_axis.currentIndexChanged.connect(lambda _i: self.axisChanged.emit())

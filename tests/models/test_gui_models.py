@@ -16,6 +16,7 @@ def test_random_weights_show_on_the_model_box_and_the_banner_before_and_after_a_
         assert w.state.load_model("timm:resnet18")
     assert "RANDOM weights (seed 0" in notice.args[1]
     assert "(random weights)" in w.controls.model.currentText()
+    assert w.controls.model_caveat.isVisible() and "random weights" in w.controls.model_caveat.text()
     assert w.state.config.resolution == 224 and w.state.current_input().shape[-1] == 224
     qtbot.waitUntil(lambda: "random weights" in w.banner.text(), timeout=10000)
     w.state.set_settings({"attack": "fgsm", "norm": "linf", "eps": 2 / 255})
