@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--force", action="store_true", help="let --out replace a folder that is not a run record")
     attack.add_argument("--no-save", action="store_true", help="do not write a run record")
     attack.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    attack.add_argument("--no-diagnostics", action="store_true",
+                        help="skip the indicators of attack failure (the probes after the run: gradients, noise, "
+                             "a DeepFool cross-check)")
 
     bench = sub.add_parser("bench", help="time the engine's attack loop against a hand-written PyTorch loop")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
@@ -110,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_arguments(sweep, AttackConfig, only=("attack", "norm", "steps", "restarts", "seed"))
     sweep.add_argument("--eps", dest="eps_range", default="0:16:1/255",
                        help="START:STOP:STEP (0:16:1/255) or a list a,b,c")
+    sweep.add_argument("--no-diagnostics", action="store_true",
+                       help="skip counting the images that trigger each indicator of attack failure")
 
     analyze = sub.add_parser("analyze", help="minimal perturbations, loss landscape, noise vs attack, "
                              "transfer, frequency bands")
@@ -207,15 +212,17 @@ def _add_runs_parser(sub) -> None:
 def _cmd_models(args: argparse.Namespace) -> int:
     from advlens.engine.loaders import bundled_models, control_models
 
-    for model in bundled_models():
+    models = bundled_models()
+    width = max([16, *(len(m.name) for m in models)])
+    for model in models:
         card = model.card
         acc = ", ".join(f"{k}px {v:.1%}" for k, v in card.clean_accuracy.items())
         size = f"{card.input_size}px" if card.input_size else "any size"
-        print(f"{model.name:16s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
-    print("demo             alias of shapes-cnn")
+        print(f"{model.name:{width}s} {card.display_name} - {len(card.labels)} classes, {size}; clean accuracy {acc}")
+    print(f"{'demo':{width}s} alias of shapes-cnn")
     if control_models():
-        print("demo-rN          alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution lab "
-              "control: advlens resolution --per-resolution-models)")
+        print(f"{'demo-rN':{width}s} alias of shapes-cnn-rN, the demo's network trained only at N px (Resolution "
+              "lab control: advlens resolution --per-resolution-models)")
     return 0
 
 
@@ -233,7 +240,8 @@ def _analysis(kind: str, args: argparse.Namespace):
     attack = apply_arguments(default_attack(kind), args)
     request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
                               fit=args.fit, attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
-                              other_models=list(getattr(args, "other_model", []))).checked()
+                              other_models=list(getattr(args, "other_model", [])),
+                              diagnostics=not getattr(args, "no_diagnostics", False)).checked()
     model = load_model(args.model, args.device)
     _print_notes(model.notes)
     others = {name: load_model(name, args.device) for name in request.other_models}
@@ -244,6 +252,7 @@ def _analysis(kind: str, args: argparse.Namespace):
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    from advlens.engine.diagnostics.indicators import indicator_title
     from advlens.engine.units import format_budget
 
     request, curve = _analysis("sweep", args)
@@ -252,9 +261,97 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     print(f"robust accuracy of {args.model} under {curve.attack.upper()} {curve.norm} on {curve.images} images "
           f"({request.images}, {request.resolution}px); clean {curve.clean_accuracy:.1%}")
-    for eps, acc in zip(curve.eps, curve.accuracy, strict=True):
-        print(f"  eps {format_budget(eps, curve.norm):>9s}  {acc:6.1%}  {'#' * round(acc * 40)}")
+    for i, (eps, acc) in enumerate(zip(curve.eps, curve.accuracy, strict=True)):
+        counts = curve.diagnostics[i]["counts"] if curve.diagnostics else {}
+        flags = ", ".join(f"{indicator_title(k)} {n}" for k, n in counts.items() if n)
+        print(f"  eps {format_budget(eps, curve.norm):>9s}  {acc:6.1%}  {'#' * round(acc * 40):40s}  {flags}".rstrip())
+    for line in sweep_diagnostic_lines(curve.diagnostics, curve.images):
+        print(line)
     return 0
+
+
+def fix_flags(changes: dict) -> str:
+    """A fix's setting changes as `advlens attack` flags: '--attack apgd-dlr --steps 20'."""
+    flags = []
+    for key, value in changes.items():
+        if key == "params":
+            flags += [f"--param {k}={v:g}" for k, v in dict(value).items()]
+        elif key == "early_stop":
+            flags.append("--early-stop" if value else "")
+        elif key == "random_start":
+            flags.append("" if value else "--no-random-start")
+        elif key == "step_size" and value is None:
+            flags.append("(default --step-size)")
+        else:
+            flags.append(f"--{key.replace('_', '-')} {value:.6g}" if isinstance(value, float)
+                         else f"--{key.replace('_', '-')} {value}")
+    return " ".join(f for f in flags if f)
+
+
+def diagnosis_lines(diagnosis) -> list[str]:
+    """What a person reads about a run's indicators: each that fired, with its fix as flags."""
+    fired = diagnosis.fired()
+    if not fired:
+        return diagnosis.lines()
+    out = []
+    for indicator in fired:
+        value = f" [{indicator.value_text}]" if indicator.value_text else ""
+        out.append(f"{indicator.level.value.upper()} {indicator.title}{value}: {indicator.sentence}")
+        fix = indicator.fix
+        if fix is not None:
+            flags = f" ({fix_flags(fix.changes)})" if fix.changes else ""
+            out.append(f"  fix: {fix.title}{flags}." + (f" {fix.advice}" if fix.advice else ""))
+    return out + [f"note: {note}" for note in diagnosis.notes]
+
+
+def sweep_diagnostic_lines(points: list[dict], images: int) -> list[str]:
+    """Which indicators fired at which budgets of a sweep, and the fix of the worst."""
+    from advlens.engine.diagnostics.indicators import Indicator, indicator_title
+
+    fired: dict[str, list[tuple[float, int]]] = {}
+    fixes: dict[str, Indicator] = {}
+    for point in points:
+        for name, count in point["counts"].items():
+            if count:
+                fired.setdefault(name, []).append((point["eps"], count))
+        for data in point["fired"]:
+            fixes.setdefault(data["name"], Indicator.from_dict(data))
+    if not points:
+        return []
+    if not fired:
+        return ["indicators of attack failure: none fired at any budget"]
+    out = ["indicators of attack failure (images that triggered each, of " + str(images) + "):"]
+    for name, hits in fired.items():
+        worst = max(hits, key=lambda h: h[1])
+        budgets = f"{len(hits)} budget{'s' if len(hits) != 1 else ''}"
+        out.append(f"  {indicator_title(name)}: at {budgets}, up to {worst[1]} image{'s' if worst[1] != 1 else ''}")
+        indicator = fixes.get(name)
+        if indicator is not None:
+            out.append(f"    {indicator.sentence}")
+            if indicator.fix is not None:
+                flags = f" ({fix_flags(indicator.fix.changes)})" if indicator.fix.changes else ""
+                out.append(f"    fix: {indicator.fix.title}{flags}")
+    return out
+
+
+def lab_indicator_line(cells: dict[str, dict[str, int]], unit: str) -> str:
+    """One line: how many images (points) triggered each indicator, over a lab's cells, and where most."""
+    from advlens.engine.diagnostics.indicators import indicator_title
+
+    totals: dict[str, int] = {}
+    measured = sum(cell.get(unit, 0) for cell in cells.values())
+    for cell in cells.values():
+        for name, count in cell.items():
+            if name != unit:
+                totals[name] = totals.get(name, 0) + count
+    if not totals:
+        return "indicators of attack failure: not measured"
+    parts = []
+    for name, total in totals.items():
+        worst = max(cells, key=lambda c: cells[c].get(name, 0))
+        where = f" (most at {worst}: {cells[worst][name]})" if total else ""
+        parts.append(f"{indicator_title(name)} {total}{where}")
+    return f"indicators of attack failure, {unit} of {measured} measured: " + "; ".join(parts)
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -331,6 +428,7 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     print("medians of the minimal perturbations found; slopes against the side length s (n = 3 s^2):")
     for line in result.verdicts:
         print(f"  {line}")
+    print(lab_indicator_line(result.diagnostics, "images"))
     if args.csv:
         print(f"measurements written to {args.csv}")
     return 0
@@ -357,6 +455,9 @@ def _cmd_stability(args: argparse.Namespace) -> int:
     for row in cells:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     print(result.summary)
+    cells = {f"K={r.stripes} d={r.dim} {run.kind}{'' if run.seed is None else f' seed {run.seed}'}": run.indicators
+             for r in result.rows for run in [*r.fixed_runs, r.zigzag, r.nearest, r.wide]}
+    print(lab_indicator_line(cells, "points"))
     print(result.departures)
     print(f"({result.seconds:.0f} s)")
     return 0
@@ -419,6 +520,11 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     job = prepare_job(config, model=model, label=args.label)
     _print_notes(job.notes)
     record = execute(job)
+    diagnosis = None
+    if not args.no_diagnostics:
+        from advlens.engine.diagnostics import DiagnosticsOptions, diagnose_record
+
+        diagnosis = diagnose_record(record, model, DiagnosticsOptions(seed=record.config.attack.seed))
     out = None
     if not args.no_save:
         out = args.out or new_record_path(record.config.attack.attack)
@@ -426,6 +532,7 @@ def _cmd_attack(args: argparse.Namespace) -> int:
     if args.json:
         data = record.to_json_dict()
         data["record_path"] = str(out) if out else None
+        data["diagnostics"] = diagnosis.to_dict() if diagnosis is not None else None
         print(json.dumps(data, indent=2))
         return 0
     skip = {"record", "created", "versions"}
@@ -434,6 +541,9 @@ def _cmd_attack(args: argparse.Namespace) -> int:
             print(f"{name:12s} {value}")
     if out:
         print(f"{'record':12s} {out}")
+    if diagnosis is not None:
+        for i, line in enumerate(diagnosis_lines(diagnosis)):
+            print(f"{'diagnostics' if i == 0 else '':12s} {line}")
     return 0
 
 

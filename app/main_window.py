@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from advlens import __version__
 from advlens.analysis_state import AnalysisState
 from advlens.analysis_tab import AnalysisTab
+from advlens.diagnostics_state import DiagnosticsState
 from advlens.engine.loaders import MODEL_SUFFIXES
 from advlens.resolution_tab import ResolutionLabState, ResolutionTab
 from advlens.run_records import RunRecordActions, outcome_text
@@ -43,6 +44,7 @@ from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
 from advlens.widgets.analysis_panel import AnalysisPanel
 from advlens.widgets.controls import AttackControls
+from advlens.widgets.diagnostics_strip import DiagnosticsStrip
 from advlens.widgets.folder_gallery import FolderGallery
 from advlens.widgets.gallery import SampleGallery
 from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
@@ -111,12 +113,17 @@ class MainWindow(QMainWindow):
         self.plots = MetricPlots()
         self.plots.setToolTip("Per step: loss the attack maximises; margin = logit gap still to close (below 0: "
                               "fooled); true/target-class probability; L2 and Linf (x255) of the perturbation.")
+        self.diagnostics = DiagnosticsStrip()
+        self.diagnostics.setToolTip("Indicators of attack failure: can this run's result be trusted? "
+                                    "Apply fix runs the attack again with the suggested change.")
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.bars)
         lower.addWidget(self.plots)
+        lower.addWidget(self.diagnostics)
         lower.setStretchFactor(0, 1)
         lower.setStretchFactor(1, 3)
-        lower.setSizes([300, 900])
+        lower.setStretchFactor(2, 1)
+        lower.setSizes([240, 660, 400])
         self.bars.setMinimumWidth(220)
 
         centre = QSplitter(Qt.Orientation.Vertical)
@@ -262,6 +269,20 @@ class MainWindow(QMainWindow):
         self.controls.modelChosen.connect(s.load_model)
         self.controls.openModelRequested.connect(self.open_model_dialog)
         self.gallery.chosen.connect(s.load_image)
+        self.diagnostics_state = DiagnosticsState(s, self)
+        self.diagnostics_state.diagnosisChanged.connect(self.diagnostics.set_diagnosis)
+        self.diagnostics_state.comparisonChanged.connect(self.diagnostics.set_comparison)
+        self.diagnostics_state.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.diagnostics_state.probing.connect(self.diagnostics.set_status)
+        self.diagnostics.fixRequested.connect(self.apply_fix)
+
+    def apply_fix(self, fix: dict) -> bool:
+        """A fix from the Diagnostics strip: the next run with it, shown beside the run it fixes."""
+        started = self.diagnostics_state.apply_fix(fix)
+        self.controls.set_config(self.state.settings())
+        if started:
+            self.statusBar().showMessage(f"Running with the fix: {fix.get('title', '')}", 8000)
+        return started
 
     def _on_tab_changed(self, index: int) -> None:
         """The status bar's step counter and rate belong to the Explorer's run: shown only there."""
@@ -646,5 +667,6 @@ class MainWindow(QMainWindow):
         self.resolution_state.shutdown()
         self.stability_state.shutdown()
         self.thumbnails.shutdown()
+        self.diagnostics_state.shutdown()
         self.state.shutdown()
         super().closeEvent(event)

@@ -12,6 +12,7 @@ import torch
 from .attacks import AttackRun, make_attack
 from .config import AttackConfig
 from .criteria import make_criterion
+from .diagnostics.trace import StepTrace
 from .errors import Cancelled
 from .model import Model
 
@@ -23,12 +24,14 @@ def batches(n: int, size: int) -> Iterator[slice]:
 
 
 def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
-                  batch: int = 64, should_stop: Callable[[], bool] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                  batch: int = 64, should_stop: Callable[[], bool] | None = None,
+                  trace: StepTrace | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(adversarial images, success) for a whole set, batch by batch, on the model's device.
 
     One generator, seeded from the config, runs through every batch, so a set gives the same numbers
     whoever calls this. It stops with `Cancelled` at the next step once `should_stop()` says so (an
-    executor's job passes its own flag, an analysis its progress's).
+    executor's job passes its own flag, an analysis its progress's). A `trace` keeps every step's
+    scalars for a diagnosis afterwards (attack diagnostics).
     """
     advs, successes = [], []
     device = model.device
@@ -39,10 +42,14 @@ def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, conf
         x = images[part].to(device)
         y = labels[part].to(device)
         run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
-        for _ in run:
+        for step in run:
+            if trace is not None:
+                trace.add(step)
             if should_stop is not None and should_stop():
                 run.cancel()
                 raise Cancelled("cancelled")
+        if trace is not None:
+            trace.end_batch()
         advs.append(run.result.x_adv.detach().cpu())
         successes.append(run.result.success.detach().cpu())
     return torch.cat(advs), torch.cat(successes)

@@ -56,6 +56,7 @@ class SweepJob:
     device: str = "auto"  # where a model loaded by spec goes; a registered model stays where it is
     keep_adversarial: bool = True  # False: the result carries no images (a robust-accuracy point needs none)
     tag: str = ""  # the caller's name for the job (an epsilon, a resolution), echoed in the result
+    keep_metrics: bool = False  # True: the result carries every step's scalars (for attack diagnostics)
 
 
 @dataclass(eq=False)
@@ -69,6 +70,7 @@ class SweepResult:
     adversarial: np.ndarray | None  # (N, C, H, W), the images' dtype; None unless the job kept it
     duration_s: float = 0.0
     status: str = "finished"
+    metrics: dict[str, np.ndarray] | None = None  # name -> (steps, N), as in a record; only with keep_metrics
 
 
 def job_images(job: SweepJob) -> torch.Tensor:
@@ -85,6 +87,7 @@ def run_job(job: SweepJob, model: Model, control: RunControl | None = None) -> S
     `control.cancel()` stops it at the next attack step with `Cancelled`.
     """
     from .batches import run_attack_on
+    from .diagnostics.trace import StepTrace
     from .labs.resolution import bisect_pgd
 
     start = time.perf_counter()
@@ -94,19 +97,22 @@ def run_job(job: SweepJob, model: Model, control: RunControl | None = None) -> S
     x = job_images(job)
     y = torch.as_tensor(np.asarray(job.labels), dtype=torch.long)
     config = replace(AttackConfig.from_dict(dict(job.attack)), seed=int(job.seed))
+    trace = None
     if job.method == "pgd-bisect":
         device = model.device
         adv, ok = bisect_pgd(model, x.to(device), y.to(device), config.norm, steps=config.steps,
                              seed=config.seed, should_stop=should_stop)
         adv, ok = adv.cpu(), ok.cpu()
     else:
-        adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop)
+        trace = StepTrace() if job.keep_metrics else None
+        adv, ok = run_attack_on(model, x, y, config, batch=job.batch, should_stop=should_stop, trace=trace)
     with torch.no_grad():
         delta = adv - x
         norms = {"l2": lp_norm(delta, "l2").tolist(), "linf": lp_norm(delta, "linf").tolist()}
     return SweepResult(tag=job.tag, seed=int(job.seed), success=ok.numpy().astype(bool), norms=norms,
                        adversarial=adv.numpy() if job.keep_adversarial else None,
-                       duration_s=round(time.perf_counter() - start, 4))
+                       duration_s=round(time.perf_counter() - start, 4),
+                       metrics=trace.metrics() if trace is not None else None)
 
 
 def as_engine_error(exc: BaseException) -> AdvLensError:

@@ -17,6 +17,7 @@ import torch
 from ..catalogue import attack_spec
 from ..config import FITS, AttackConfig
 from ..demo.shapes import CLASSES
+from ..diagnostics.probes import DiagnosticsOptions
 from ..errors import ConfigError
 from ..imagesets import ImageSet, parse_image_source
 from ..model import Model
@@ -77,6 +78,7 @@ class AnalysisRequest:
     label: int | None = None  # landscape: its class (default: known for samples, else the prediction)
     other_models: list[str] = field(default_factory=list)  # transfer: the models besides the first
     batch: int = 64  # sweep: images per attack batch
+    diagnostics: bool = True  # sweep: count the images that trigger each indicator of attack failure
 
     def checked(self) -> AnalysisRequest:
         if self.kind not in ANALYSES:
@@ -164,8 +166,9 @@ def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str,
     data = image_set_for(request, model, notes)
     labels = data.labels_for(model)
     if request.kind == "sweep":
+        diagnostics = DiagnosticsOptions(seed=config.seed) if request.diagnostics else None
         return robust_accuracy_curve(model, data.images, labels, config, parse_eps_range(request.eps_range),
-                                     progress=progress, batch=request.batch)
+                                     progress=progress, batch=request.batch, diagnostics=diagnostics)
     if request.kind == "minimal":
         return minimal_perturbations(model, data.images, labels, config, progress=progress)
     if request.kind == "noise":

@@ -10,6 +10,8 @@ import torch
 from ..batches import batches as _batches
 from ..catalogue import attack_spec, check_attack
 from ..config import AttackConfig
+from ..diagnostics.probes import DiagnosticsOptions
+from ..diagnostics.runs import diagnose_sweep_point, sweep_probes
 from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..model import Model
@@ -27,6 +29,8 @@ class RobustCurve:
     images: int = 0
     attack: str = ""
     norm: str = ""
+    # per epsilon (same order): {"eps", "counts": indicator -> images that triggered it, "fired": [indicators]}
+    diagnostics: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -34,9 +38,13 @@ class RobustCurve:
 
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
                           eps_list: list[float], progress: Progress | None = None, batch: int = 64,
-                          executor: Executor | None = None) -> RobustCurve:
+                          executor: Executor | None = None,
+                          diagnostics: DiagnosticsOptions | None = None) -> RobustCurve:
     """One job per epsilon on `executor` (default: an in-process pool for this call); the curve is
-    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons."""
+    reported in epsilon order as jobs finish, because each point depends on the smaller epsilons.
+
+    With `diagnostics`, each point also counts the images that triggered each indicator of attack
+    failure (the probes run once, on the clean images, while the jobs run)."""
     config = check_attack(config)
     if attack_spec(config.attack).is_minimal:
         raise ConfigError(f"{attack_spec(config.attack).title} is a minimal-norm attack: use 'minimal' instead")
@@ -50,11 +58,20 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
         key = jobs.register_model(model)
         x, y = array_of(images), array_of(labels)
         futures = [jobs.submit(SweepJob(key, replace(config, eps=eps).to_dict(), x, y, seed=config.seed,
-                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}"))
+                                        batch=batch, keep_adversarial=False, tag=f"eps={eps:.6g}",
+                                        keep_metrics=diagnostics is not None))
                    if eps > 0 else finished(None) for eps in ordered]
+        probes = None
+        if diagnostics is not None:
+            probes = sweep_probes(model, images, labels, config, diagnostics, stop_flag(progress))
         for i, (eps, result) in enumerate(zip(ordered, jobs.in_order(futures), strict=True)):
             if result is not None:
                 robust = robust & ~torch.from_numpy(result.success)
+            if diagnostics is not None:
+                point = (diagnose_sweep_point(replace(config, eps=eps), result.success, result.metrics,
+                                              result.norms, probes, model.num_classes) if result is not None else None)
+                curve.diagnostics.append({"eps": eps, "counts": point.counts() if point else {},
+                                          "fired": [d.to_dict() for d in point.fired()] if point else []})
             curve.eps.append(eps)
             curve.accuracy.append(float(robust.float().mean()))
             if progress is not None:

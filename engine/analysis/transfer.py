@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from ..batches import run_attack_on
 from ..config import AttackConfig
+from ..diagnostics.judge import transfer_failure
 from ..model import Model
 from ..tasks import Progress, stop_flag
 
@@ -17,6 +18,10 @@ class TransferTable:
     models: list[str]
     success: list[list[float]]  # success[source][target]: share of source's adversarials that fool target
     images: int
+    # transfer_failures[source][target]: images whose adversarial fooled the source (the surrogate) but not the
+    # target (Pintor et al.'s transfer failure: the target's robustness to it says little about the target)
+    transfer_failures: list[list[int]] = field(default_factory=list)
+    diagnostics: list[dict] = field(default_factory=list)  # one "transfer_failure" indicator per pair
 
     def to_dict(self) -> dict:
         return dict(vars(self))
@@ -32,13 +37,20 @@ def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch
             correct &= m(images.to(m.device)).argmax(1).cpu() == labels
     x, y = images[correct], labels[correct]
     table = [[float("nan")] * len(names) for _ in names]
+    failures = [[0] * len(names) for _ in names]
+    indicators: list[dict] = []
     for i, source in enumerate(names):
-        adv, _ = run_attack_on(models[source], x, y, config, should_stop=stop_flag(progress))
+        adv, on_source = run_attack_on(models[source], x, y, config, should_stop=stop_flag(progress))
         for j, target in enumerate(names):
             m = models[target]
             with torch.no_grad():
                 fooled = m(adv.to(m.device)).argmax(1).cpu() != y
             table[i][j] = float(fooled.float().mean()) if len(y) else float("nan")
+            if i != j:
+                failures[i][j] = int((on_source & ~fooled).sum())
+                indicators.append(transfer_failure(source, target, int(on_source.sum()), failures[i][j]).to_dict()
+                                  | {"source": source, "target": target})
         if progress is not None:
-            progress.report(i + 1, len(names), TransferTable(names, [row[:] for row in table], len(y)))
-    return TransferTable(names, table, len(y))
+            progress.report(i + 1, len(names), TransferTable(names, [row[:] for row in table], len(y),
+                                                             [row[:] for row in failures], list(indicators)))
+    return TransferTable(names, table, len(y), failures, indicators)

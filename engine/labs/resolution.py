@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from ..config import AttackConfig
 from ..criteria import Misclassification
 from ..demo.shapes import eval_seeds, render_batch
+from ..diagnostics.labs import resolution_lab_indicators
 from ..errors import Cancelled, ConfigError, ImageLoadError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
 from ..images import IMAGE_SUFFIXES, load_image, resample
@@ -147,6 +148,7 @@ class ResolutionLabResult:
     total: int = 0
     models: dict[int, str] = field(default_factory=dict)  # the model attacked at each resolution
     missing_models: list[int] = field(default_factory=list)  # per-resolution mode: sizes with no model, skipped
+    diagnostics: dict[str, dict[str, int]] = field(default_factory=dict)  # '64px l2' -> indicator -> images
 
     @property
     def model_choice(self) -> str:
@@ -206,6 +208,7 @@ class ResolutionLabResult:
             "medians": {f"{metric}/{norm}": self.medians(metric, norm)
                         for norm in self.config.norms for metric in ("l2", "rel_l2", "rms", "linf")},
             "measurements": [asdict(m) for m in self.measurements],
+            "diagnostics": self.diagnostics,
         }
 
 
@@ -531,6 +534,7 @@ def run_resolution_lab(config: ResolutionLabConfig, model: Model | None = None,
                     result.measurements.append(Measurement(names[i], size, norm, False, False,
                                                            nan, nan, nan, nan, model=result.models[size]))
                 result.done += 1
+                result.diagnostics = resolution_lab_indicators(result.measurements)
                 _refit(result)
                 if progress is not None:
                     progress.report(result.done, result.total, result)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..diagnostics.probes import stability_indicators
 from ..errors import ConfigError
 from ..tasks import Progress
 from .stability_nets import (
@@ -351,6 +352,7 @@ class NetResult:
     stable: bool
     seconds: float
     curve: TrainingCurve | None = None
+    indicators: dict[str, int] = field(default_factory=dict)  # measured points that triggered each indicator
 
     @property
     def title(self) -> str:
@@ -474,7 +476,7 @@ def _measure(kind: str, net, train: StripeData, test: StripeData, config: Stabil
         rho_l2=rho["l2"], rho_linf=rho["linf"], rho_certified=rho["certified"], rho_proven=rho["proven"],
         rho=rho[config.norm], accurate=test_acc >= config.accurate_at,
         stable=bool(rho[config.norm] >= config.stable_at), seconds=seconds + time.perf_counter() - started,
-        curve=curve)
+        curve=curve, indicators=stability_indicators(net, points, dist.l2, dist.linf))
 
 
 def run_setting(job: SettingJob, progress: Progress | None = None, on_curve=None, on_stage=None) -> SettingRow:

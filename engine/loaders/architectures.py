@@ -22,9 +22,12 @@ ARCHITECTURES: dict[str, type] = {}
 def _register_builtin_architectures() -> None:
     if ARCHITECTURES:
         return
+    from ..demo.broken import QuantizedShapesNet, SaturatedShapesNet
     from ..demo.net import ShapesNet
 
     ARCHITECTURES["advlens.shapes_cnn"] = ShapesNet
+    ARCHITECTURES["advlens.shapes_cnn_quantized"] = QuantizedShapesNet  # broken on purpose (diagnostics)
+    ARCHITECTURES["advlens.shapes_cnn_saturated"] = SaturatedShapesNet
 
 
 def build_architecture(name: str, args: dict) -> nn.Module:

@@ -48,13 +48,16 @@ def _bundled_order(model: BundledModel) -> tuple:
 
 
 def bundled_models() -> list[BundledModel]:
-    """Every model shipped in resources/models (a safetensors file with a JSON card beside it)."""
+    """Every model shipped in resources/models: a safetensors file with a JSON card beside it, or a card
+    whose "weights" names another bundled model's file (the broken teaching models reuse the demo's)."""
     folder = _resources_models_dir()
     found = []
-    for weights in sorted(folder.glob("*.safetensors")):
-        card_path = weights.with_suffix(".json")
-        if card_path.exists():
-            found.append(BundledModel(weights.stem, weights, ModelCard.from_json(card_path)))
+    for card_path in sorted(folder.glob("*.json")):
+        card = ModelCard.from_json(card_path)
+        shared = card.extra.get("weights")
+        weights = folder / Path(str(shared)).name if shared else card_path.with_suffix(".safetensors")
+        if weights.suffix == ".safetensors" and weights.exists():
+            found.append(BundledModel(card_path.stem, weights, card))
     return sorted(found, key=_bundled_order)
 
 
