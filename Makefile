@@ -91,6 +91,7 @@ hostile: $(STAMP)
 
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer.png
+	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer-1024.png --screenshot-size 1024x768
 
 clean:
 	rm -rf $(VENV) $(ENGINE_VENV) $(MODELS_VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

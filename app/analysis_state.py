@@ -1,7 +1,8 @@
-"""Runs the analyses for the Analysis tab on the engine's task runner and hands plain results to the view.
+"""Runs the Analysis tab's analyses in the engine process and hands their plain results to the view.
 
 Partial results (a robust-accuracy curve growing one epsilon at a time) are read by a timer from the
-task's progress mailbox, as the Explorer reads attack steps.
+job's progress mailbox, as the Explorer reads attack steps. What to compute is plain data (an
+`AnalysisJob`): the engine holds the model, renders or reads the images and runs the attacks.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from advlens.engine import AdvLensError, AttackConfig, load_model
-from advlens.engine.analysis import AnalysisRequest, run_analysis
-from advlens.engine.loaders import control_models
-from advlens.engine.tasks import TaskOutcome
+from advlens.engine.analysis.requests import AnalysisRequest
+from advlens.engine.config import AttackConfig
+from advlens.engine.errors import AdvLensError
+from advlens.engine.jobs import JobOutcome
+from advlens.engine.protocol import AnalysisJob
+from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
 
@@ -29,7 +32,7 @@ class AnalysisState(TaskPoller):
     progressed = Signal(int, int, object)  # done, total, eta seconds or None
 
     def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
-        super().__init__(parent=parent)
+        super().__init__(explorer.link, "analysis", parent=parent)
         self.explorer = explorer
         self.kind = ""
         self.last_result: Any = None
@@ -54,29 +57,28 @@ class AnalysisState(TaskPoller):
                                   resolution=int(options["resolution"]), attack=attack, fit=explorer.config.fit,
                                   eps_range=options.get("eps_range", "0:16:1/255"))
         if kind == "landscape":
-            image = explorer.current_input()
-            if image is None:
+            if explorer.input is None:
                 raise AdvLensError("open an image in the Explorer first")
-            request.pixels, request.label = image.numpy(), explorer.label
+            request.pixels = np.ascontiguousarray(explorer.input.transpose(2, 0, 1))  # as the Explorer shows it
+            request.label = explorer.label
         if kind == "transfer":
-            controls = set(control_models().values())  # each good at one size only: not transfer targets
-            request.other_models = [key for key, _title in explorer.model_choices()
+            controls = set(explorer.link.info.control_models) if explorer.link.info else set()
+            request.other_models = [key for key, _title in explorer.model_choices()  # each control: one size only
                                     if key != explorer.model_key and key not in controls]
         return request.checked()
 
     def start(self, kind: str, options: dict) -> bool:
-        model = self.explorer.model
-        if model is None:
+        explorer = self.explorer
+        if explorer.model is None:
             self.failed.emit("open a model first")
             return False
         try:
             request = self.request(kind, options)
-            others = {key: load_model(self.explorer.extra_models.get(key, key), self.explorer.device)
-                      for key in request.other_models}
-            self.launch(run_analysis, request, model, others)
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
+        specs = {key: explorer.extra_models.get(key, key) for key in request.other_models}
+        self.launch(AnalysisJob(request, EXPLORER_KEY, specs))
         self.kind = kind
         self.started.emit(kind)
         return True
@@ -86,7 +88,7 @@ class AnalysisState(TaskPoller):
         if partial is not None:
             self.partial.emit(self.kind, partial)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.finished.emit(self.kind, outcome.result)

@@ -32,6 +32,7 @@ class AnalysisTab:
 
     def finish(self, kind: str, result: Any) -> None:
         self.panel.set_busy(False)
+        self.panel.task.finish()
         self.show(kind, result)
         self.panel.summary.setText(summary_text(kind, result, ""))
 

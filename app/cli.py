@@ -34,6 +34,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def _window_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT in pixels, e.g. 1024x768, got '{text}'") from exc
+    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+        raise argparse.ArgumentTypeError(f"size must be between 320x240 and 7680x4320, got {width}x{height}")
+    return width, height
+
+
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
@@ -47,7 +57,7 @@ def _add_set_args(p: argparse.ArgumentParser) -> None:
 
 def _progress_printer():
     """A one-line progress display on stderr (only when it is a terminal)."""
-    from advlens.engine.tasks import Progress
+    from advlens.engine.jobs import Progress
 
     if not sys.stderr.isatty():
         return Progress()
@@ -82,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--image", help="image file or sample:NAME to open")
     gui.add_argument("--model", help="model to open (bundled name or file)")
     gui.add_argument("--fullscreen", action="store_true", help="start in full-screen demo mode")
+    gui.add_argument("--screenshot-size", type=_window_size, metavar="WxH", default=None,
+                     help="window size for --screenshot, e.g. 1024x768 (default 1600x900)")
+    # tests: toggle full-screen demo mode N times while the --run attack draws (the rest after it ends)
+    gui.add_argument("--toggle-fullscreen", type=int, default=0, metavar="N", help=argparse.SUPPRESS)
 
     attack = sub.add_parser("attack", help="run one attack and write its run record")
     add_run_config_arguments(attack)
@@ -107,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--gui", action="store_true",
+                       help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
+                            "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
+                            "under Xvfb when installed)")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -617,6 +635,10 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "gui", False):
+        from advlens import gui_bench
+
+        return gui_bench.main(quick=args.quick, as_json=args.json)
     from advlens.engine import bench
 
     return bench.main(args.device, quick=args.quick, as_json=args.json)

@@ -6,26 +6,27 @@ step too short for the budget: what the telemetry can tell so far). When it ends
 live one. "Apply fix" turns a fix into the next run's settings, starts it, and when it ends the two
 runs' outcomes go to the strip side by side. Everything reaches the widget as plain dicts and text.
 
-It adapts whatever runs the attacks: today the in-process worker of `ExplorerState` (the probes then
-use the model in this process); with the engine in its own process the probe job is one more request
-to it, and only `_submit_probes` changes.
+The probes are one more job for the engine process (`DiagnoseRunJob` on its 'diagnostics' lane, with
+the record the run ended with), so the window never runs torch; a new run cancels them there.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import logging
-import threading
 import time
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from advlens.engine.config import AttackConfig
 from advlens.engine.diagnostics.indicators import Fix, RunDiagnosis
 from advlens.engine.diagnostics.judge import diagnose
-from advlens.engine.errors import AdvLensError, Cancelled, describe_unexpected
+from advlens.engine.errors import AdvLensError
+from advlens.engine.jobs import JobOutcome
+from advlens.engine.protocol import DiagnoseRunJob
 from advlens.engine.units import format_budget, norm_title
+from advlens.model_library import EXPLORER_KEY
+from advlens.task_poller import TaskPoller
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,18 @@ def _is_minimal(config: AttackConfig) -> bool:
     return attack_spec(config.attack).is_minimal
 
 
+class _ProbeJob(TaskPoller):
+    """The probe job of one record in the engine; its outcome goes back to the DiagnosticsState."""
+
+    def __init__(self, owner: DiagnosticsState):
+        super().__init__(owner.state.link, "diagnostics", interval_ms=POLL_MS, parent=owner)
+        self.owner = owner
+        self.record = None
+
+    def on_outcome(self, outcome: JobOutcome) -> None:
+        self.owner._on_probes_ended(self.record, outcome)  # noqa: SLF001 - its owner's callback
+
+
 class DiagnosticsState(QObject):
     """Diagnoses the runs of one `ExplorerState` and keeps the before/after pair of an applied fix."""
 
@@ -103,13 +116,7 @@ class DiagnosticsState(QObject):
     def __init__(self, state, parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
-        self._pool = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="advlens-diagnostics")
-        self._future: cf.Future | None = None
-        self._future_record = None
-        self._stop = threading.Event()
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self._poll)
+        self._probes = _ProbeJob(self)
         self._last_live = 0.0
         self.diagnosis: dict | None = None
         self._before: tuple | None = None  # (record, diagnosis) of the run a fix started from
@@ -157,38 +164,24 @@ class DiagnosticsState(QObject):
     # ------------------------------------------------------------------ after the run
     def _on_run_ended(self, event) -> None:
         record = getattr(event, "record", None)
-        if event.kind == "failed" or record is None:
+        if event.kind == "failed" or record is None or self.state.model is None:
             return
-        model = self.state.model
-        if model is None:
-            return
-        self._submit_probes(record, model)
+        self._submit_probes(record)
 
-    def _submit_probes(self, record, model) -> None:
-        from advlens.engine.diagnostics import DiagnosticsOptions, diagnose_record
-
+    def _submit_probes(self, record) -> None:
         self._cancel_probes()
-        options = DiagnosticsOptions(seed=record.config.attack.seed)
-        self._stop = threading.Event()
-        self._future = self._pool.submit(diagnose_record, record, model, options, self._stop.is_set)
-        self._future_record = record
+        self._probes.record = record
+        self._probes.launch(DiagnoseRunJob(EXPLORER_KEY, record, seed=record.config.attack.seed))
         self.probing.emit("Probing the model after the run: gradients, noise, a DeepFool cross-check…")
-        self._timer.start()
 
-    def _poll(self) -> None:
-        future = self._future
-        if future is None or not future.done():
+    def _on_probes_ended(self, record, outcome: JobOutcome) -> None:
+        self._probes.handle = None
+        if outcome.kind == "cancelled":
             return
-        self._timer.stop()
-        self._future = None
-        record = self._future_record
-        try:
-            diagnosis: RunDiagnosis = future.result()
-        except (cf.CancelledError, Cancelled):
+        if outcome.kind != "finished":
+            self.status.emit(f"Diagnostics failed: {outcome.message}"[:300])
             return
-        except Exception as exc:  # noqa: BLE001 - a probe failure is told, never raised on the GUI thread
-            self.status.emit(f"Diagnostics failed: {describe_unexpected(exc)}"[:300])
-            return
+        diagnosis: RunDiagnosis = outcome.result
         self.diagnosis = diagnosis.to_dict()
         self.diagnosisChanged.emit(self.diagnosis, False)
         fired = diagnosis.fired()
@@ -198,15 +191,16 @@ class DiagnosticsState(QObject):
             self._show_comparison(record)
 
     def _cancel_probes(self) -> None:
-        """Stop the probes of an earlier run (within one attack step): a new run needs the CPU."""
-        if self._future is not None:
-            self._stop.set()
-            self._future.cancel()
-            self._future, self._future_record = None, None
+        """Stop the probes of an earlier run in the engine (within one attack step): a new run needs the CPU."""
+        handle = self._probes.handle
+        if handle is not None and not handle.done():
+            self._probes.timer.stop()
+            handle.abandon("cancelled: a new run started")
+        self._probes.handle = None
 
     @property
     def busy(self) -> bool:
-        return self._future is not None
+        return self._probes.handle is not None and not self._probes.handle.done()
 
     # ------------------------------------------------------------------ fixes
     def apply_fix(self, fix: dict) -> bool:
@@ -235,6 +229,4 @@ class DiagnosticsState(QObject):
                                                     outcome_rows(after_record, self.diagnosis), minimal))
 
     def shutdown(self) -> None:
-        self._timer.stop()
         self._cancel_probes()
-        self._pool.shutdown(wait=True, cancel_futures=True)

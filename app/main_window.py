@@ -1,177 +1,168 @@
-"""The Explorer window: controls on the left, four image panes, top-k bars and live plots.
+"""The main window: the shell around the tabs — menus, the tab bar, the status bar, themes, demo mode.
 
-Thin: it forwards what a person does to `ExplorerState` and draws the `Frame`s the state sends.
+Design note. The Explorer is a tab like the others: its view (explorer_view.py), its state
+(state.py: runs in the engine process, frames) and its model library (model_library.py) are their
+own modules; the analysis and lab tabs are built when first opened. This module imports no
+pyqtgraph, so `advlens gui` can paint the shell — with the sample drawn by Pillow — before the
+Explorer's plots are built (`staged=True`), while the engine process loads torch beside it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QScrollArea,
-    QSplitter,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from advlens import __version__
-from advlens.analysis_state import AnalysisState
-from advlens.analysis_tab import AnalysisTab
-from advlens.diagnostics_state import DiagnosticsState
-from advlens.engine.loaders import MODEL_SUFFIXES
-from advlens.resolution_tab import ResolutionLabState, ResolutionTab
-from advlens.run_records import RunRecordActions, outcome_text
-from advlens.stability_state import StabilityState
-from advlens.stability_tab import StabilityTab
-from advlens.state import ExplorerState, Frame, app_settings
-from advlens.theme import THEMES, apply_theme, configure_plots, plot_background, plot_foreground
+from advlens.run_records import RunRecordActions
+from advlens.state import ExplorerState, app_settings
+from advlens.theme import (
+    DEMO_PLOT_EXTRA,
+    THEMES,
+    apply_theme,
+    configure_plots,
+    demo_scale,
+    plot_background,
+    plot_foreground,
+)
 from advlens.theme import set_choice as set_theme_choice
 from advlens.thumbnails import ThumbnailLoader
-from advlens.widgets.analysis_panel import AnalysisPanel
-from advlens.widgets.controls import AttackControls
-from advlens.widgets.diagnostics_strip import DiagnosticsStrip
 from advlens.widgets.folder_gallery import FolderGallery
-from advlens.widgets.gallery import SampleGallery
-from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane
-from advlens.widgets.metric_plots import MetricPlots
-from advlens.widgets.model_card_dialog import ModelCardDialog
-from advlens.widgets.plot_style import restyle_plots
-from advlens.widgets.prob_bars import ProbabilityBars
-from advlens.widgets.resolution_panel import ResolutionPanel
-from advlens.widgets.stability_panel import StabilityPanel
-from advlens.widgets.trust_dialog import TrustFileDialog
+from advlens.widgets.side_column import SideColumn
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
-MODEL_FILTER = f"Models ({' '.join('*' + s for s in MODEL_SUFFIXES)});;All files (*)"
+LAZY_TABS = {"analysis": "Analysis", "resolution": "Resolution lab", "stability": "Stability lab"}
+# the Explorer's widgets and helpers, reachable from the window by these names (menus, tests, scripts)
+EXPLORER_NAMES = ("controls", "controls_column", "banner", "original_pane", "adversarial_pane", "perturbation_pane",
+                  "difference_pane", "panes", "pane_grid", "pixel_readout", "bars", "plots", "gallery", "main_split",
+                  "perturbation_actions", "perturbation_view", "perturbation_scale", "set_perturbation_display",
+                  "show_frame", "export_images", "metrics_csv", "_set_banner_tone", "trust_dialog", "card_dialog",
+                  "progress", "rate_label", "device_label", "diagnostics", "diagnostics_state", "apply_fix")
+
+
+def model_filter(suffixes: list[str]) -> str:
+    """The Open model dialog's filter (the engine says which suffixes it reads)."""
+    return f"Models ({' '.join('*' + s for s in suffixes)});;All files (*)" if suffixes else "All files (*)"
+
+
+def sample_pixmap(state: ExplorerState, size: int = 256) -> QPixmap:
+    """The current sample as a pixmap, drawn by Pillow (no pyqtgraph, no torch): the first thing on screen."""
+    from advlens.engine.images import to_uint8
+
+    image = state.input if state.input is not None else None
+    if image is None:
+        return QPixmap()
+    array = to_uint8(image).copy()
+    height, width = array.shape[:2]
+    qimage = QImage(array.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    return QPixmap.fromImage(qimage).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                            Qt.TransformationMode.FastTransformation)
+
+
+class _AfterFirstPaint(QObject):
+    """Calls `then` once, on the next turn of the event loop after the watched widget's first paint."""
+
+    def __init__(self, widget: QWidget, then):
+        super().__init__(widget)
+        self.then = then
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.then)
+        return False
 
 
 class MainWindow(QMainWindow):
-    """The Explorer: run an attack and watch it live."""
+    """The shell: menus, tabs (the Explorer first), status bar, themes and full-screen demo mode."""
 
-    def __init__(self, state: ExplorerState | None = None, remember_layout: bool = True):
+    def __init__(self, state: ExplorerState, remember_layout: bool = True, staged: bool = False):
         super().__init__()
-        self.state = state or ExplorerState()
+        self.state = state
         self.remember_layout = remember_layout
         self.setAcceptDrops(True)
-        self.setMinimumSize(1100, 700)
         self._error_box: QMessageBox | None = None
-        self._build_views()
+        self._demo_mode = False
+        self._demo_scale = 1.0
+        self._side_panels_before_demo = True
+        self._restored_geometry = False
+        self._normal_font = QFont()
+        self._state_before_demo = Qt.WindowState.WindowNoState
+        self.explorer = None
+        self._build_tabs()
         self._build_actions()
         self._connect()
         self._build_loading()
         self._apply_run_state("idle")
         if remember_layout:
             self._restore_layout()
+        if staged:  # paint the shell first (the sample, drawn by Pillow), build the Explorer's plots after
+            _AfterFirstPaint(self._explorer_page, self.build_explorer)
+        else:
+            self.build_explorer()
 
     # ------------------------------------------------------------------ building
-    def _build_views(self) -> None:
-        self.controls = AttackControls()
-        self.controls.set_attacks(self.state.attack_catalogue())
-        self.controls.set_devices(self.state.devices(), self.state.config.device)
-        scroll = QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
-        scroll.setMaximumWidth(380)
-
-        self.banner = QLabel("Pick an image and press Run")
-        self.banner.setObjectName("banner")
-        self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setWordWrap(True)
-
-        self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.")
-        self.adversarial_pane = ImagePane("Adversarial", "The attacked image: original plus perturbation, clipped to [0,1].")
-        self.perturbation_pane = ImagePane(
-            "Perturbation", "Adversarial minus original, channel mean; blue lowers, red raises a pixel.",
-            colormap=DIVERGING_MAP, colorbar=True)
-        self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over colour channels.",
-                                         colormap=HEAT_MAP, colorbar=True)
-        panes = QHBoxLayout()
-        panes.setSpacing(6)
-        for pane in (self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane):
-            panes.addWidget(pane, 1)
-        pane_widget = QWidget()
-        pane_widget.setLayout(panes)
-
-        self.bars = ProbabilityBars()
-        self.bars.setToolTip("The five most probable classes for the current adversarial image.")
-        self.plots = MetricPlots()
-        self.plots.setToolTip("Per step: loss the attack maximises; margin = logit gap still to close (below 0: "
-                              "fooled); true/target-class probability; L2 and Linf (x255) of the perturbation.")
-        self.diagnostics = DiagnosticsStrip()
-        self.diagnostics.setToolTip("Indicators of attack failure: can this run's result be trusted? "
-                                    "Apply fix runs the attack again with the suggested change.")
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.bars)
-        lower.addWidget(self.plots)
-        lower.addWidget(self.diagnostics)
-        lower.setStretchFactor(0, 1)
-        lower.setStretchFactor(1, 3)
-        lower.setStretchFactor(2, 1)
-        lower.setSizes([240, 660, 400])
-        self.bars.setMinimumWidth(220)
-
-        centre = QSplitter(Qt.Orientation.Vertical)
-        centre.addWidget(pane_widget)
-        centre.addWidget(lower)
-        centre.setStretchFactor(0, 3)
-        centre.setStretchFactor(1, 2)
-
-        self.gallery = SampleGallery()
-        self.gallery.set_items(self.state.sample_thumbnails())
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.banner)
-        right_layout.addWidget(centre, 1)
-        right_layout.addWidget(self.gallery)
-
-        self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(scroll)
-        self.main_split.addWidget(right)
-        self.main_split.setStretchFactor(1, 1)
-
-        self.analysis_panel = AnalysisPanel()
-        self.analysis_state = AnalysisState(self.state, self)
-        self.analysis = AnalysisTab(self.analysis_panel, self.analysis_state, self)
+    def _build_tabs(self) -> None:
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.main_split, "Explorer")
-        self.tabs.addTab(self.analysis_panel, "Analysis")
-        self.resolution_panel = ResolutionPanel()
-        self.resolution_state = ResolutionLabState(self.state, self)
-        self.resolution_tab = ResolutionTab(self.resolution_panel, self.resolution_state, self)
-        self.tabs.addTab(self.resolution_panel, "Resolution lab")
-        self.stability_panel = StabilityPanel()
-        self.stability_state = StabilityState(self)
-        self.stability_tab = StabilityTab(self.stability_panel, self.stability_state)
-        self.tabs.addTab(self.stability_panel, "Stability lab")
+        self._explorer_page = QLabel()  # until the Explorer is built: the sample and a word
+        self._explorer_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._explorer_page.setPixmap(sample_pixmap(self.state))
+        self.tabs.addTab(self._explorer_page, "Explorer")
+        self._tab_pages: dict[str, QWidget] = {}  # the analysis and lab tabs: a placeholder until first opened
+        self._built_tabs: dict[str, tuple] = {}
+        for key, title in LAZY_TABS.items():
+            placeholder = QWidget()
+            self._tab_pages[key] = placeholder
+            self.tabs.addTab(placeholder, title)
         self.setCentralWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.statusBar().showMessage("Starting the engine process (loading torch)…")
 
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setFormat("step %v / %m")
-        self.rate_label = QLabel("")
-        self.device_label = QLabel("")
-        self.statusBar().addPermanentWidget(self.rate_label)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.device_label)
+    def build_explorer(self) -> None:
+        """The Explorer's view in its tab (pyqtgraph is imported here), its status widgets in the status bar."""
+        if self.explorer is not None:
+            return
+        from advlens.explorer_view import ExplorerView
+
+        self.explorer = view = ExplorerView(self.state, self)
+        placeholder, current = self._explorer_page, self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        self.tabs.removeTab(0)
+        self.tabs.insertTab(0, view, "Explorer")
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+        self._explorer_page = view
+        placeholder.deleteLater()
+        for widget in (view.rate_label, view.progress, view.device_label):
+            self.statusBar().addPermanentWidget(widget)
+        self.view_menu.insertMenu(self.theme_menu.menuAction(), view.perturbation_menu)
+        split = app_settings().value("window/split") if self.remember_layout else None
+        if split is not None:
+            view.main_split.restoreState(split)
+        if not self.side_panel_action.isChecked():
+            self.set_side_panels_shown(False)
+        view.controls.set_config(self.state.settings())
+        if self.state.last_frame is not None:
+            view.show_frame(self.state.last_frame)
+        if self.state.model is not None:
+            view._on_model_changed()
+        self._apply_run_state(self.state.run_state)
+        self._on_tab_changed(self.tabs.currentIndex())
+        self.restyle()
+
 
     def _action(self, text: str, shortcut, slot, tip: str, menu=None) -> QAction:
         action = QAction(text, self)
@@ -227,12 +218,24 @@ class MainWindow(QMainWindow):
         self.replay_action = self._action("&Replay", "F8", self.runs.replay,
                                           "Run the current run again with its settings and seed, and say whether "
                                           "it matched its record", run_menu)
+        self.live_action = self._action("&Live", "Ctrl+L", lambda: None,
+                                        "Rerun the attack at once whenever ε, the norm, the steps or the resolution "
+                                        "change (the run under way is superseded)", run_menu)
+        self.live_action.setCheckable(True)
+        self.live_action.toggled.connect(self._set_live)
 
         view_menu = bar.addMenu("&View")
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,
                                               "Full screen with large fonts, for projectors", view_menu)
         self.fullscreen_action.setCheckable(True)
+        self.side_panel_action = self._action("Show the side &panels", "F9", self.set_side_panels_shown,
+                                              "The settings column of each tab and the sample strip (hide them for "
+                                              "larger pictures)", view_menu)
+        self.side_panel_action.setCheckable(True)
+        self.side_panel_action.setChecked(True)  # triggered(checked) calls set_side_panels_shown(checked)
+        self.view_menu = view_menu
         theme_menu = view_menu.addMenu("&Theme")
+        self.theme_menu = theme_menu  # the Explorer's perturbation menu goes before it once built
         self.theme_group = QActionGroup(self)
         chosen = app_settings().value("view/theme", "system")
         for key, title in THEMES.items():
@@ -251,110 +254,103 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.addAction(self.open_image_action)
         toolbar.addSeparator()
-        for action in (self.run_action, self.pause_action, self.step_action, self.stop_action):
+        for action in (self.run_action, self.pause_action, self.step_action, self.stop_action, self.live_action):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addAction(self.fullscreen_action)
 
+    def set_side_panels_shown(self, shown: bool) -> None:
+        """Show or hide the settings column of every tab and the sample strip (F9), for larger pictures on a
+        small projector; full-screen demo mode starts with them hidden."""
+        for column in self.findChildren(SideColumn):
+            column.setVisible(shown)
+        if self.explorer is not None:
+            self.explorer.gallery.setVisible(shown)
+        if self.side_panel_action.isChecked() != shown:
+            self.side_panel_action.setChecked(shown)
+
     def _connect(self) -> None:
         s = self.state
-        s.frameReady.connect(self.show_frame)
         s.runStateChanged.connect(self._apply_run_state)
-        s.runEnded.connect(self._on_run_ended)
         s.error.connect(self.show_error)
         s.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        s.modelChanged.connect(self._on_model_changed)
-        s.imageChanged.connect(self._update_title)
-        self.controls.changed.connect(lambda: s.set_settings(self.controls.config()))
-        self.controls.modelChosen.connect(s.load_model)
-        self.controls.openModelRequested.connect(self.open_model_dialog)
-        self.gallery.chosen.connect(s.load_image)
-        self.diagnostics_state = DiagnosticsState(s, self)
-        self.diagnostics_state.diagnosisChanged.connect(self.diagnostics.set_diagnosis)
-        self.diagnostics_state.comparisonChanged.connect(self.diagnostics.set_comparison)
-        self.diagnostics_state.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.diagnostics_state.probing.connect(self.diagnostics.set_status)
-        self.diagnostics.fixRequested.connect(self.apply_fix)
+        s.engineChanged.connect(lambda text: self.statusBar().showMessage(text, 0 if "Loading torch" in text
+                                                                          else 15000))
+        s.notice.connect(self.show_notice)
 
-    def apply_fix(self, fix: dict) -> bool:
-        """A fix from the Diagnostics strip: the next run with it, shown beside the run it fixes."""
-        started = self.diagnostics_state.apply_fix(fix)
-        self.controls.set_config(self.state.settings())
-        if started:
-            self.statusBar().showMessage(f"Running with the fix: {fix.get('title', '')}", 8000)
-        return started
+    def _tab(self, key: str) -> tuple:
+        """(panel, state, presenter) of a tab, built on first use (opening it, or a test asking for it)."""
+        built = self._built_tabs.get(key)
+        if built is not None:
+            return built
+        if key == "analysis":
+            from advlens.analysis_state import AnalysisState
+            from advlens.analysis_tab import AnalysisTab
+            from advlens.widgets.analysis_panel import AnalysisPanel
+
+            panel = AnalysisPanel()
+            state = AnalysisState(self.state, self)
+            built = (panel, state, AnalysisTab(panel, state, self))
+        elif key == "resolution":
+            from advlens.resolution_tab import ResolutionLabState, ResolutionTab
+            from advlens.widgets.resolution_panel import ResolutionPanel
+
+            panel = ResolutionPanel()
+            state = ResolutionLabState(self.state, self)
+            built = (panel, state, ResolutionTab(panel, state, self))
+        else:
+            from advlens.stability_state import StabilityState
+            from advlens.stability_tab import StabilityTab
+            from advlens.widgets.stability_panel import StabilityPanel
+
+            panel = StabilityPanel()
+            state = StabilityState(self.state.link, self)
+            built = (panel, state, StabilityTab(panel, state))
+        self._built_tabs[key] = built
+        placeholder = self._tab_pages[key]
+        index = self.tabs.indexOf(placeholder)
+        was_current = self.tabs.currentIndex() == index
+        self.tabs.blockSignals(True)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, built[0], LAZY_TABS[key])
+        if was_current:
+            self.tabs.setCurrentIndex(index)
+        self.tabs.blockSignals(False)
+        self._tab_pages[key] = built[0]
+        placeholder.deleteLater()
+        from advlens.widgets.plot_style import restyle_plots
+
+        restyle_plots(built[0])  # the theme and demo-mode sizes of now
+        if not self.side_panel_action.isChecked():
+            for column in built[0].findChildren(SideColumn):
+                column.setVisible(False)
+        return built
+
+    analysis_panel = property(lambda self: self._tab("analysis")[0])
+    analysis_state = property(lambda self: self._tab("analysis")[1])
+    analysis = property(lambda self: self._tab("analysis")[2])
+    resolution_panel = property(lambda self: self._tab("resolution")[0])
+    resolution_state = property(lambda self: self._tab("resolution")[1])
+    resolution_tab = property(lambda self: self._tab("resolution")[2])
+    stability_panel = property(lambda self: self._tab("stability")[0])
+    stability_state = property(lambda self: self._tab("stability")[1])
+    stability_tab = property(lambda self: self._tab("stability")[2])
 
     def _on_tab_changed(self, index: int) -> None:
-        """The status bar's step counter and rate belong to the Explorer's run: shown only there."""
-        explorer = self.tabs.widget(index) is self.main_split
-        self.progress.setVisible(explorer)
-        self.rate_label.setVisible(explorer)
+        """A tab is built when first opened; the status bar's step counter and rate belong to the
+        Explorer's run: shown only there."""
+        page = self.tabs.widget(index)
+        for key, widget in list(self._tab_pages.items()):
+            if widget is page and key not in self._built_tabs:
+                self._tab(key)
+        if self.explorer is not None:
+            explorer = self.tabs.widget(index) is self.explorer
+            self.explorer.progress.setVisible(explorer)
+            self.explorer.rate_label.setVisible(explorer)
 
-    # ------------------------------------------------------------------ state -> views
-    def _on_model_changed(self) -> None:
-        """Offer only the attacks this model can run: black-box ones when it gives no gradients."""
-        catalogue = self.state.attack_catalogue()
-        if self.state.model is not None and not self.state.model.gradients_available:
-            catalogue = [a for a in catalogue if not a["needs_gradients"]]
-        if [a["name"] for a in catalogue] != [self.controls.attack.itemData(i)
-                                             for i in range(self.controls.attack.count())]:
-            self.controls.set_attacks(catalogue)
-            self.state.set_settings(self.controls.config())
-        self.controls.set_models(self.state.model_choices(), self.state.model_key, self.state.model_caveat)
-        self.controls.set_classes(self.state.labels)
-        self.controls.set_config(self.state.settings())
-        self._update_title()
-
-    def _update_title(self) -> None:
-        model = self.state.model.card.display_name if self.state.model else "no model"
-        image = self.state.image_name or "no image"
-        self.setWindowTitle(f"AdvLens — {model} — {image}")
-        self.device_label.setText(f"  {self.state.device_label}  ")
-        self.gallery.select_key(self.state.image_key)
-
-    def show_frame(self, frame: Frame) -> None:
-        size = frame.original.shape
-        self.original_pane.set_rgb(frame.original)
-        truth = f" (true: {frame.true_label})" if frame.true_label and frame.true_label != frame.clean_label else ""
-        self.original_pane.set_caption(f"{frame.clean_label} {frame.clean_conf:.0%}{truth}\n{size[1]}×{size[0]} px")
-        if frame.adversarial is None:
-            for pane in (self.adversarial_pane, self.perturbation_pane, self.difference_pane):
-                pane.clear()
-            self.plots.clear()
-            caveat = self.state.model_caveat
-            warning = f" The model has {caveat}: its predictions mean nothing." if caveat else ""
-            self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.{warning}")
-            self._set_banner_tone("")
-        else:
-            self.adversarial_pane.set_rgb(frame.adversarial)
-            tone = "bad" if frame.success else "good"
-            self.adversarial_pane.set_caption(f"{frame.adv_label} {frame.adv_conf:.0%}\nstep {frame.step}", tone)
-            peak = max(frame.perturbation_peak, 1e-6)
-            self.perturbation_pane.set_scalar(frame.perturbation, (-peak, peak))
-            self.perturbation_pane.set_caption(
-                f"±{peak * 255:.1f}/255 = full colour (×{1 / peak:.0f})\nL2 {frame.norms.get('l2', 0):.3f}")
-            self.difference_pane.set_scalar(frame.difference, (0.0, max(float(frame.difference.max()), 1e-6)))
-            self.difference_pane.set_caption(
-                f"Linf {frame.norms.get('linf', 0) * 255:.2f}/255\nL0 {int(frame.norms.get('l0', 0))} values")
-            self.plots.set_series(frame.steps, frame.series)
-            if self.state.run_state in ("running", "paused"):
-                verdict = "FOOLED" if frame.success else "holding"
-                self.banner.setText(f"Step {frame.step}/{frame.total_steps}: {frame.clean_label} → "
-                                    f"{frame.adv_label} ({frame.adv_conf:.0%}) — model {verdict}")
-        self.bars.set_probabilities(frame.topk_labels, frame.topk_probs, frame.true_label, frame.target_label)
-        total = max(frame.total_steps, 1)
-        if total != self.progress.maximum():
-            self.progress.setMaximum(total)
-            self.plots.set_step_range(total)
-        if frame.step != self.progress.value():
-            self.progress.setValue(frame.step)
-        if frame.steps_per_second:
-            self.rate_label.setText(f"{frame.steps_per_second:.1f} steps/s · {self.state.frames_per_second():.0f} fps")
-
-    def _set_banner_tone(self, tone: str) -> None:
-        self.banner.setProperty("tone", tone)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+    def _set_live(self, on: bool) -> None:
+        self.state.set_live(on)
+        self._apply_run_state(self.state.run_state)
 
     def _apply_run_state(self, state: str) -> None:
         running = state in ("running", "paused")
@@ -363,25 +359,10 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(state == "running")
         self.stop_action.setEnabled(running)
         self.step_action.setEnabled(True)
-        self.controls.setEnabled(not running)
-        self.gallery.setEnabled(not running)
+        if self.explorer is not None:
+            self.explorer.apply_run_state(state)
         if state == "paused":
             self.statusBar().showMessage("Paused: Step (F7) runs one iteration, Resume (F5) goes on", 5000)
-
-    def _on_run_ended(self, event) -> None:
-        frame = self.state.last_frame
-        if event.kind == "failed":
-            self.banner.setText(f"Attack stopped: {event.message}")
-            self._set_banner_tone("bad")
-            return
-        record = event.record
-        text, tone = outcome_text(record)
-        self.banner.setText(text)
-        self._set_banner_tone(tone)
-        if self.state.last_record_path is not None:
-            self.statusBar().showMessage(f"Run saved to {self.state.last_record_path}", 10000)
-        if frame is not None:
-            self.progress.setValue(frame.step)
 
     def show_error(self, title: str, message: str) -> None:
         """One plain-words dialog (non-blocking) plus the status line; the window stays usable."""
@@ -395,7 +376,6 @@ class MainWindow(QMainWindow):
         self._error_box = box
         box.finished.connect(lambda _r: setattr(self, "_error_box", None))
 
-    # ------------------------------------------------------------------ user actions
     def on_run(self) -> None:
         if self.state.run_state == "paused" and self.state.is_running:
             self.state.resume()
@@ -408,7 +388,7 @@ class MainWindow(QMainWindow):
             self.state.load_image(path)
 
     def open_model_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", model_filter(self.state.model_suffixes()))
         if path:
             self.state.load_model(path)
 
@@ -442,38 +422,11 @@ class MainWindow(QMainWindow):
             path = urls[0]
             if Path(path).is_dir():
                 self.open_folder(path)
-            elif Path(path).suffix.lower() in MODEL_SUFFIXES:
+            elif Path(path).suffix.lower() in self.state.model_suffixes():
                 self.state.load_model(path)
             else:
                 self.state.load_image(path)
             event.acceptProposedAction()
-
-    def export_images(self, folder: Path) -> list[Path]:
-        """Save the four panes' arrays as PNG (exact pixels, not a screen grab)."""
-        from advlens.engine.images import save_png
-        from advlens.engine.record import perturbation_visual
-
-        frame = self.state.last_frame
-        if frame is None:
-            return []
-        folder.mkdir(parents=True, exist_ok=True)
-        written = [save_png(frame.original.transpose(2, 0, 1), folder / "original.png")]
-        if frame.adversarial is not None:
-            delta = frame.adversarial - frame.original
-            written.append(save_png(frame.adversarial.transpose(2, 0, 1), folder / "adversarial.png"))
-            written.append(save_png(perturbation_visual(delta.transpose(2, 0, 1)), folder / "perturbation.png"))
-            written.append(self._export_colour_mapped(self.perturbation_pane, folder / "perturbation-map.png"))
-            written.append(self._export_colour_mapped(self.difference_pane, folder / "difference.png"))
-        return written
-
-    @staticmethod
-    def _export_colour_mapped(pane: ImagePane, path: Path) -> Path:
-        from advlens.engine.images import save_png
-
-        lut = pane.image.getColorMap().getLookupTable(nPts=256, alpha=False)
-        lo, hi = pane.image.getLevels()
-        index = np.clip((pane.current - lo) / max(hi - lo, 1e-12) * 255, 0, 255).astype(np.uint8)
-        return save_png(np.ascontiguousarray(lut[index][..., :3].astype(np.uint8)), path)
 
     def export_images_dialog(self) -> None:
         if self.state.last_frame is None:
@@ -481,19 +434,8 @@ class MainWindow(QMainWindow):
             return
         folder = QFileDialog.getExistingDirectory(self, "Export images to folder")
         if folder:
-            written = self.export_images(Path(folder))
+            written = self.explorer.export_images(Path(folder))
             self.statusBar().showMessage(f"Saved {len(written)} images to {folder}", 8000)
-
-    def metrics_csv(self) -> str:
-        frame = self.state.last_frame
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        names = list(frame.series) if frame else []
-        writer.writerow(["step", *names])
-        if frame is not None:
-            for i, step in enumerate(frame.steps):
-                writer.writerow([int(step), *(repr(float(frame.series[n][i])) for n in names)])
-        return buffer.getvalue()
 
     def export_metrics_dialog(self) -> None:
         if self.state.last_frame is None or len(self.state.last_frame.steps) == 0:
@@ -503,7 +445,7 @@ class MainWindow(QMainWindow):
         if path:
             from advlens.engine.images import atomic_write_bytes
 
-            atomic_write_bytes(Path(path), self.metrics_csv().encode())
+            atomic_write_bytes(Path(path), self.explorer.metrics_csv().encode())
             self.statusBar().showMessage(f"Saved metrics to {path}", 8000)
 
     def save_screenshot(self, path: Path) -> bool:
@@ -514,28 +456,59 @@ class MainWindow(QMainWindow):
         if path:
             self.save_screenshot(Path(path))
 
+    @property
+    def demo_mode(self) -> bool:
+        return self._demo_mode
+
     def toggle_demo_mode(self) -> None:
-        """Full screen with large fonts, for the back of a lecture room."""
+        """F11, View ▸ Full-screen demo mode and the toolbar button."""
+        self.set_demo_mode(not self._demo_mode)
+
+    def set_demo_mode(self, on: bool) -> None:
+        """Full screen with fonts, plots and lines large enough for the back of a lecture room; off restores
+        the window as it was (maximised or not) and the normal sizes. Safe to call in any state, any number of
+        times, idle or while a run draws."""
+        if on == self._demo_mode:
+            self.fullscreen_action.setChecked(on)
+            return
         app = QApplication.instance()
-        if self.isFullScreen():
-            self.showNormal()
-            app.setFont(self._normal_font)
-            self.fullscreen_action.setChecked(False)
-        else:
+        self._demo_mode = on
+        if on:
             self._normal_font = QFont(app.font())
-            big = QFont(app.font())
-            big.setPointSizeF(app.font().pointSizeF() * 1.5)
+            self._state_before_demo = self.windowState() & ~Qt.WindowState.WindowFullScreen
+            self._side_panels_before_demo = self.side_panel_action.isChecked()
+            self._demo_scale = demo_scale(self.screen().geometry().height())
+            big = QFont(self._normal_font)
+            big.setPointSizeF(self._normal_font.pointSizeF() * self._demo_scale)
             app.setFont(big)
+            self.set_side_panels_shown(False)  # the pictures get the room; F9 brings the settings back
+        else:
+            app.setFont(self._normal_font)
+            self.set_side_panels_shown(self._side_panels_before_demo)
+        self.restyle()
+        if on:
             self.showFullScreen()
-            self.fullscreen_action.setChecked(True)
+        else:
+            self.setWindowState(self._state_before_demo)
+            self.show()
+        self.fullscreen_action.setChecked(on)
+
+    def restyle(self) -> None:
+        """Theme and demo-mode sizes onto everything that exists: widgets (palette, style sheet) and every plot
+        of the window and its dialogs."""
+        from advlens.widgets.plot_style import restyle_plots, set_plot_style
+
+        app = QApplication.instance()
         apply_theme(app)
+        configure_plots()
+        set_plot_style(plot_background(), plot_foreground(),
+                       self._demo_scale * DEMO_PLOT_EXTRA if self._demo_mode else 1.0)
+        restyle_plots(self)  # its dialogs (the run comparison) are its children: restyled with it
 
     def set_theme(self, choice: str) -> None:
         """Switch light/dark now (plots recoloured in place) and remember the choice."""
         set_theme_choice(choice)
-        apply_theme(QApplication.instance())
-        configure_plots()
-        restyle_plots(self, plot_background(), plot_foreground())
+        self.restyle()
         for action in self.theme_group.actions():
             action.setChecked(action.data() == choice)
         settings = app_settings()
@@ -570,12 +543,11 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         s = self.state
-        model = s.model.card.display_name if s.model else "none"
+        model = s.model.display_name if s.model else "none"
         QMessageBox.about(self, "About AdvLens",
                           f"<b>AdvLens {__version__}</b><br>Watch adversarial attacks happen.<br><br>"
                           f"Model: {model}<br>Image: {s.image_name}<br>Device: {s.device_label}")
 
-    # ------------------------------------------------------------------ models and folders people have
     def _build_loading(self) -> None:
         """The folder gallery (a dock, shown by Open folder) and the dialogs that loading may need."""
         self.folder_gallery = FolderGallery()
@@ -588,11 +560,7 @@ class MainWindow(QMainWindow):
         self.folder_gallery.list_model.thumbnailsWanted.connect(self._request_thumbnails)
         self.thumbnails.thumbnailsReady.connect(self.folder_gallery.list_model.set_thumbnails)
         self.folder_gallery.chosen.connect(self.state.load_image)
-        self.state.trustNeeded.connect(self.ask_to_trust)
-        self.state.cardNeeded.connect(self.ask_for_card)
-        self.state.notice.connect(self.show_notice)
-        self.trust_dialog: TrustFileDialog | None = None
-        self.card_dialog: ModelCardDialog | None = None
+
 
     def _request_thumbnails(self, rows: list[int]) -> None:
         model = self.folder_gallery.list_model
@@ -620,25 +588,6 @@ class MainWindow(QMainWindow):
         if ok and name.strip():
             self.state.load_model(name.strip())
 
-    def ask_to_trust(self, path: str, reason: str) -> None:
-        """The warning dialog; only its ticked box loads the file."""
-        dialog = TrustFileDialog(Path(path).name, reason, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.state.load_model(path, trust_pickle=True))
-        dialog.finished.connect(lambda _r: setattr(self, "trust_dialog", None))
-        self.trust_dialog = dialog
-        dialog.open()
-
-    def ask_for_card(self, path: str, request: dict) -> None:
-        """The card dialog, prefilled with what could be read off the model; the answer is remembered."""
-        dialog = ModelCardDialog(Path(path).name, request, self.state.label_presets(),
-                                 request.get("architectures", []), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.state.load_model(path, card=dialog.card()))
-        dialog.finished.connect(lambda _r: setattr(self, "card_dialog", None))
-        self.card_dialog = dialog
-        dialog.open()
-
     def show_notice(self, title: str, message: str) -> None:
         """Something to know about what was just loaded (random weights, no gradients): a non-blocking note."""
         self.statusBar().showMessage(f"{title}: {message.replace(chr(10), ' ')}", 15000)
@@ -648,25 +597,45 @@ class MainWindow(QMainWindow):
         box.open()
         self.notice_box = box
 
-    # ------------------------------------------------------------------ lifecycle
+    def show_initial(self) -> None:
+        """Where the person left the window; on a first start, maximised (all of a projector's screen)."""
+        if self._restored_geometry:
+            self.show()
+        else:
+            self.showMaximized()
+
     def _restore_layout(self) -> None:
         settings = app_settings()
         geometry = settings.value("window/geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
-        split = settings.value("window/split")
-        if split is not None:
-            self.main_split.restoreState(split)
+            self._restored_geometry = bool(self.restoreGeometry(geometry))
+
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.set_demo_mode(False)  # the geometry to remember is the normal window's, and fonts go back
         if self.remember_layout:
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
-            settings.setValue("window/split", self.main_split.saveState())
-        self.analysis_state.shutdown()
-        self.resolution_state.shutdown()
-        self.stability_state.shutdown()
+            if self.explorer is not None:
+                settings.setValue("window/split", self.explorer.main_split.saveState())
+        for _panel, state, _presenter in self._built_tabs.values():
+            state.shutdown()
         self.thumbnails.shutdown()
-        self.diagnostics_state.shutdown()
+        if self.explorer is not None:
+            self.explorer.diagnostics_state.shutdown()
         self.state.shutdown()
+        if not self.state.link.shared:
+            self.state.link.close()  # the engine process ends with its window, and is waited for
         super().closeEvent(event)
+
+
+def _explorer_attribute(name: str) -> property:
+    def get(self):
+        if self.explorer is None:
+            raise AttributeError(f"the Explorer is not built yet ({name})")
+        return getattr(self.explorer, name)
+    return property(get, doc=f"The Explorer view's {name}.")
+
+
+for _name in EXPLORER_NAMES:
+    setattr(MainWindow, _name, _explorer_attribute(_name))

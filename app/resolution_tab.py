@@ -1,4 +1,4 @@
-"""The Resolution lab tab: runs the engine's lab on the task runner and draws its (partial) results."""
+"""The Resolution lab tab: runs the engine's lab in the engine process and draws its (partial) results."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from advlens.engine import AdvLensError
 from advlens.engine.images import atomic_write_bytes
-from advlens.engine.labs.resolution import ResolutionLabConfig, ResolutionLabResult, run_resolution_lab
+from advlens.engine.jobs import JobOutcome
+from advlens.engine.labs.resolution_results import ResolutionLabConfig, ResolutionLabResult
 from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
-from advlens.engine.tasks import TaskOutcome
+from advlens.engine.protocol import LabJob
+from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
 from advlens.task_poller import TaskPoller
 from advlens.widgets.resolution_panel import ResolutionPanel
@@ -27,7 +29,7 @@ class ResolutionLabState(TaskPoller):
     progressed = Signal(int, int, object)
 
     def __init__(self, explorer: ExplorerState, parent: QObject | None = None):
-        super().__init__(interval_ms=150, parent=parent)
+        super().__init__(explorer.link, "resolution", interval_ms=150, parent=parent)
         self.explorer = explorer
         self.result: ResolutionLabResult | None = None
 
@@ -42,17 +44,17 @@ class ResolutionLabState(TaskPoller):
         except ValueError:
             self.failed.emit("resolutions must be whole numbers separated by commas")
             return False
-        config = ResolutionLabConfig(images=options["images"], model=model.card.name if model else "demo",
+        config = ResolutionLabConfig(images=options["images"], model=model.name if model else "demo",
                                      resolutions=sizes, attack=options["attack"], steps=int(options["steps"]),
                                      condition=options["condition"], seed=self.explorer.config.attack.seed)
+        if per_resolution:
+            config = replace(config, device=model.device if model is not None else self.explorer.config.device)
         try:
-            if per_resolution:
-                config = replace(config, device=str(self.explorer.device)).with_control_models()
-            config = config.validated()
+            config.validated()  # bad settings are one message now; the engine adds the control models
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
-        self.launch(run_resolution_lab, config, None if per_resolution else model)
+        self.launch(LabJob("resolution", config.to_dict(), None if per_resolution else EXPLORER_KEY))
         return True
 
     def on_progress(self, done: int, total: int, eta: float | None, partial) -> None:
@@ -61,7 +63,7 @@ class ResolutionLabState(TaskPoller):
             self.result = partial
             self.updated.emit(partial)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.result = outcome.result
             self.updated.emit(outcome.result)
@@ -87,7 +89,7 @@ class ResolutionTab:
         panel.metricChanged.connect(lambda: state.result is not None and self.show(state.result))
         state.progressed.connect(panel.set_progress)
         state.updated.connect(self.show)
-        state.finished.connect(lambda _r: panel.set_busy(False))
+        state.finished.connect(lambda _r: (panel.set_busy(False), panel.task.finish()))
         state.failed.connect(self._failed)
 
     def _start(self, options: dict) -> None:
@@ -101,7 +103,7 @@ class ResolutionTab:
 
     def show(self, result: ResolutionLabResult) -> None:
         p = self.panel
-        metric = p.metric.currentData()
+        metric = p.left_metric.currentData()
         norms = result.config.norms
         clean_metric = metric.startswith(("grad", "first_order"))
         if "l2" in norms or clean_metric:

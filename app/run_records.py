@@ -1,24 +1,28 @@
 """Run records in the Explorer: open a saved run, replay it live, compare two runs, export a report.
 
-It adapts `advlens.engine.runs` to the window. Opening a run puts its settings in the controls, loads
-its model and image when they can still be loaded, and shows the record's own final images and
-curves as if the run had just ended. A replay is an ordinary live run of the same settings and seed
-(through the state's runner) whose record is then judged against the original by the engine.
+It adapts `advlens.engine.runs` to the window. Opening a run puts its settings in the controls and
+shows the record's own final images, bars and curves as if the run had just ended: records keep the
+top-k, so nothing is computed and nothing is loaded from the record (a model file named in a shared
+record runs no code until the person asks for a replay). A replay loads the record's model in the
+engine process if it is not the current one, waits for it and for the input, and runs the same
+settings and seed live; the engine's record is then judged against the original.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from advlens.engine import AdvLensError, AttackConfig, RunRecord
-from advlens.engine.catalogue import attack_spec, planned_steps
+from advlens.engine.catalogue import attack_spec
+from advlens.engine.config import AttackConfig
+from advlens.engine.errors import AdvLensError
 from advlens.engine.paths import default_runs_dir
-from advlens.engine.record import RecordError
+from advlens.engine.protocol import ImageSource, caveat_of
+from advlens.engine.record import RecordError, RunRecord
 from advlens.engine.runs import (
     ReplayResult,
     RunComparison,
@@ -29,14 +33,16 @@ from advlens.engine.runs import (
     list_runs,
     load_record,
     local_time,
-    plot_series,
     setting_text,
     write_report,
 )
-from advlens.engine.samples import SAMPLE_PREFIX
-from advlens.state import Frame, caveat_of
-from advlens.widgets.run_compare import RunCompareDialog
+from advlens.engine.samples import SAMPLE_PREFIX, sample_label
+from advlens.frames import Frame, record_frame
 
+if TYPE_CHECKING:
+    from advlens.widgets.run_compare import RunCompareDialog
+
+REPLAY_POLL_MS = 20
 NORM_TITLES = {"linf": "Linf", "l2": "L2", "l1": "L1"}
 
 
@@ -111,7 +117,7 @@ class RunRecordActions(QObject):
         path = Path(path)
         if path.name == "record.json":
             path = path.parent
-        problem, notes = self._apply(record, load_model=False)
+        problem, notes = self._apply(record)
         self._show(record, path)
         self.record, self.record_path = record, path
         text, tone = outcome_text(record)
@@ -130,107 +136,56 @@ class RunRecordActions(QObject):
         self.runOpened.emit(record)
         return True
 
-    def _apply(self, record: RunRecord, load_model: bool = True) -> tuple[str | None, list[str]]:
-        """Load the record's model (only if `load_model`: a shared record's model file is not opened until
-        the person asks to replay), image and settings into the Explorer.
+    def model_problem(self, spec: str) -> str | None:
+        """Why a record's model cannot be loaded, seen without loading it (a file gone), else None."""
+        spec = str(spec)
+        looks_like_a_file = "/" in spec or "\\" in spec or bool(Path(spec).suffix)
+        if not looks_like_a_file or spec.split(":", 1)[0] in ("torchvision", "timm"):
+            return None  # a bundled name or a hub name: only the engine can say
+        if not Path(spec).exists():
+            return f"its model '{spec}' cannot be loaded (no such file)"
+        if not Path(spec).is_file():
+            return f"its model '{spec}' cannot be loaded (not a file)"
+        return None
 
-        Returns (why the model could not be loaded or None, notes about the image).
+    def _apply(self, record: RunRecord) -> tuple[str | None, list[str]]:
+        """Put the record's settings and image into the Explorer (its model is left for a replay to load).
+
+        Returns (why its model could not be loaded or None, notes about the image).
         """
         cfg = record.config
         state = self.state
-        problem, notes = None, []
-        if state.model is None or state.config.model != cfg.model:
-            if not load_model:
-                problem = self._missing_model(cfg.model)
-                if problem is None:
-                    notes.append(f"Its model '{cfg.model}' is loaded when you press Replay.")
-            else:
-                before = state.last_error
-                if not state.load_model(cfg.model):
-                    reason = (state.last_error if state.last_error != before
-                              else "it needs your confirmation or a model card")
-                    problem = f"its model '{cfg.model}' cannot be loaded ({reason})"
-        if problem is None and cfg.device != state.config.device and cfg.device in state.devices():
+        problem, notes = self.model_problem(cfg.model), []
+        if problem is None and (state.model is None or state.config.model != cfg.model):
+            notes.append(f"Its model '{cfg.model}' is loaded when you press Replay.")
+        if cfg.device != state.config.device and cfg.device in state.devices():
             self.window.controls.set_devices(state.devices(), cfg.device)
-            state.set_settings({"device": cfg.device})
+            state.config.device = cfg.device
         spec = str(cfg.image)
-        loaded = False
-        if spec.startswith(SAMPLE_PREFIX) or Path(spec).is_file():
-            already = spec == state.image_key and (spec.startswith(SAMPLE_PREFIX) or state.source is not None)
-            loaded = already or state.load_image(spec)
-        if not loaded:
+        if spec.startswith(SAMPLE_PREFIX):
+            source, label = ImageSource(spec), sample_label(spec[len(SAMPLE_PREFIX):])
+        elif Path(spec).is_file():
+            source, label = ImageSource(str(Path(spec).resolve())), None
+        else:
             # a pasted image or a moved file: the record holds the exact input the run attacked
-            state.source = torch.from_numpy(np.ascontiguousarray(record.original[0]))
-            state.image_key = spec
-            state.config.image = spec
+            source, label = ImageSource(array=np.ascontiguousarray(record.original[0]), name=spec), None
             notes.append(f"The image '{spec}' cannot be read now: the input stored in the record is used.")
         values = cfg.attack.to_dict() | {"resolution": cfg.resolution, "resample_filter": cfg.resample_filter}
         self.window.controls.set_config(values)
         # the controls round budgets to what they display: the run's own values go into the state exactly
         state.config.attack = AttackConfig.from_dict(cfg.attack.to_dict())
         state.config.resolution, state.config.resample_filter = cfg.resolution, cfg.resample_filter
-        if problem is None and state.model is not None and state.config.model == cfg.model:
-            label = record.labels[0]
-            state.label = label if 0 <= label < state.model.num_classes else None
-            state._refresh_input()
+        state._pending_image = None  # noqa: SLF001 - the record's image replaces one being opened
+        state._commit_image(source, spec, label, None)  # noqa: SLF001
+        record_label = record.labels[0]
+        state.label = record_label if 0 <= record_label < len(record.class_names) else label
+        state.input = record.original[0].transpose(1, 2, 0).astype(np.float32)
+        state.prediction = None
         return problem, notes
 
-    @staticmethod
-    def _missing_model(name: str) -> str | None:
-        """Why a record's model surely cannot be loaded, found without opening it (a file that is gone)."""
-        from advlens.engine.loaders import bundled_models, model_alias
-        from advlens.engine.loaders.formats import NAMED_SOURCES
-
-        if model_alias(name) in {b.name for b in bundled_models()} or name.split(":", 1)[0] in NAMED_SOURCES:
-            return None
-        if not Path(name).is_file():
-            return f"its model '{name}' cannot be loaded (no such file)"
-        return None
-
     def record_frame(self, record: RunRecord) -> Frame:
-        """The Frame of a record's end state, from the record's arrays (no re-run)."""
-        names = record.class_names
-        x, x_adv = record.original[0], record.adversarial[0]
-        delta = x_adv - x
-        target = record.config.attack.target
-        adv_label = class_name(names, record.adv_pred[0])
-        topk_labels, topk_probs = [adv_label], np.array([record.adv_conf[0]])
-        model = self.state.model
-        if model is not None and list(model.labels) == list(names) and self.state.config.model == record.config.model:
-            try:
-                with torch.no_grad():
-                    probs = model.predict(torch.from_numpy(x_adv)[None].to(self.state.device))[0]
-                top = probs.topk(min(5, probs.numel()))
-                topk_labels = [class_name(names, int(i)) for i in top.indices]
-                topk_probs = top.values.cpu().numpy()
-            except (AdvLensError, RuntimeError):
-                pass
-        try:
-            total = planned_steps(record.config.attack)
-        except (KeyError, AdvLensError):
-            total = record.steps_run
-        steps, series = plot_series(record)
-        return Frame(
-            original=_hwc(x),
-            clean_label=class_name(names, record.clean_pred[0]),
-            clean_conf=float(record.clean_conf[0]),
-            true_label=class_name(names, record.labels[0]),
-            target_label=class_name(names, target) if target is not None else None,
-            adversarial=_hwc(x_adv),
-            perturbation=delta.mean(axis=0),
-            perturbation_peak=float(record.norms["linf"][0]),
-            difference=np.abs(delta).sum(axis=0),
-            adv_label=adv_label,
-            adv_conf=float(record.adv_conf[0]),
-            success=bool(record.success[0]),
-            topk_labels=topk_labels,
-            topk_probs=np.asarray(topk_probs, dtype=float),
-            step=record.steps_run,
-            total_steps=max(total, 1),
-            steps=steps,
-            series=series,
-            norms={name: float(record.norms[name][0]) for name in ("l0", "l2", "linf")},
-        )
+        """The Frame of a record's end state, from the record alone (no model, no re-run)."""
+        return record_frame(record)
 
     def _show(self, record: RunRecord, path: Path) -> None:
         frame = self.record_frame(record)
@@ -241,7 +196,11 @@ class RunRecordActions(QObject):
 
     # ------------------------------------------------------------------ replay
     def replay(self) -> bool:
-        """Run the current run's settings and seed again, live; when it ends, say whether it matched."""
+        """Run the current run's settings and seed again, live; when it ends, say whether it matched.
+
+        The record's model is loaded in the engine first if it is not the current one (asking for trust
+        or a card as any model file does); the run starts once the model and the input are ready.
+        """
         record = self.record
         if record is None:
             self.window.show_error("Nothing to replay", "open a saved run (File ▸ Open run…) or finish a run first")
@@ -254,14 +213,55 @@ class RunRecordActions(QObject):
             self.window.show_error("Cannot replay this run", problem)
             return False
         self._replaying = (record, notes)
-        self.state.runEnded.connect(self._on_replay_ended)
-        if not self.state.start():
-            self.state.runEnded.disconnect(self._on_replay_ended)
-            self._replaying = None
-            return False
-        self._replay_handle = self.state.handle  # a run started over it ends with another handle
+        state = self.state
+        if state.model is None or state.config.model != record.config.model:
+            state.load_model(record.config.model)
+        else:
+            state._refresh_input()  # noqa: SLF001 - the engine reads the record's image as the run will
+        self._replay_error = ""
+        state.error.connect(self._replay_failed)
+        self._replay_timer = QTimer(self)
+        self._replay_timer.setInterval(REPLAY_POLL_MS)
+        self._replay_timer.timeout.connect(self._start_replay_when_ready)
+        self._replay_timer.start()
         self._status(f"Replaying the run of {local_time(record.created)} (seed {record.seed})…", 0)
         return True
+
+    def _replay_failed(self, title: str, message: str) -> None:
+        self._replay_error = f"{title}: {message}"
+
+    def _start_replay_when_ready(self) -> None:
+        state, (record, _notes) = self.state, self._replaying or (None, [])
+        if record is None:
+            self._stop_waiting()
+            return
+        if self._replay_error:
+            self._stop_waiting()
+            self._replaying = None
+            self.window.show_error("Cannot replay this run", self._replay_error)
+            self.replayFinished.emit(None)
+            return
+        ready = (state.model is not None and state.config.model == record.config.model and not state.library.loading
+                 and state.input_ready)
+        if not ready:
+            return
+        self._stop_waiting()
+        label = record.labels[0]
+        state.label = label if 0 <= label < state.model.num_classes else None
+        state.runEnded.connect(self._on_replay_ended)
+        if not state.start():
+            state.runEnded.disconnect(self._on_replay_ended)
+            self._replaying = None
+            self.replayFinished.emit(None)
+            return
+        self._replay_handle = state.handle  # a run started over it ends with another handle
+
+    def _stop_waiting(self) -> None:
+        self._replay_timer.stop()
+        try:
+            self.state.error.disconnect(self._replay_failed)
+        except (RuntimeError, TypeError):
+            pass
 
     def _on_replay_ended(self, event) -> None:
         self.state.runEnded.disconnect(self._on_replay_ended)
@@ -319,6 +319,8 @@ class RunRecordActions(QObject):
         """Show runs `a` and `b` in the comparison dialog (made once, then reused)."""
         dialog = self.compare_window
         if dialog is None:
+            from advlens.widgets.run_compare import RunCompareDialog  # pyqtgraph: loaded when first compared
+
             dialog = RunCompareDialog(self.window)
             dialog.choiceChanged.connect(lambda ka, kb: self._fill_comparison(ka, kb))
             self.compare_window = dialog

@@ -1,30 +1,23 @@
-"""Runs the Stability lab on the engine's task runner for the Stability tab.
+"""Runs the Stability lab in the engine process for the Stability tab.
 
-The worker reports a `StabilitySnapshot` (finished rows, the training curve under way, a stage line)
-into the task's progress mailbox; a timer here reads the newest one, so the training thread never
-waits for the GUI and the GUI never gets a signal per Adam step.
+The engine's lab reports a `StabilitySnapshot` (finished rows, the training curve under way, a stage
+line) into its job's progress mailbox; the engine sends the newest one a few times a second and a
+timer here reads it, so the training never waits for the GUI and the GUI never gets a signal per
+Adam step. The config is checked here first (torch-free), so bad settings get their message at once.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from advlens.engine import AdvLensError
-from advlens.engine.labs.stability import StabilityConfig, StabilityResult, parse_int_list, run_stability_lab
-from advlens.engine.tasks import TaskOutcome
+from advlens.engine.errors import AdvLensError
+from advlens.engine.jobs import JobOutcome
+from advlens.engine.labs.stability_results import StabilityConfig, StabilityResult, config_from_options
+from advlens.engine.protocol import LabJob
+from advlens.engine_link import EngineLink
 from advlens.task_poller import TaskPoller
 
-
-def config_from_options(options: dict) -> StabilityConfig:
-    """The panel's plain options as a validated engine config (ConfigError on bad input)."""
-    return StabilityConfig(
-        stripes=parse_int_list(str(options["stripes"]), "stripes K"),
-        dims=parse_int_list(str(options["dims"]), "dimensions d"),
-        train_points=int(options["train_points"]), test_points=int(options["test_points"]),
-        width=int(options["width"]), depth=int(options["depth"]), seeds=int(options["seeds"]),
-        train_steps=int(options["train_steps"]), learning_rate=float(options["learning_rate"]),
-        norm=str(options["norm"]),
-    ).validated()
+__all__ = ["StabilityState", "config_from_options"]
 
 
 class StabilityState(TaskPoller):
@@ -36,8 +29,8 @@ class StabilityState(TaskPoller):
     failed = Signal(str)
     progressed = Signal(int, int, object, str)  # done, total, eta seconds or None, stage
 
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent=parent)
+    def __init__(self, link: EngineLink, parent: QObject | None = None):
+        super().__init__(link, "stability", parent=parent)
         self.config: StabilityConfig | None = None
         self.last_result: StabilityResult | None = None
         self.last_rows: list = []
@@ -50,7 +43,7 @@ class StabilityState(TaskPoller):
             return False
         self.config = config
         self.last_rows = []
-        self.launch(run_stability_lab, config)
+        self.launch(LabJob("stability", dict(options)))
         self.started.emit(config)
         return True
 
@@ -60,7 +53,7 @@ class StabilityState(TaskPoller):
             self.last_rows = snapshot.rows
             self.partial.emit(snapshot)
 
-    def on_outcome(self, outcome: TaskOutcome) -> None:
+    def on_outcome(self, outcome: JobOutcome) -> None:
         if outcome.kind == "finished":
             self.last_result = outcome.result
             self.last_rows = outcome.result.rows

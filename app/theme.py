@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
@@ -10,16 +9,29 @@ from PySide6.QtWidgets import QApplication
 STYLE = """
 QLabel#banner {{ font-size: {banner}pt; font-weight: 600; padding: 8px; border-radius: 6px;
                  background: {banner_bg}; color: {fg}; }}
+QLabel#banner[long="true"] {{ font-size: {long_banner}pt; }}
 QLabel#banner[tone="success"] {{ background: #b71c1c; color: white; }}
 QLabel#banner[tone="fail"] {{ background: #1b5e20; color: white; }}
 QLabel#banner[tone="bad"] {{ background: #e65100; color: white; }}
 QLabel#paneTitle {{ font-size: {title}pt; font-weight: 600; }}
+QLabel#plotTitle {{ font-size: {plot_title}pt; }}
 QLabel#paneCaption {{ font-size: {caption}pt; }}
 QLabel#paneCaption[tone="bad"] {{ color: {bad}; font-weight: 600; }}
 QLabel#paneCaption[tone="good"] {{ color: {good}; font-weight: 600; }}
 QToolBar QToolButton {{ font-size: {title}pt; padding: 4px 10px; }}
 """
 
+
+# Full-screen demo mode: widget text, and plot text, ticks and lines (a little more), larger by a factor that
+# grows with the screen, so text keeps its share of the picture: x1.25 on 1024x768, x1.5 on 1920x1080.
+DEMO_SCALE_RANGE = (1.25, 2.0)
+DEMO_PLOT_EXTRA = 1.07
+
+
+def demo_scale(screen_height: int) -> float:
+    """The demo mode's text scale for a screen this many pixels tall."""
+    low, high = DEMO_SCALE_RANGE
+    return round(min(max(screen_height / 720, low), high), 2)
 
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 _choice = "system"
@@ -66,19 +78,30 @@ def plot_foreground() -> tuple[int, int, int]:
 
 
 def configure_plots() -> None:
+    import pyqtgraph as pg  # here, not at import: the window's shell paints before pyqtgraph loads
+
     """pyqtgraph colours; must run before plot widgets are created."""
     pg.setConfigOptions(antialias=False, background=plot_background(), foreground=plot_foreground(),
                         imageAxisOrder="row-major")
 
 
 def apply_theme(app: QApplication) -> None:
-    app.setStyle("Fusion")
+    """Fusion, the palette and the style sheet (sizes from the app font, so demo mode scales them).
+
+    Fusion is set once: replacing a style re-polishes every widget for nothing.
+    """
+    if not app.property("advlensFusion"):  # with a style sheet set, app.style() is Qt's style-sheet wrapper
+        app.setStyle("Fusion")
+        app.setProperty("advlensFusion", True)
     dark = is_dark()
     app.setPalette(_dark_palette() if dark else app.style().standardPalette())
     size = app.font().pointSizeF()
     if size <= 0:
         size = 10.0
-    app.setStyleSheet(STYLE.format(
-        banner=round(size * 1.6), title=round(size * 1.25), caption=round(size * 1.2),
+    sheet = STYLE.format(
+        banner=round(size * 1.6), long_banner=round(size * 1.35), title=round(size * 1.25),
+        plot_title=round(size * 1.2), caption=round(size * 1.2),
         banner_bg="#333" if dark else "#e8eaf0", fg="#eee" if dark else "#111",
-        bad="#ff6b6b" if dark else "#c62828", good="#66bb6a" if dark else "#2e7d32"))
+        bad="#ff6b6b" if dark else "#c62828", good="#66bb6a" if dark else "#2e7d32")
+    if app.styleSheet() != sheet:  # re-polishing every widget is the slow part of a theme switch
+        app.setStyleSheet(sheet)

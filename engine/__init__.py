@@ -29,9 +29,9 @@ _EXPORTS: dict[str, str] = {
     "load_model": "loaders",
     "clip_perturbation": "norms", "lp_norm": "norms", "project": "norms",
     "RunRecord": "record",
-    "AttackRunner": "runner", "RunEvent": "runner", "RunHandle": "runner",
+    "JobControl": "jobs", "JobHandle": "jobs", "JobOutcome": "jobs", "JobWorker": "jobs", "Progress": "jobs",
     "load_sample": "samples", "resolve_image": "samples", "sample_names": "samples",
-    "AttackJob": "session", "RunControl": "session", "execute": "session", "prepare_job": "session",
+    "AttackJob": "session", "execute": "session", "submit_attack": "session", "prepare_job": "session",
     "run_attack": "session",
     "Telemetry": "telemetry",
 }

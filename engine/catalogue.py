@@ -249,3 +249,18 @@ def planned_steps(config: AttackConfig) -> int:
 def black_box_titles() -> list[str]:
     """Titles of the attacks that need no gradients (offered for models that give none)."""
     return [spec.title for spec in SPECS.values() if spec.black_box]
+
+
+def gradients_refusal(attack: str, model_title: str, model_kind: str, gradients_available: bool) -> str | None:
+    """Why a gradient attack cannot run on a model without gradients (ONNX in onnxruntime), or None.
+
+    Plain values in, one line out: the engine refuses the run with it and the GUI process, which
+    knows the model only by its description, refuses it before asking the engine.
+    """
+    if gradients_available or not attack_spec(attack).needs_gradients:
+        return None
+    black_box = black_box_titles()
+    choice = f"choose a black-box attack ({', '.join(black_box)})" if black_box else "no black-box attack exists yet"
+    why = "is an ONNX model run by onnxruntime, which gives none" if model_kind == "onnx" else "gives none"
+    return f"{attack_spec(attack).title} needs the model's gradients, but {model_title} {why}: {choice}"
+

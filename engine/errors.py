@@ -7,6 +7,8 @@ wrapped into `AttackFailed` by the runner.
 
 from __future__ import annotations
 
+import sys
+
 
 class AdvLensError(Exception):
     """Base class: `str(error)` is a one-line message fit for a status bar or stderr."""
@@ -68,3 +70,27 @@ def describe_unexpected(exc: BaseException) -> str:
     """'Type: what went wrong' for an error that is not one of ours (one line, for a dialog or stderr)."""
     name = type(exc).__name__
     return f"{name}: {first_error_line(exc)}" if str(exc).strip() else name
+
+
+def as_engine_error(exc: BaseException, doing: str = "the model failed during the attack") -> AdvLensError:
+    """The one translator: any error a job raised, as one of ours with a one-line message.
+
+    torch's out-of-memory and CUDA errors are RuntimeErrors; a threading layer that treats those
+    specially would swallow them, so none leaves a worker untranslated. torch is looked up, never
+    imported: an error cannot be torch's if torch was never loaded.
+    """
+    if isinstance(exc, AdvLensError):
+        return exc
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+        error: AdvLensError = AttackFailed("out of GPU memory: try a smaller resolution or batch, or the CPU")
+    elif isinstance(exc, MemoryError):
+        error = AttackFailed("out of memory: try a smaller resolution or batch")
+    elif isinstance(exc, RuntimeError | ValueError | TypeError | IndexError) or (
+            torch is not None and isinstance(exc, torch.jit.Error)):
+        error = AttackFailed(f"{doing}: {first_error_line(exc)}")
+    else:
+        error = AttackFailed(describe_unexpected(exc)[:400])
+    error.__cause__ = exc
+    return error

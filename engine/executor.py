@@ -2,7 +2,7 @@
 
 A robust-accuracy curve or the Resolution lab is a list of independent attacks. Each is described as
 plain, picklable data (`SweepJob`: a model key, the attack settings as a dict, image arrays, labels,
-a seed) and returns plain data (`SweepResult`), so the same sweep runs on the in-process thread pool
+a seed) and returns plain data (`SweepResult`), so the same sweep runs on the engine's job workers
 here and could run on a cluster backend (Dask) later without knowing which: a backend only has to
 turn `submit(job)` into a `concurrent.futures.Future` and call `run_job` wherever the job lands.
 Each job owns its `torch.Generator`, seeded from the job, so results do not depend on which thread or
@@ -12,10 +12,8 @@ worker ran it, or in what order.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import logging
 import threading
 import time
-import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -25,13 +23,11 @@ import numpy as np
 import torch
 
 from .config import AttackConfig
-from .errors import AdvLensError, AttackFailed, Cancelled, ConfigError, describe_unexpected, first_error_line
+from .errors import Cancelled, ConfigError
+from .jobs import JobControl, JobHandle, JobWorker
 from .loaders import load_model
 from .model import Model
 from .norms import lp_norm
-from .session import RunControl
-
-log = logging.getLogger(__name__)
 
 METHODS = ("attack", "pgd-bisect")
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
@@ -81,7 +77,7 @@ def job_images(job: SweepJob) -> torch.Tensor:
     return torch.from_numpy(images)
 
 
-def run_job(job: SweepJob, model: Model, control: RunControl | None = None) -> SweepResult:
+def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> SweepResult:
     """Run one job on a loaded model; any backend calls this where the job lands.
 
     `control.cancel()` stops it at the next attack step with `Cancelled`.
@@ -115,32 +111,9 @@ def run_job(job: SweepJob, model: Model, control: RunControl | None = None) -> S
                        metrics=trace.metrics() if trace is not None else None)
 
 
-def as_engine_error(exc: BaseException) -> AdvLensError:
-    """A job's failure as one of the engine's errors with a one-line message (never a RuntimeError)."""
-    if isinstance(exc, AdvLensError):
-        return exc
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        torch.cuda.empty_cache()
-        error = AttackFailed("out of GPU memory: try a smaller resolution or batch, or the CPU")
-    elif isinstance(exc, RuntimeError | ValueError | TypeError | IndexError | torch.jit.Error):
-        error = AttackFailed(f"the model failed during the attack: {first_error_line(exc)}")
-    else:
-        error = AttackFailed(describe_unexpected(exc)[:400])
-    error.__cause__ = exc
-    return error
-
-
-class JobFuture(cf.Future):
-    """A job's future: `cancel()` also stops a running job at its next step (a plain Future cannot)."""
-
-    def __init__(self, job: SweepJob):
-        super().__init__()
-        self.job = job
-        self.control = RunControl()
-
-    def cancel(self) -> bool:
-        self.control.cancel()
-        return super().cancel()
+def _job_handle(job: SweepJob) -> JobHandle:
+    """A sweep job's future: a `JobHandle`, whose `cancel()` also stops the job at its next step."""
+    return JobHandle(job=job, name=job.tag)
 
 
 class ModelCache:
@@ -182,7 +155,8 @@ class Executor(ABC):
     """Where a sweep's jobs run: submit plain-data jobs, get futures, cancel all, shut down.
 
     A future's result is a `SweepResult`; its exception is one of the engine's `AdvLensError`s with a
-    plain message (`Cancelled` for a job stopped by `cancel_all` or `future.cancel()`).
+    plain message, worded by `errors.as_engine_error` (`Cancelled` for a job stopped by `cancel_all` or
+    `future.cancel()`).
     """
 
     @abstractmethod
@@ -220,7 +194,7 @@ class Executor(ABC):
 
 
 class InProcessExecutor(Executor):
-    """A thread pool in this process, with a model cache shared by its jobs.
+    """The engine's job workers in this process, with a model cache shared by its jobs.
 
     One worker by default: on a CPU torch already spreads each operation over every core, so a second
     job in parallel only competes for them (and doubles memory); on one GPU the kernels of two jobs
@@ -232,52 +206,22 @@ class InProcessExecutor(Executor):
         if max_workers < 1:
             raise ConfigError(f"an executor needs at least one worker, got {max_workers}")
         self.models = ModelCache(loader)
-        self._pool = cf.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="advlens-job")
-        self._lock = threading.Lock()
-        self._live: set[JobFuture] = set()
-        self._closed = False
+        self._worker = JobWorker(threads=max_workers, name="advlens-sweep")
 
     def register_model(self, model: Model, key: str | None = None) -> str:
         return self.models.register(model, key)
 
-    def submit(self, job: SweepJob) -> JobFuture:
-        future = JobFuture(job)
-        with self._lock:
-            if self._closed:
-                raise AdvLensError("the executor has been shut down")
-            self._live.add(future)
-        future.add_done_callback(self._forget)
-        self._pool.submit(self._run, future)
-        return future
+    def submit(self, job: SweepJob) -> JobHandle:
+        def work(control: JobControl) -> SweepResult:
+            return run_job(job, self.models.get(job.model, job.device), control)
 
-    def _forget(self, future: cf.Future) -> None:
-        with self._lock:
-            self._live.discard(future)
-
-    def _run(self, future: JobFuture) -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            result = run_job(future.job, self.models.get(future.job.model, future.job.device), future.control)
-        except BaseException as exc:  # noqa: BLE001 - every job error must reach its future
-            if not isinstance(exc, AdvLensError):
-                log.error("sweep job %r failed:\n%s", future.job.tag, traceback.format_exc())
-            future.set_exception(as_engine_error(exc))
-        else:
-            future.set_result(result)
+        return self._worker.submit(work, handle=_job_handle(job))
 
     def cancel_all(self) -> None:
-        with self._lock:
-            live = list(self._live)
-        for future in live:
-            future.cancel()
+        self._worker.cancel_all()
 
     def shutdown(self, cancel: bool = True) -> None:
-        with self._lock:
-            self._closed = True
-        if cancel:
-            self.cancel_all()
-        self._pool.shutdown(wait=True)
+        self._worker.shutdown(wait=True, cancel=cancel)
 
 
 def finished(value: Any) -> cf.Future:

@@ -1,6 +1,8 @@
 """Images in and out: Pillow files to float tensors in [0, 1] (C, H, W), resampling, PNG out.
 
-Every failure to read an image becomes one `ImageLoadError` with a plain message.
+Every failure to read an image becomes one `ImageLoadError` with a plain message. torch is imported
+by the functions that make or take tensors, not by the module: the GUI process reads thumbnails,
+lists folders and writes PNGs through it without torch.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .config import FILTERS
+
+if TYPE_CHECKING:
+    import torch
+
 from .errors import ConfigError, ImageLoadError, first_error_line
 from .files import open_file
 
@@ -135,6 +139,8 @@ def _decode(source: bytes | BinaryIO | Image.Image, data, label: str, draft: int
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """(3, H, W) float32 in [0, 1] from any Pillow image."""
+    import torch
+
     array = np.asarray(_to_rgb(image), dtype=np.float32) / 255.0
     return torch.from_numpy(array.transpose(2, 0, 1).copy())
 
@@ -185,6 +191,8 @@ def list_image_files(folder: str | os.PathLike) -> list[Path]:
 
 def adapt_channels(images: torch.Tensor, channels: int) -> torch.Tensor:
     """(N, C, H, W) images with the channel count a model takes: colour to grey by luma, grey repeated."""
+    import torch
+
     have = images.shape[1]
     if have == channels:
         return images
@@ -236,6 +244,8 @@ def fit_image(image: torch.Tensor, size: int, fit: str = "squash", filter: str =
     resized (a non-square photo is distorted); 'pad': the long side resized to size, the rest filled
     with `fill` (the model's mean colour, which its normalisation maps to zero).
     """
+    import torch
+
     if fit not in ("crop", "squash", "pad"):
         raise ConfigError(f"unknown fit '{fit}': choose crop, squash or pad")
     h, w = image.shape[-2:]
@@ -261,6 +271,9 @@ def fit_image(image: torch.Tensor, size: int, fit: str = "squash", filter: str =
 
 def _resample_to(x: torch.Tensor, h: int, w: int, filter: str) -> torch.Tensor:
     """(N, C, H, W) resampled to exactly h x w with a named filter (resample's rules, any aspect)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - the usual name
+
     if (h, w) == tuple(x.shape[-2:]):
         return x.clone()
     if filter == "lanczos":
@@ -277,6 +290,8 @@ def _resample_to(x: torch.Tensor, h: int, w: int, filter: str) -> torch.Tensor:
 
 
 def _lanczos(image: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    import torch
+
     channels = []
     for channel in image.detach().cpu().numpy():
         pil = Image.fromarray(channel.astype(np.float32), "F").resize((w, h), Image.Resampling.LANCZOS)
@@ -286,7 +301,7 @@ def _lanczos(image: torch.Tensor, h: int, w: int) -> torch.Tensor:
 
 def to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 from a (3, H, W) float image in [0, 1]."""
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    array = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)
     if array.ndim == 3 and array.shape[0] in (1, 3):
         array = array.transpose(1, 2, 0)
     return np.clip(array * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -67,7 +67,7 @@ def library_versions() -> dict[str, str]:
 
     return {
         "advlens": __version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a TorchVersion would make a pickled record import torch
         "numpy": np.__version__,
         "pillow": PIL.__version__,
         "python": platform.python_version(),
@@ -102,6 +102,10 @@ class RunRecord:
     adversarial: np.ndarray
     metrics: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (steps, N)
     model_notes: list[str] = field(default_factory=list)  # what the model's loader said (random weights + seed, ...)
+    # the final adversarial's most probable classes per image (format 2): a saved run shows its bars
+    # without the model
+    adv_topk_index: list[list[int]] = field(default_factory=list)
+    adv_topk_prob: list[list[float]] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=library_versions)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     format_version: int = FORMAT_VERSION

@@ -20,7 +20,8 @@ import numpy as np
 from .errors import AdvLensError
 from .files import check_file, folder_is_empty, open_file
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds adv_topk_index / adv_topk_prob (format 1 records load without them)
+MAX_TOP_K = 1000
 MAX_RECORD_JSON = 64 << 20
 MAX_ARRAYS_FILE = 8 << 30
 MAX_ARRAY_BYTES = 4 << 30  # all arrays of a record together, once decompressed
@@ -150,6 +151,11 @@ def check_record(data: object, where: str) -> dict:
         for key in ("clean_conf", "adv_conf"):
             _list(data, key, count, lambda v: _is_number(v) and 0.0 <= v <= 1.0)
         _list(data, "success", count, lambda v: isinstance(v, bool))
+        for key, fits in (("adv_topk_index", lambda v: _is_int(v) and 0 <= v < len(names)),
+                          ("adv_topk_prob", lambda v: _is_number(v) and 0.0 <= v <= 1.0)):
+            if data.get(key) is not None and data.get(key) != []:  # format 2: the final top-k of each image
+                _list(data, key, count, lambda row, fits=fits: isinstance(row, list) and len(row) <= MAX_TOP_K
+                      and all(fits(v) for v in row))
         norms = data.get("norms")
         if not isinstance(norms, dict) or not {"l0", "l2", "linf"} <= set(norms):
             raise _Bad("'norms' must hold the l0, l2 and linf norm of each image")

@@ -1,7 +1,7 @@
 """Bundled sample images: one procedural scene per demo class, drawable natively at any resolution.
 
 `sample:star` renders the star scene directly at the requested resolution (no resampling), so the
-same sample is the same scene at 16 px and at 512 px. PNG copies at 256 px ship in resources/samples
+same sample is the same scene at 16 px and at 512 px. Importing this module does not import torch. PNG copies at 256 px ship in resources/samples
 for the file dialogs and the gallery.
 """
 
@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 from .demo.shapes import CLASSES, random_scene, render_array
 from .errors import ConfigError
@@ -31,11 +35,20 @@ def sample_seed(name: str) -> int:
     return SAMPLE_SEED_BASE + CLASSES.index(name)
 
 
+def sample_array(name: str, resolution: int | None = None) -> np.ndarray:
+    """The sample scene rendered natively at `resolution` (default 256) as (H, W, 3) float32 in [0, 1].
+
+    numpy and Pillow only: the GUI process draws the sample before the engine process is ready.
+    """
+    size = resolution or DEFAULT_SAMPLE_SIZE
+    return render_array(random_scene(sample_seed(name), label=CLASSES.index(name)), size)
+
+
 def load_sample(name: str, resolution: int | None = None) -> torch.Tensor:
     """The sample scene rendered natively at `resolution` (default 256) as (3, H, W) in [0, 1]."""
-    size = resolution or DEFAULT_SAMPLE_SIZE
-    scene = random_scene(sample_seed(name), label=CLASSES.index(name))
-    return torch.from_numpy(render_array(scene, size).transpose(2, 0, 1).copy())
+    import torch
+
+    return torch.from_numpy(sample_array(name, resolution).transpose(2, 0, 1).copy())
 
 
 def sample_label(name: str) -> int:

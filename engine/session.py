@@ -1,12 +1,11 @@
 """One attack run from a configuration: prepare the job, execute it step by step, build the record.
 
 The CLI, the tests and the GUI's worker thread all go through `prepare_job` and `execute`; the GUI
-only adds a `RunControl` (pause, single step, cancel) and reads the `Telemetry` on a timer.
+only adds a `JobControl` (pause, single step, cancel) and reads the `Telemetry` on a timer.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,13 +14,15 @@ import numpy as np
 import torch
 
 from .attacks import AttackRun, build_attack
-from .catalogue import attack_spec, black_box_titles, check_attack
+from .catalogue import check_attack, gradients_refusal
 from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
-from .errors import AdvLensError, AttackFailed, ConfigError, ModelOutputError, first_error_line
+from .errors import AdvLensError, ConfigError, ModelOutputError, as_engine_error
 from .images import check_filter
+from .jobs import JobControl, JobHandle, JobWorker
 from .loaders import load_model
+from .metrics import TOP_K
 from .model import Model
 from .model_input import fitted_image, input_fit
 from .norms import lp_norm
@@ -59,13 +60,9 @@ def default_label(spec: str, labels: Sequence[str] | None = None) -> int | None:
 
 def check_gradients(attack: str, model: Model) -> None:
     """A gradient attack on a model without gradients (ONNX in onnxruntime) is refused, saying why."""
-    if model.gradients_available or not attack_spec(attack).needs_gradients:
-        return
-    black_box = black_box_titles()
-    choice = f"choose a black-box attack ({', '.join(black_box)})" if black_box else "no black-box attack exists yet"
-    why = "is an ONNX model run by onnxruntime, which gives none" if model.kind == "onnx" else "gives none"
-    raise ConfigError(f"{attack_spec(attack).title} needs the model's gradients, but {model.card.display_name} "
-                      f"{why}: {choice}")
+    refusal = gradients_refusal(attack, model.card.display_name, model.kind, model.gradients_available)
+    if refusal is not None:
+        raise ConfigError(refusal)
 
 
 def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
@@ -127,64 +124,12 @@ def prediction(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return pred, logits.softmax(dim=1).gather(1, pred[:, None])[:, 0]
 
 
-class RunControl:
-    """Pause, single-step and cancel, asked by the attack loop before every step (thread-safe)."""
-
-    def __init__(self, paused: bool = False):
-        self._cond = threading.Condition()
-        self._paused = paused
-        self._credits = 0
-        self._cancelled = False
-
-    def pause(self) -> None:
-        with self._cond:
-            self._paused = True
-
-    def resume(self) -> None:
-        with self._cond:
-            self._paused = False
-            self._cond.notify_all()
-
-    def step(self, count: int = 1) -> None:
-        """Let exactly `count` more steps run, then hold (pauses a running attack after its next step)."""
-        with self._cond:
-            self._paused = True
-            self._credits += count
-            self._cond.notify_all()
-
-    def cancel(self) -> None:
-        with self._cond:
-            self._cancelled = True
-            self._cond.notify_all()
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled
-
-    def wait_to_continue(self) -> bool:
-        """Block while paused without step credit; False once cancelled."""
-        with self._cond:
-            while True:
-                if self._cancelled:
-                    return False
-                if not self._paused:
-                    return True
-                if self._credits > 0:
-                    self._credits -= 1
-                    return True
-                self._cond.wait()
-
-
-def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunControl | None = None) -> RunRecord:
+def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobControl | None = None) -> RunRecord:
     """Run the attack step by step; returns the record (status 'cancelled' if stopped early)."""
     cfg = job.config.attack
     model, x = job.model, job.images
     telemetry = telemetry or Telemetry(batch=x.shape[0])
-    control = control or RunControl()
+    control = control or JobControl()
     generator = torch.Generator(device=x.device).manual_seed(cfg.seed)
     criterion = make_criterion(job.labels, cfg.target)
     run = AttackRun(build_attack(cfg), model, x, criterion, generator)
@@ -216,17 +161,16 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
             adv_logits = model(x_adv)
     except AdvLensError:
         raise
-    except torch.cuda.OutOfMemoryError as exc:
-        torch.cuda.empty_cache()
-        raise AttackFailed("out of GPU memory: try a smaller resolution or batch, or the CPU") from exc
-    except (RuntimeError, ValueError, TypeError, IndexError, torch.jit.Error) as exc:
-        raise AttackFailed(f"the model failed during the attack: {first_error_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - the one translator words it (out of memory, a model failure)
+        raise as_engine_error(exc) from exc
     duration = time.perf_counter() - start
     delta = x_adv - x
     # The prediction is the argmax of the logits, as the attack's criterion judges it; taking it from the
     # probabilities instead disagrees when a near-constant model's scores tie after the softmax.
     clean_pred, clean_conf = prediction(clean_logits)
     adv_pred, adv_conf = prediction(adv_logits)
+    adv_probs = adv_logits.softmax(dim=1)
+    adv_top = adv_probs.topk(min(TOP_K, adv_probs.shape[1]), dim=1)
     return RunRecord(
         config=job.config,
         model_name=job.model.card.name,
@@ -251,6 +195,8 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: RunCont
         adversarial=x_adv.detach().cpu().numpy().astype(np.float32),
         metrics=telemetry.metrics(),
         model_notes=list(job.model.notes),
+        adv_topk_index=adv_top.indices.tolist(),
+        adv_topk_prob=adv_top.values.tolist(),
     )
 
 
@@ -258,3 +204,11 @@ def run_attack(config: RunConfig, model: Model | None = None, image: torch.Tenso
                label: int | Sequence[int] | torch.Tensor | None = None) -> RunRecord:
     """Prepare and execute in one call (CLI, tests, scripts)."""
     return execute(prepare_job(config, model, image, label))
+
+
+def submit_attack(worker: JobWorker, job: AttackJob, paused: bool = False,
+                  telemetry: Telemetry | None = None) -> JobHandle:
+    """Run `execute` on a job worker; the handle carries the run's telemetry and control."""
+    telemetry = telemetry if telemetry is not None else Telemetry(batch=job.images.shape[0])
+    return worker.submit(lambda control: execute(job, telemetry, control), paused=paused, telemetry=telemetry,
+                         job=job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -17,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis_views import GroupedBarsView, HistogramView, LandscapeView, RobustCurveView, TransferTableView
-from .combo import ElidedComboBox
+from .banner import BannerArea
+from .side_column import SideColumn
 from .task_progress import TaskProgress
 
 ANALYSES = (
@@ -42,12 +44,13 @@ class AnalysisPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         outer = QHBoxLayout(self)
-        left = QVBoxLayout()
-        outer.addLayout(left, 0)
+        left_widget = QWidget()
+        left = QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
 
         data_box = QGroupBox("Images")
         form = QFormLayout(data_box)
-        self.source = ElidedComboBox()
+        self.source = QComboBox()
         self.source.addItem("Held-out demo scenes", "demo")
         self.source.addItem("A folder…", "folder")
         self.source.setToolTip("The images the analysis runs over: demo scenes the model never saw, or your folder.")
@@ -60,7 +63,7 @@ class AnalysisPanel(QWidget):
         self.folder = QLabel("")
         self.folder.setWordWrap(True)
         form.addRow("Folder", self.folder)
-        self.resolution = ElidedComboBox()
+        self.resolution = QComboBox()
         self.resolution.addItems(["16", "24", "32", "48", "64", "96", "128", "256"])
         self.resolution.setCurrentText("32")
         self.resolution.setToolTip("Side length the images are drawn or resampled to.")
@@ -72,12 +75,12 @@ class AnalysisPanel(QWidget):
         self.eps_range = QLineEdit("0:16:1/255")
         self.eps_range.setToolTip("Epsilons for the sweep: START:STOP:STEP (0:16:1/255) or a list a,b,c.")
         sform.addRow("ε range", self.eps_range)
-        self.minimal_attack = ElidedComboBox()
+        self.minimal_attack = QComboBox()
         for name, title in (("fmn", "FMN"), ("deepfool", "DeepFool"), ("cw", "Carlini-Wagner L2")):
             self.minimal_attack.addItem(title, name)
         self.minimal_attack.setToolTip("The minimal-norm attack for minimal perturbations and the landscape.")
         sform.addRow("Minimal attack", self.minimal_attack)
-        self.minimal_norm = ElidedComboBox()
+        self.minimal_norm = QComboBox()
         self.minimal_norm.addItem("L2", "l2")
         self.minimal_norm.addItem("Linf", "linf")
         self.minimal_norm.setToolTip("Norm the minimal perturbation is measured in.")
@@ -102,14 +105,15 @@ class AnalysisPanel(QWidget):
         rlayout.addWidget(self.task)
         left.addWidget(run_box)
         left.addStretch(1)
+        self.side = SideColumn(left_widget, min_chars=30, max_chars=40)
+        outer.addWidget(self.side, 0)
 
         right = QVBoxLayout()
         outer.addLayout(right, 1)
         self.summary = QLabel("Choose an analysis on the left.")
         self.summary.setObjectName("banner")
-        self.summary.setWordWrap(True)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        right.addWidget(self.summary)
+        right.addWidget(BannerArea(self.summary, max_lines=3))
         self.views = QTabWidget()
         self.robust_view = RobustCurveView()
         self.histogram_view = HistogramView()

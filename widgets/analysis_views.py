@@ -6,6 +6,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
+from .plot_layout import OutsideLegend, wrap_title
+from .plot_style import follow_style
+
 ATTACK_COLOUR = (214, 39, 40)
 GAUSS_COLOUR = (31, 119, 180)
 UNIFORM_COLOUR = (44, 160, 44)
@@ -21,6 +24,7 @@ def make_plot(title: str, x: str, y: str, title_size: str | None = None) -> pg.P
     plot.setMenuEnabled(False)
     if title_size is not None:
         plot.getPlotItem().titleLabel.setText(title, size=title_size)
+    wrap_title(plot.getPlotItem())
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
     return plot
@@ -78,21 +82,27 @@ class HistogramView(QWidget):
 
 
 class LandscapeView(QWidget):
-    """Loss around the image on a plane; predicted-class boundaries drawn as contours, points marked."""
+    """Loss around the image on a plane, with a colour bar; the borders between predicted classes drawn as
+    lines, the other classes' cells tinted; the image and its adversarial marked."""
+
+    BOUNDARY_PEN = (255, 255, 255)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = make_plot("Loss landscape (class regions outlined)", "adversarial direction (L2)",
-                          "random orthogonal direction (L2)")
+        self.plot = make_plot("Loss landscape (white lines: class boundaries)", "adversarial direction (L2)",
+                              "random orthogonal direction (L2)")
         self.plot.setAspectLocked(True)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("viridis"))
+        cmap = pg.colormap.get("viridis")
+        self.image.setColorMap(cmap)
         self.plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=14, label="loss")
+        self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.regions = pg.ImageItem(axisOrder="row-major")
-        self.regions.setOpacity(0.5)
         self.plot.addItem(self.regions)
+        self.boundaries: list[pg.IsocurveItem] = []
         self.markers = pg.ScatterPlotItem(size=14, pen=pg.mkPen("w", width=2))
         self.plot.addItem(self.markers)
         layout.addWidget(self.plot)
@@ -104,16 +114,35 @@ class LandscapeView(QWidget):
         dx = (x1 - x0) / max(len(alphas) - 1, 1)
         dy = (y1 - y0) / max(len(betas) - 1, 1)
         rect = (x0 - dx / 2, y0 - dy / 2, x1 - x0 + dx, y1 - y0 + dy)
-        self.image.setImage(loss.astype(np.float32), levels=(float(loss.min()), float(loss.max())))
+        levels = (float(loss.min()), float(max(loss.max(), loss.min() + 1e-6)))
+        self.image.setImage(loss.astype(np.float32), levels=levels)
         self.image.setRect(*rect)
+        self.colorbar.setLevels(levels)
         centre_class = prediction[len(betas) // 2, len(alphas) // 2]
         other = (prediction != centre_class).astype(np.float32)
-        lut = np.array([[0, 0, 0, 0], [255, 60, 60, 255]], dtype=np.uint8)
+        lut = np.array([[0, 0, 0, 0], [255, 255, 255, 70]], dtype=np.uint8)  # other classes: a light veil
         self.regions.setImage(other, levels=(0, 1), lut=lut)
         self.regions.setRect(*rect)
+        for curve in self.boundaries:
+            self.plot.removeItem(curve)
+        self.boundaries = []
+        # one outline per class present: the class borders, wherever they run
+        transform = pg.QtGui.QTransform()
+        transform.translate(rect[0], rect[1])
+        transform.scale(rect[2] / prediction.shape[1], rect[3] / prediction.shape[0])
+        for cls in np.unique(prediction):
+            mask = np.pad((prediction == cls).astype(np.float32), 1, mode="edge")
+            curve = pg.IsocurveItem(data=mask, level=0.5, pen=pg.mkPen(self.BOUNDARY_PEN, width=2),
+                                    axisOrder="row-major")
+            step = pg.QtGui.QTransform(transform)
+            step.translate(-0.5, -0.5)  # the padding and the iso line's half-cell offset
+            curve.setTransform(step)
+            self.plot.addItem(curve)
+            self.boundaries.append(curve)
         self.markers.setData([{"pos": (0, 0), "brush": pg.mkBrush(46, 160, 67), "symbol": "o"},
                               {"pos": adversarial_point, "brush": pg.mkBrush(214, 39, 40), "symbol": "star"}])
         self.prediction = prediction
+        follow_style(self.plot)
 
 
 class GroupedBarsView(QWidget):
@@ -125,7 +154,8 @@ class GroupedBarsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = make_plot(title, "", y_label)
         self.plot.setYRange(0, 1, padding=0.02)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.outside = OutsideLegend(self.plot.getPlotItem(), "bottom")
+        self.legend = self.outside.legend
         layout.addWidget(self.plot)
         self.items: list[pg.BarGraphItem] = []
         self.values: dict[str, list[float]] = {}
@@ -133,16 +163,18 @@ class GroupedBarsView(QWidget):
     def set_groups(self, categories: list[str], series: dict[str, tuple[list[float], tuple[int, int, int]]]) -> None:
         for item in self.items:
             self.plot.removeItem(item)
-        self.legend.clear()
         self.items = []
+        entries = []
         width = 0.8 / max(len(series), 1)
         for k, (name, (values, colour)) in enumerate(series.items()):
             x = np.arange(len(values)) - 0.4 + width * (k + 0.5)
             item = pg.BarGraphItem(x=x, height=values, width=width * 0.95, brush=pg.mkBrush(colour))
             self.plot.addItem(item)
-            self.legend.addItem(item, name)
+            entries.append((item, name))
             self.items.append(item)
+        self.outside.set_entries(entries)
         self.plot.getAxis("bottom").setTicks([list(enumerate(categories))])
+        follow_style(self.plot)
         self.values = {name: list(v) for name, (v, _) in series.items()}
 
 

@@ -22,15 +22,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .combo import ElidedComboBox
-
 RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 FITS = ("auto", "crop", "squash", "pad")
 # Epsilon units per norm: Linf in 1/255 grey levels (what people think in), L2 and L1 in pixel units.
 EPS_UNITS = {"linf": 1 / 255, "l2": 1.0, "l1": 1.0}
 EPS_RANGE = {"linf": (0.0, 64.0, 0.5, 2), "l2": (0.0, 20.0, 0.05, 3), "l1": (0.0, 500.0, 1.0, 1)}
-SLIDER_TICKS = 1000
+# The ε slider: positions map to ε on a square law, so the small budgets demos use get most of the travel
+# (Linf: 8/255 sits at 35% of the way, and a step of one position near it moves ε by about 0.5/255).
+SLIDER_POSITIONS = 200
+SLIDER_PAGE = 10
 CAVEAT_COLOUR = "#c0392b"  # the banner's failure red: a caveat that voids every prediction
 
 
@@ -51,11 +52,8 @@ class AttackControls(QWidget):
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
         row = QHBoxLayout()
-        self.model = ElidedComboBox()
+        self.model = QComboBox()
         self.model.setToolTip("The classifier under attack: a bundled model or one you opened.")
-        # long model names elide instead of widening the whole control column past its scroll area
-        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(16)
         self.open_model = QPushButton("Open…")
         self.open_model.setToolTip("Open a model file (safetensors weights with a JSON model card).")
         row.addWidget(self.model, 1)
@@ -66,24 +64,25 @@ class AttackControls(QWidget):
         self.model_caveat = QLabel()
         self.model_caveat.setWordWrap(True)
         self.model_caveat.setStyleSheet(f"color: {CAVEAT_COLOUR}; font-weight: bold;")
+        self.model_caveat.setToolTip("The model's loader says so (advlens models / the model card).")
         self.model_caveat.setVisible(False)
         model_form.addRow(self.model_caveat)
-        self.device = ElidedComboBox()
+        self.device = QComboBox()
         self.device.setToolTip("Where the attack computes: a GPU if you have one, else the CPU.")
         model_form.addRow("Device", self.device)
         outer.addWidget(model_box)
 
         image_box = QGroupBox("Image")
         image_form = QFormLayout(image_box)
-        self.resolution = ElidedComboBox()
+        self.resolution = QComboBox()
         self.resolution.addItems([str(r) for r in RESOLUTIONS] + ["native"])
         self.resolution.setToolTip("Side length in pixels the image is drawn or resampled to before the attack.")
         image_form.addRow("Resolution", self.resolution)
-        self.filter = ElidedComboBox()
+        self.filter = QComboBox()
         self.filter.addItems(FILTERS)
         self.filter.setToolTip("How a photo is resampled: 'area' averages pixels, the honest way to lower resolution.")
         image_form.addRow("Resample", self.filter)
-        self.fit = ElidedComboBox()
+        self.fit = QComboBox()
         self.fit.addItems(FITS)
         self.fit.setToolTip("How a photo meets a model's fixed input size: crop (resize, then cut the centre), "
                             "squash or pad; auto crops where the model's own preprocessing does.")
@@ -92,15 +91,17 @@ class AttackControls(QWidget):
 
         attack_box = QGroupBox("Attack")
         form = QFormLayout(attack_box)
-        self.attack = ElidedComboBox()
+        self.attack = QComboBox()
         self.attack.setToolTip("The attack method; hover an entry for what it does.")
         form.addRow("Method", self.attack)
-        self.norm = ElidedComboBox()
+        self.norm = QComboBox()
         self.norm.setToolTip("How perturbation size is measured: Linf bounds every pixel, L2 the total energy.")
         form.addRow("Norm", self.norm)
         eps_row = QHBoxLayout()
         self.eps_slider = QSlider(Qt.Orientation.Horizontal)
-        self.eps_slider.setRange(0, SLIDER_TICKS)
+        self.eps_slider.setRange(0, SLIDER_POSITIONS)
+        self.eps_slider.setSingleStep(1)
+        self.eps_slider.setPageStep(SLIDER_PAGE)
         self.eps_slider.setToolTip("Perturbation budget epsilon: how far each image may be changed.")
         self.eps = QDoubleSpinBox()
         self.eps.setToolTip("Perturbation budget epsilon (Linf in 1/255 grey levels, L2 in [0,1] pixel units).")
@@ -131,7 +132,7 @@ class AttackControls(QWidget):
         target_row = QHBoxLayout()
         self.targeted = QCheckBox("Targeted")
         self.targeted.setToolTip("Aim for one chosen class instead of any wrong class.")
-        self.target = ElidedComboBox()
+        self.target = QComboBox()
         self.target.setToolTip("The class the targeted attack tries to make the model predict.")
         self.target.setEnabled(False)
         target_row.addWidget(self.targeted)
@@ -185,7 +186,6 @@ class AttackControls(QWidget):
         """The model box's entries (key, title) with `current` chosen; `caveat` ('random weights', ...) is
         shown under the box while it applies to the chosen model."""
         self.model_caveat.setText(f"⚠ {caveat}: its predictions mean nothing" if caveat else "")
-        self.model_caveat.setToolTip("The model's loader says so (advlens models / the model card).")
         self.model_caveat.setVisible(bool(caveat))
         self.model.blockSignals(True)
         self.model.clear()
@@ -212,6 +212,10 @@ class AttackControls(QWidget):
         self.target.blockSignals(False)
 
     # --- values out
+    def current_spec(self) -> dict:
+        """The catalogue entry of the chosen attack ({} before the catalogue is set)."""
+        return self._attacks.get(self.attack.currentData(), {})
+
     def config(self) -> dict:
         norm = self.norm.currentData() or "linf"
         unit = EPS_UNITS[norm]
@@ -377,18 +381,26 @@ class AttackControls(QWidget):
             self._updating = was
         self._emit_changed()
 
-    def _sync_slider(self) -> None:
+    def slider_to_eps(self, position: int) -> float:
+        """The ε (in the spin box's units) a slider position stands for, on the spin box's step grid."""
         lo, hi = self.eps.minimum(), self.eps.maximum()
+        raw = lo + (hi - lo) * (position / SLIDER_POSITIONS) ** 2
+        step = self.eps.singleStep()
+        return min(max(round(raw / step) * step, lo), hi)
+
+    def eps_to_slider(self, value: float) -> int:
+        lo, hi = self.eps.minimum(), self.eps.maximum()
+        share = min(max((value - lo) / max(hi - lo, 1e-12), 0.0), 1.0)
+        return round(SLIDER_POSITIONS * share**0.5)
+
+    def _sync_slider(self) -> None:
         self.eps_slider.blockSignals(True)
-        self.eps_slider.setValue(round((self.eps.value() - lo) / max(hi - lo, 1e-9) * SLIDER_TICKS))
+        self.eps_slider.setValue(self.eps_to_slider(self.eps.value()))
         self.eps_slider.blockSignals(False)
 
     def _on_slider(self, value: int) -> None:
-        lo, hi = self.eps.minimum(), self.eps.maximum()
-        step = self.eps.singleStep()
-        raw = lo + value / SLIDER_TICKS * (hi - lo)
         self.eps.blockSignals(True)
-        self.eps.setValue(round(raw / step) * step)
+        self.eps.setValue(self.slider_to_eps(value))
         self.eps.blockSignals(False)
         self._emit_changed()
 

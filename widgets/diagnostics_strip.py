@@ -118,7 +118,7 @@ class DiagnosticsStrip(QWidget):
         self.list_layout.setContentsMargins(0, 0, 0, 0)
         self.list_layout.setSpacing(1)
         self.list_layout.addStretch(1)
-        self.scroll = scroll = QScrollArea()
+        self.rows_area = scroll = QScrollArea()
         scroll.setMinimumHeight(110)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -198,13 +198,13 @@ class DiagnosticsStrip(QWidget):
     def _fit_list(self) -> None:
         """Give the rows the height their wrapped text needs at this width, so the area scrolls instead of
         squeezing them (a scroll area does not ask its contents for height-for-width by itself)."""
-        width = max(self.scroll.viewport().width(), 1)
+        width = max(self.rows_area.viewport().width(), 1)
         layout = self.list_layout
         height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
         if self.list_widget.minimumHeight() != height:
             self.list_widget.setMinimumHeight(max(height, 0))
             # the scroll area decides on its bar when it lays out its children: ask it to, now
-            QApplication.sendEvent(self.scroll, QEvent(QEvent.Type.LayoutRequest))
+            QApplication.sendEvent(self.rows_area, QEvent(QEvent.Type.LayoutRequest))
 
     def set_status(self, text: str) -> None:
         """A line above the lights (what is being measured now); the next diagnosis replaces it."""

@@ -1,74 +1,165 @@
 """An image pane: a title, a picture that keeps its aspect, and a caption (class and confidence).
 
 Items are created once and updated in place with fixed levels (pyqtgraph's fast path). It takes
-numpy arrays only: the app converts tensors before they reach a widget.
+numpy arrays only: the app converts tensors before they reach a widget. The mouse wheel zooms and a drag
+pans (panes linked with `link_panes` move together); the pixel under the pointer is announced by
+`hovered` so the window can read out every pane's value there; a double click shows the whole image.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from .fit_label import FitLabel
+from .plot_style import DEFAULT_TEXT_PT, scaled
 
 DIVERGING_MAP = "CET-D1"  # blue - white - red, symmetric around zero
 HEAT_MAP = "inferno"
-COLORBAR_WIDTH = 64
+COLORBAR_BAR_WIDTH = 10
+PANE_MIN_SIDE = 90
 
 
 class ImagePane(QWidget):
-    """Shows an RGB image, or a scalar field through a colour map (optionally with a colour bar)."""
+    """Shows an RGB image, or a scalar field through a colour map with a colour bar that names its unit.
+
+    Every pane keeps a colour-bar row under its picture, invisible where there is no colour map, so all
+    panes show their pictures at the same size.
+    """
+
+    hovered = Signal(int, int)  # pixel column, row under the pointer; (-1, -1) when it leaves the picture
+    viewReset = Signal()
 
     def __init__(self, title: str, tooltip: str = "", colormap: str | None = None, colorbar: bool = False,
-                 parent: QWidget | None = None):
+                 unit: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip(tooltip)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
-        self.title = QLabel(title)
+        title_row = QHBoxLayout()
+        title_row.setContentsMargins(0, 0, 0, 0)
+        self.title = FitLabel(title)  # drawn smaller, then elided, rather than holding the pane wide
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setObjectName("paneTitle")
-        layout.addWidget(self.title)
+        title_row.addWidget(self.title, 1)
+        self.title_row = title_row
+        layout.addLayout(title_row)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setMinimumSize(140, 140)
+        self.graphics.setMinimumSize(PANE_MIN_SIDE, PANE_MIN_SIDE)
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.graphics.ci.setContentsMargins(0, 0, 0, 0)
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=True)
         self.view.setMenuEnabled(False)
+        self.view.setMouseMode(pg.ViewBox.PanMode)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        self.colorbar: pg.ColorBarItem | None = None
+        self.marker = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)  # the pixel read out, in every linked pane
+        marker_pen = pg.mkPen((0, 200, 255), width=2)
+        marker_pen.setCosmetic(True)
+        self.marker.setPen(marker_pen)
+        self.marker.setZValue(10)
+        self.marker.hide()
+        self.view.addItem(self.marker)
         self._cmap = pg.colormap.get(colormap) if colormap else None
         if self._cmap is not None:
             self.image.setColorMap(self._cmap)
-        if colorbar and self._cmap is not None:
-            self.colorbar = pg.ColorBarItem(colorMap=self._cmap, interactive=False, width=14)
+        self.unit = unit
+        self.colorbar = pg.ColorBarItem(colorMap=self._cmap or pg.colormap.get("CET-L1"), interactive=False,
+                                        width=COLORBAR_BAR_WIDTH, label=unit or " ", orientation="horizontal")
+        self.colorbar.axis.enableAutoSIPrefix(False)
+        self.has_colorbar = bool(colorbar and self._cmap is not None)
+        if self.has_colorbar:
             self.colorbar.setImageItem(self.image)
-            self.colorbar.setFixedWidth(COLORBAR_WIDTH)
-            self.graphics.addItem(self.colorbar)
-        else:
-            # the same column left empty, so every pane shows its picture at the same size
-            spacer = pg.GraphicsWidget()
-            spacer.setFixedWidth(COLORBAR_WIDTH)
-            self.graphics.addItem(spacer)
+        self.graphics.addItem(self.colorbar, row=1, col=0)
+        self.show_colorbar(self.has_colorbar)
+        self._fit_colorbar()
         layout.addWidget(self.graphics, 1)
         self.caption = QLabel("")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setObjectName("paneCaption")
         self.caption.setWordWrap(True)
+        self.caption.setMinimumWidth(10)
         layout.addWidget(self.caption)
+        self._fit_caption()
         self._shape: tuple[int, ...] | None = None
         self.current: np.ndarray | None = None
+        self.zoomed = False  # a person zoomed or panned: resizes keep their view; a double click ends it
+        self.view.sigRangeChangedManually.connect(lambda _mask: setattr(self, "zoomed", True))
+        self.view.sigResized.connect(lambda _view: None if self.zoomed else self.reset_view())
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.viewport().installEventFilter(self)
 
+    # ------------------------------------------------------------------ colour bar
+    def show_colorbar(self, shown: bool) -> None:
+        """Shown or kept as an invisible column (the picture keeps its size either way)."""
+        self.colorbar.setOpacity(1.0 if shown else 0.0)
+        self.colorbar_shown = shown
+
+    def set_unit(self, unit: str) -> None:
+        if unit != self.unit:
+            self.unit = unit
+            self.colorbar.axis.setLabel(unit or " ")
+
+    def _fit_colorbar(self) -> None:
+        """The colour bar (under the picture) as tall as its bar, tick labels and unit at the plots' text size."""
+        font = QFont(self.font())
+        font.setPointSizeF(scaled(DEFAULT_TEXT_PT))
+        line = QFontMetricsF(font).height()
+        bar_height = scaled(COLORBAR_BAR_WIDTH)
+        bar = self.colorbar
+        bar.layout.setRowFixedHeight(2, bar_height)
+        bar.axis.setHeight(int(line * 2.4 + 4))
+        bar.setFixedHeight(int(bar_height + line * 2.4 + 10))
+
+    def _fit_caption(self) -> None:
+        """Two lines for every caption and one title height (room for a small button), so the panes of a row
+        keep equal pictures."""
+        self.caption.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 2 + 2)
+        height = max(self.title.sizeHint().height(), self.title.fontMetrics().height() + 10)
+        for i in range(self.title_row.count()):
+            widget = self.title_row.itemAt(i).widget()
+            if widget is not None:
+                height = max(height, widget.minimumSizeHint().height())
+        for i in range(self.title_row.count()):
+            widget = self.title_row.itemAt(i).widget()
+            if widget is not None:
+                widget.setFixedHeight(height)
+
+    def add_title_button(self, button: QWidget) -> None:
+        """A small control at the right of the title (the perturbation pane's view menu)."""
+        self.title_row.addWidget(button)
+        self._fit_caption()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            QTimer.singleShot(0, self, self._fit_colorbar)  # after the plots took the new sizes
+            QTimer.singleShot(0, self, self._fit_caption)  # after the style sheet sized the labels
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------------ data in
     def _fit_if_new_shape(self, array: np.ndarray) -> None:
         if array.shape[:2] != self._shape:
             self._shape = array.shape[:2]
-            self.view.setRange(xRange=(0, array.shape[1]), yRange=(0, array.shape[0]), padding=0)
+            height, width = self._shape
+            self.view.setLimits(minXRange=min(4, width), minYRange=min(4, height), maxXRange=4 * width,
+                                maxYRange=4 * height)
+            self.reset_view()
+
+    def reset_view(self) -> None:
+        """The whole picture (after zooming in)."""
+        self.zoomed = False
+        if self._shape is not None:
+            self.view.setRange(xRange=(0, self._shape[1]), yRange=(0, self._shape[0]), padding=0)
 
     def set_rgb(self, array: np.ndarray) -> None:
         """(H, W, 3) float in [0, 1]."""
         self.current = array
+        if self._cmap is not None:
+            self.image.setLookupTable(None)  # a scalar pane showing colours (the amplified-RGB perturbation)
         self.image.setImage(np.ascontiguousarray(array, dtype=np.float32), levels=(0.0, 1.0), autoLevels=False)
         self._fit_if_new_shape(array)
 
@@ -79,7 +170,9 @@ class ImagePane(QWidget):
         if hi <= lo:
             hi = lo + 1e-6
         self.image.setImage(np.ascontiguousarray(array, dtype=np.float32), levels=(lo, hi), autoLevels=False)
-        if self.colorbar is not None:
+        if self._cmap is not None:
+            self.image.setColorMap(self._cmap)
+        if self.has_colorbar:
             self.colorbar.setLevels((lo, hi))
         self._fit_if_new_shape(array)
 
@@ -87,6 +180,7 @@ class ImagePane(QWidget):
         self.current = None
         self.image.clear()
         self.caption.setText("")
+        self.marker.hide()
 
     def set_caption(self, text: str, tone: str = "") -> None:
         """Caption under the image; tone 'good', 'bad' or '' colours it."""
@@ -96,3 +190,59 @@ class ImagePane(QWidget):
             self.caption.setProperty("tone", tone)
             self.caption.style().unpolish(self.caption)
             self.caption.style().polish(self.caption)
+
+    # ------------------------------------------------------------------ pointer
+    def value_at(self, column: int, row: int) -> np.ndarray | float | None:
+        """What the pane shows at a pixel: an RGB triple or a scalar, or None off the picture."""
+        if self.current is None or not (0 <= row < self.current.shape[0] and 0 <= column < self.current.shape[1]):
+            return None
+        value = self.current[row, column]
+        return np.asarray(value) if np.ndim(value) else float(value)
+
+    def pixel_at(self, scene_pos: QPointF) -> tuple[int, int]:
+        if self.current is None or not self.view.sceneBoundingRect().contains(scene_pos):
+            return -1, -1
+        point = self.view.mapSceneToView(scene_pos)
+        column, row = int(np.floor(point.x())), int(np.floor(point.y()))
+        if 0 <= row < self.current.shape[0] and 0 <= column < self.current.shape[1]:
+            return column, row
+        return -1, -1
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        self.hovered.emit(*self.pixel_at(scene_pos))
+
+    def eventFilter(self, watched, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Leave:
+            self.hovered.emit(-1, -1)
+        elif event.type() == QEvent.Type.MouseButtonDblClick:
+            self.reset_view()
+            self.viewReset.emit()
+            return True
+        return False
+
+    def mark_pixel(self, column: int, row: int) -> None:
+        """Outline one pixel (the one read out), or none with (-1, -1)."""
+        if column < 0 or self.current is None:
+            self.marker.hide()
+            return
+        self.marker.setRect(QRectF(column, row, 1, 1))
+        self.marker.show()
+
+
+def link_panes(panes: list[ImagePane]) -> None:
+    """Zoom and pan together; the pixel under the pointer in one is outlined in all.
+
+    The range a person sets in one pane is copied to the others (pyqtgraph's own axis links fight the
+    locked aspect ratio when both axes are linked).
+    """
+
+    def follow(source: ImagePane) -> None:
+        rect = source.view.viewRect()
+        for pane in panes:
+            if pane is not source:
+                pane.view.setRange(rect=rect, padding=0)
+
+    for pane in panes:
+        pane.view.sigRangeChangedManually.connect(lambda _mask, p=pane: follow(p))
+        pane.hovered.connect(lambda c, r: [p.mark_pixel(c, r) for p in panes])
+        pane.viewReset.connect(lambda: [p.reset_view() for p in panes])

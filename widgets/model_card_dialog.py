@@ -7,6 +7,7 @@ that file, so the question is asked once.
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -17,8 +18,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from .combo import ElidedComboBox
 
 NORMALISATION_PRESETS: dict[str, tuple[list[float], list[float]]] = {
     "ImageNet (0.485, 0.456, 0.406 / 0.229, 0.224, 0.225)": ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
@@ -56,7 +55,7 @@ class ModelCardDialog(QDialog):
 
         self.name = QLineEdit(suggestion.get("name", ""))
         self.name.setToolTip("A short name shown in the title bar and in run records.")
-        self.labels_source = ElidedComboBox()
+        self.labels_source = QComboBox()
         self.labels_source.addItems([*label_presets, NUMBERED, CUSTOM])
         self.labels_source.setToolTip("Class names in the order of the model's outputs.")
         self.class_count = QSpinBox()
@@ -66,7 +65,7 @@ class ModelCardDialog(QDialog):
         self.labels = QPlainTextEdit("\n".join(suggestion.get("labels", [])))
         self.labels.setToolTip("One class name per line, in output order.")
         self.labels.setMaximumHeight(120)
-        self.normalisation = ElidedComboBox()
+        self.normalisation = QComboBox()
         self.normalisation.addItems([*NORMALISATION_PRESETS, "Custom"])
         self.normalisation.setToolTip("What the model was trained on: (pixel - mean) / std, per channel.")
         self.mean = QLineEdit(_format(suggestion.get("mean", [0.0, 0.0, 0.0])))
@@ -79,7 +78,7 @@ class ModelCardDialog(QDialog):
         self.input_size.setValue(int(suggestion.get("input_size") or 0))
         self.input_size.setToolTip("The exact width = height the model needs, or 'any size' for models with "
                                    "global pooling.")
-        self.architecture = ElidedComboBox()
+        self.architecture = QComboBox()
         self.architecture.setEditable(True)
         self.architecture.addItems(architectures or [])
         self.architecture.setCurrentText(suggestion.get("architecture", ""))

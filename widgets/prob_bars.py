@@ -1,45 +1,24 @@
 """Top-k class probabilities as horizontal bars, updated in place.
 
-The class names sit on the left axis, which takes the width its longest name needs up to a share of the
-widget; a longer name wraps onto a second line there (and is elided only past that), so ImageNet's names
-stay readable at any window width.
+Each class's name and probability are written on a line of their own above its bar, elided to the
+plot's width, so long names (ImageNet's) never need a wide axis and the plot fits any window width.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-AXIS_SHARE = 0.45  # at most this share of the widget's width goes to the class names
-MIN_AXIS_WIDTH = 48
-MAX_LINES = 2
-
-
-def fit_label(text: str, metrics: QFontMetrics, width: int, max_lines: int = MAX_LINES) -> str:
-    """`text` broken at spaces into at most `max_lines` lines no wider than `width`; the last line elided."""
-    if metrics.horizontalAdvance(text) <= width:
-        return text
-    lines: list[str] = []
-    words = text.split(" ")
-    while words and len(lines) < max_lines - 1:
-        line = words.pop(0)
-        while words and metrics.horizontalAdvance(f"{line} {words[0]}") <= width:
-            line = f"{line} {words.pop(0)}"
-        if metrics.horizontalAdvance(line) > width:  # one word longer than the axis: cut it here
-            words.insert(0, line)
-            break
-        lines.append(line)
-    rest = " ".join(words)
-    if rest:
-        lines.append(metrics.elidedText(rest, Qt.TextElideMode.ElideRight, width))
-    return "\n".join(lines)
+from .plot_style import DEFAULT_TEXT_PT, scaled
 
 TRUE_COLOUR = (46, 160, 67)
 TARGET_COLOUR = (214, 120, 0)
 OTHER_COLOUR = (90, 120, 200)
+BAR_HEIGHT = 0.36  # of a row: the name in the upper part, the bar under it
+TEXT_Y, BAR_Y = 0.28, 0.74  # centres within a row
 
 
 class ProbabilityBars(QWidget):
@@ -50,45 +29,63 @@ class ProbabilityBars(QWidget):
         self.k = k
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = pg.PlotWidget(title="Top 5 (adversarial)")
-        layout.addWidget(self.plot)
+        layout.setSpacing(0)
+        self.title = QLabel("Top-5 classes (adversarial)")
+        self.title.setObjectName("plotTitle")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(10)
+        layout.addWidget(self.title)
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumWidth(60)
+        layout.addWidget(self.plot, 1)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.setXRange(0, 1, padding=0.02)
-        self.plot.setYRange(-0.6, k - 0.4, padding=0)
+        self.plot.setYRange(0, k, padding=0.01)
         self.plot.getAxis("bottom").setLabel("probability")
+        self.plot.getAxis("left").setTicks([[]])
+        self.plot.getAxis("left").setWidth(6)
         self.plot.getPlotItem().invertY(True)
-        self.bars = pg.BarGraphItem(x0=np.zeros(k), y=np.arange(k), height=0.7, width=np.zeros(k),
-                                    brushes=[pg.mkBrush(OTHER_COLOUR)] * k)
+        self.bars = pg.BarGraphItem(x0=np.zeros(k), y=np.arange(k) + BAR_Y, height=BAR_HEIGHT,
+                                    width=np.zeros(k), brushes=[pg.mkBrush(OTHER_COLOUR)] * k)
         self.plot.addItem(self.bars)
         self.texts = []
         for i in range(k):
             text = pg.TextItem("", anchor=(0, 0.5), color=pg.getConfigOption("foreground"))
-            text.setPos(0.01, i)
+            text.setPos(0.0, i + TEXT_Y)
             self.plot.addItem(text)
             self.texts.append(text)
-        self.axis = self.plot.getAxis("left")
-        self.axis.setTicks([[(i, "") for i in range(k)]])
-        self.axis.setWidth(MIN_AXIS_WIDTH)
         self.labels: list[str] = []
-        self.shown_labels: list[str] = []
         self.probs = np.zeros(k)
+        self._lines: list[tuple[str, str]] = []
+        self.plot.getPlotItem().vb.sigResized.connect(self._draw_texts)
+        self._fit_height()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().resizeEvent(event)
-        self._layout_labels()
+    def _fit_height(self) -> None:
+        """Tall enough for k lines of text and k bars at the plots' current text size."""
+        font = QFont(self.font())
+        font.setPointSizeF(scaled(DEFAULT_TEXT_PT))
+        line = QFontMetricsF(font).lineSpacing()
+        self.plot.setMinimumHeight(int(self.k * line * 1.3 + line * 2.5))
 
-    def _layout_labels(self) -> None:
-        """The axis as wide as the longest name needs (within AXIS_SHARE of the widget), names wrapped to it."""
-        metrics = QFontMetrics(self.axis.style.get("tickFont") or self.axis.font())
-        pad = self.axis.style["tickTextOffset"][0] + max(self.axis.style["tickLength"], 0) + 8
-        room = max(MIN_AXIS_WIDTH, int(self.width() * AXIS_SHARE) - pad)
-        longest = max((metrics.horizontalAdvance(name) for name in self.labels), default=0)
-        text_width = min(room, max(longest, MIN_AXIS_WIDTH - pad))
-        self.shown_labels = [fit_label(name, metrics, text_width) for name in self.labels]
-        self.axis.setWidth(text_width + pad)
-        self.axis.setTicks([[(i, self.shown_labels[i] if i < len(self.shown_labels) else "") for i in range(self.k)]])
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.FontChange:
+            QTimer.singleShot(0, self, self._fit_height)  # after the plots took their new sizes
+            QTimer.singleShot(0, self, self._draw_texts)
+        super().changeEvent(event)
+
+    def _draw_texts(self, *_args) -> None:
+        """Each row's line, its class name elided to what the plot's width leaves beside the probability."""
+        width = self.plot.getPlotItem().vb.width() - 6
+        for text, (name, share) in zip(self.texts, self._lines, strict=False):
+            metrics = QFontMetricsF(text.textItem.font())
+            room = max(width - metrics.horizontalAdvance(f"  {share}"), metrics.averageCharWidth() * 3)
+            shown = metrics.elidedText(name, Qt.TextElideMode.ElideRight, room) if name else ""
+            line = f"{shown}  {share}" if name else ""
+            if text.toPlainText() != line:
+                text.setText(line)
 
     def set_probabilities(self, labels: list[str], probs: np.ndarray, true_label: str | None = None,
                           target_label: str | None = None) -> None:
@@ -97,13 +94,13 @@ class ProbabilityBars(QWidget):
         widths = np.zeros(self.k)
         widths[:n] = probs
         brushes = []
+        self._lines = []
         for i in range(self.k):
             name = labels[i] if i < n else ""
             colour = TRUE_COLOUR if name == true_label else TARGET_COLOUR if name == target_label else OTHER_COLOUR
             brushes.append(pg.mkBrush(colour))
-            self.texts[i].setText(f"{probs[i]:.1%}" if i < n else "")
-            self.texts[i].setPos(min(widths[i], 0.8) + 0.01, i)
+            self._lines.append((name, f"{probs[i]:.1%}" if i < n else ""))
         self.bars.setOpts(width=widths, brushes=brushes)
+        self._draw_texts()
         self.labels = list(labels[:n])
         self.probs = probs
-        self._layout_labels()

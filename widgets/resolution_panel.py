@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -23,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .combo import ElidedComboBox
 from .image_pane import DIVERGING_MAP
+from .plot_layout import OutsideLegend, wrap_title
+from .plot_style import follow_style
+from .side_column import SideColumn
 from .task_progress import TaskProgress
 
 REFERENCE_COLOURS = [(31, 119, 180), (44, 160, 44), (148, 103, 189), (140, 86, 75)]
@@ -33,30 +36,56 @@ L2_METRICS = (("l2", "raw L2"), ("rel_l2", "relative L2"), ("rms", "RMS"),
               ("grad_l2", "mean ‖∂L/∂x‖₂"))
 
 
+def log_ticks(values: list[float] | np.ndarray, low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks for a log axis labelled in plain numbers: decades, and 2 and 5 between them when few decades show."""
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high <= 0:
+        return []
+    first, last = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    steps = (1, 2, 5) if last - first <= 3 else (1,)
+    ticks = [m * 10.0**e for e in range(first, last + 1) for m in steps]
+    return [(float(np.log10(v)), f"{v:g}") for v in ticks if low / 1.5 <= v <= high * 1.5]
+
+
 class LogLogPlot(QWidget):
-    """Per-image points, medians, means, the fitted line and the readings' reference lines."""
+    """Per-image points, medians, means, the fitted line and the readings' reference lines.
+
+    The legend sits under the plot (never on the points); the x axis is labelled with the side lengths
+    measured (16, 32, 64 …), the y axis with plain numbers.
+    """
 
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget(title=title)
+        wrap_title(self.plot.getPlotItem())
         self.plot.setLogMode(True, True)
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.plot.setLabel("bottom", "side length s (px); n = 3·s² values")
         self.plot.setMenuEnabled(False)
-        self.legend = self.plot.addLegend(offset=(-10, -10), labelTextSize="9pt")
+        self.outside = OutsideLegend(self.plot.getPlotItem(), "bottom")
+        self.legend = self.outside.legend
         self.points = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(150, 150, 150, 120), pen=None)
         self.median = self.plot.plot([], [], pen=pg.mkPen((214, 39, 40), width=3), symbol="o", symbolSize=8,
-                                     symbolBrush=(214, 39, 40), name="median")
-        self.mean = self.plot.plot([], [], pen=pg.mkPen((255, 127, 14), width=2, style=Qt.PenStyle.DashLine),
-                                   name="mean")
-        self.fit = self.plot.plot([], [], pen=pg.mkPen((20, 20, 20), width=2), name="fit")
+                                     symbolBrush=(214, 39, 40))
+        self.mean = self.plot.plot([], [], pen=pg.mkPen((255, 127, 14), width=2, style=Qt.PenStyle.DashLine))
+        # drawn in the theme's ink (black on light, light grey on dark), so a theme switch recolours it
+        self.fit = self.plot.plot([], [], pen=pg.mkPen(pg.getConfigOption("foreground"), width=2))
         self.plot.addItem(self.points)
-        self.legend.addItem(self.points, "per image")
         self.references: list[pg.PlotDataItem] = []
+        self._names: dict[int, str] = {}
         layout.addWidget(self.plot)
         self.medians = np.zeros(0)
+
+    def _update_legend(self) -> None:
+        entries = [(self.median, "median"), (self.mean, "mean"), (self.fit, "fit"), (self.points, "per image")]
+        entries += [(item, self._names[id(item)]) for item in self.references]
+        self.outside.set_entries(entries)
+        drawn = {"per image"} if len(self.points.data) else set()
+        for item, name in entries:
+            if isinstance(item, pg.PlotDataItem) and item.xData is not None and len(item.xData):
+                drawn.add(name)
+        self.outside.show_only([name for _item, name in entries if name in drawn])
 
     def set_data(self, sizes: list[int], table: np.ndarray, medians: list[float], means: list[float],
                  fit: tuple[float, float] | None, references: dict[str, float], y_label: str) -> None:
@@ -83,16 +112,23 @@ class LogLogPlot(QWidget):
             self.fit.setData([], [])
         for item in self.references:
             self.plot.removeItem(item)
-            self.legend.removeItem(item)
         self.references = []
+        self._names = {}
+        shown_y = list(ys) + list(med[ok]) + list(mean[okm])
         if ok.any():
             s0, y0 = sizes_arr[ok][0], med[ok][0]
             for k, (name, slope) in enumerate(references.items()):
                 colour = REFERENCE_COLOURS[k % len(REFERENCE_COLOURS)]
-                item = self.plot.plot(sizes_arr, y0 * (sizes_arr / s0) ** slope,
-                                      pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine),
-                                      name=f"{name}: {slope:+g}")
+                values = y0 * (sizes_arr / s0) ** slope
+                item = self.plot.plot(sizes_arr, values, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine))
                 self.references.append(item)
+                self._names[id(item)] = f"{name}: {slope:+g}"
+                shown_y += list(values)
+        self.plot.getAxis("bottom").setTicks([[(float(np.log10(s)), f"{s:g}") for s in sizes if s > 0]] or None)
+        positive = [v for v in shown_y if np.isfinite(v) and v > 0]
+        self.plot.getAxis("left").setTicks([log_ticks(positive, min(positive), max(positive))] if positive else None)
+        self._update_legend()
+        follow_style(self.plot)
 
 
 class PerturbationStrip(pg.GraphicsLayoutWidget):
@@ -118,6 +154,7 @@ class PerturbationStrip(pg.GraphicsLayoutWidget):
             view.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
             self.addLabel(f"{size} px", row=1, col=col)
             self.shown.append(size)
+        follow_style(self)
 
 
 class ResolutionPanel(QWidget):
@@ -129,11 +166,12 @@ class ResolutionPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         outer = QHBoxLayout(self)
-        left = QVBoxLayout()
-        outer.addLayout(left, 0)
+        left_widget = QWidget()
+        left = QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
         box = QGroupBox("Resolution lab (Dube)")
         form = QFormLayout(box)
-        self.images = ElidedComboBox()
+        self.images = QComboBox()
         self.images.setEditable(True)
         self.images.addItems(["demo:32", "demo:64", "demo:16"])
         self.images.setToolTip("demo:N held-out scenes drawn natively at each size, sample:NAME, or a folder path.")
@@ -141,7 +179,7 @@ class ResolutionPanel(QWidget):
         self.resolutions = QLineEdit("16,24,32,48,64,96,128")
         self.resolutions.setToolTip("Side lengths to measure, comma separated (the model must accept each).")
         form.addRow("Resolutions", self.resolutions)
-        self.attack = ElidedComboBox()
+        self.attack = QComboBox()
         for name, title in (("fmn", "FMN"), ("deepfool", "DeepFool"), ("pgd-bisect", "PGD + bisection")):
             self.attack.addItem(title, name)
         self.attack.setToolTip("The near-minimal attack that finds each image's smallest perturbation.")
@@ -151,13 +189,13 @@ class ResolutionPanel(QWidget):
         self.steps.setValue(100)
         self.steps.setToolTip("Iterations of the attack per image and norm.")
         form.addRow("Steps", self.steps)
-        self.condition = ElidedComboBox()
+        self.condition = QComboBox()
         self.condition.addItem("native (finer samplings)", "native")
         self.condition.addItem("nearest-upsampled (control)", "nearest-upsampled")
         self.condition.setToolTip("Native: the same scene sampled more finely. Nearest-upsampled: the smallest "
                                   "image blown up, adding no detail — a control.")
         form.addRow("Condition", self.condition)
-        self.models = ElidedComboBox()
+        self.models = QComboBox()
         self.models.addItem("the Explorer's model (one for every size)", "single")
         self.models.addItem("per-resolution control models", "per-resolution")
         self.models.setToolTip("One model: the model open in the Explorer sees every resolution (a multi-resolution "
@@ -181,13 +219,15 @@ class ResolutionPanel(QWidget):
             button.clicked.connect(lambda _c=False, k=kind: self.exportRequested.emit(k))
             elayout.addWidget(button)
         left.addWidget(export)
-        self.metric = ElidedComboBox()
+        self.left_metric = QComboBox()
         for key, title in L2_METRICS:
-            self.metric.addItem(title, key)
-        self.metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")
-        self.metric.currentIndexChanged.connect(lambda _i: self.metricChanged.emit())
-        form.addRow("Left plot", self.metric)
+            self.left_metric.addItem(title, key)
+        self.left_metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")
+        self.left_metric.currentIndexChanged.connect(lambda _i: self.left_metricChanged.emit())
+        form.addRow("Left plot", self.left_metric)
         left.addStretch(1)
+        self.side = SideColumn(left_widget, min_chars=30, max_chars=42)
+        outer.addWidget(self.side, 0)
 
         right = QVBoxLayout()
         outer.addLayout(right, 1)
@@ -219,8 +259,11 @@ class ResolutionPanel(QWidget):
         split.setStretchFactor(2, 1)
         split.setSizes([150, 450, 170])
         right.addWidget(split, 1)
-        right.addWidget(QLabel("Minimal L2 perturbation of one image at each resolution, all shown at the same size "
-                               "(channel mean; blue lowers, red raises):"))
+        strip_title = QLabel("Minimal L2 perturbation of one image at each resolution, all shown at the same size "
+                             "(channel mean; blue lowers, red raises):")
+        strip_title.setWordWrap(True)
+        strip_title.setMinimumWidth(10)
+        right.addWidget(strip_title)
         self.strip = PerturbationStrip()
         right.addWidget(self.strip)
 

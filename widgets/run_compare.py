@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .combo import ElidedComboBox
 from .image_pane import DIVERGING_MAP, ImagePane
 from .metric_plots import SERIES, add_step_plots
+from .plot_style import follow_style
 
 RUN_NAMES = ("A", "B")
 RUN_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine)
@@ -46,7 +46,7 @@ class RunCompareDialog(QDialog):
         choosers = QFormLayout()
         self.choosers: list[QComboBox] = []
         for name in RUN_NAMES:
-            combo = ElidedComboBox()
+            combo = QComboBox()
             combo.setToolTip(f"Run {name}: a saved run record (newest first)")
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(60)
@@ -69,7 +69,8 @@ class RunCompareDialog(QDialog):
                 "original": ImagePane("Original", "The image the run attacked."),
                 "adversarial": ImagePane("Adversarial", "The run's final adversarial image."),
                 "perturbation": ImagePane("Perturbation", "Adversarial minus original, channel mean; blue "
-                                          "lowers, red raises a pixel.", colormap=DIVERGING_MAP),
+                                          "lowers, red raises a pixel.", colormap=DIVERGING_MAP, colorbar=True,
+                                          unit="Δ (/255)"),
             }
             for column, pane in enumerate(panes.values()):
                 row.addWidget(pane, 0, column)
@@ -80,15 +81,17 @@ class RunCompareDialog(QDialog):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setToolTip("Per step, run A solid and run B dashed: loss and margin, true/target "
                                  "probability, L2 and Linf (x255) of the perturbation.")
-        self.plots = add_step_plots(self.graphics, legend_size="8pt")
+        self.step_plots = add_step_plots(self.graphics, legend_size="8pt")
+        self.plots = self.step_plots.plots
         self.curves: list[dict[str, pg.PlotDataItem]] = []
         for run, style in zip(RUN_NAMES, RUN_STYLES, strict=True):
             curves = {}
-            for name, (index, legend, colour) in SERIES.items():
-                curves[name] = self.plots[index].plot([], [], name=f"{legend} {run}",
-                                                      pen=pg.mkPen(colour, width=2 if run == "A" else 1, style=style),
-                                                      antialias=False, skipFiniteCheck=True)
+            for name, (_index, legend, colour, _axis) in SERIES.items():
+                curves[name] = self.step_plots.add_curve(
+                    name, f"{legend} {run}", pen=pg.mkPen(colour, width=2 if run == "A" else 1, style=style),
+                    antialias=False, skipFiniteCheck=True)
             self.curves.append(curves)
+        self.step_plots.show_legend_for(set())
 
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["", "Run A", "Run B"])
@@ -106,6 +109,7 @@ class RunCompareDialog(QDialog):
         layout.addLayout(choosers)
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
+        follow_style(self)  # opened in demo mode: its plots at the demo's sizes too
 
     # --- choices
     def set_choices(self, items: list[tuple[str, str]], a: str | None, b: str | None) -> None:
@@ -148,15 +152,18 @@ class RunCompareDialog(QDialog):
             panes["adversarial"].set_rgb(run["adversarial"])
             panes["adversarial"].set_caption(run.get("adversarial_caption", ""), run.get("tone", ""))
             peak = max(float(run.get("peak", 0.0)), 1e-6)
-            panes["perturbation"].set_scalar(run["perturbation"], (-peak, peak))
+            panes["perturbation"].set_scalar(run["perturbation"] * 255, (-peak * 255, peak * 255))
             panes["perturbation"].set_caption(f"±{peak * 255:.1f}/255 = full colour")
-        for curves, steps, series in zip(self.curves, data["steps"], data["series"], strict=True):
+        present = set()
+        for run, curves, steps, series in zip(RUN_NAMES, self.curves, data["steps"], data["series"], strict=True):
             for name, curve in curves.items():
                 values = series.get(name)
                 if values is None or len(values) == 0 or not np.isfinite(values).any():
                     curve.setData([], [])
                 else:
                     curve.setData(steps[: len(values)], values, skipFiniteCheck=True)
+                    present.add(f"{SERIES[name][1]} {run}")
+        self.step_plots.show_legend_for(present)
         rows = data.get("rows", [])
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):

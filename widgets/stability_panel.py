@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -29,7 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis_views import make_plot
-from .combo import ElidedComboBox
+from .banner import BannerArea
+from .plot_layout import OutsideLegend
+from .plot_style import follow_style
+from .side_column import SideColumn
 from .task_progress import TaskProgress
 
 KIND_COLOURS = {"fixed": (214, 39, 40), "zigzag": (44, 160, 44), "nearest": (31, 119, 180), "wide": (255, 127, 14)}
@@ -41,7 +45,7 @@ RHO_TICKS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3
 
 
 def _plot(title: str, x: str, y: str) -> pg.PlotWidget:
-    return make_plot(title, x, y, title_size="12pt")
+    return make_plot(title, x, y, title_size="11pt")
 
 
 def _shown(xs: list[float], ys: list[float]) -> np.ndarray:
@@ -99,17 +103,17 @@ class StabilityPanel(QWidget):
 
         nets = QGroupBox("Fixed architecture (Adam)")
         nform = QFormLayout(nets)
-        self.width = QSpinBox()
-        self.width.setRange(1, 1024)
-        self.width.setValue(16)
-        self.width.setToolTip("Width of every hidden layer: the same for every K and d.")
-        nform.addRow("Width", self.width)
-        self.depth = QSpinBox()
-        self.depth.setRange(1, 6)
-        self.depth.setValue(2)
-        self.depth.setToolTip("Hidden layers: the same for every K and d. The widened MLP has this depth and "
+        self.width_box = QSpinBox()
+        self.width_box.setRange(1, 1024)
+        self.width_box.setValue(16)
+        self.width_box.setToolTip("Width of every hidden layer: the same for every K and d.")
+        nform.addRow("Width", self.width_box)
+        self.depth_box = QSpinBox()
+        self.depth_box.setRange(1, 6)
+        self.depth_box.setValue(2)
+        self.depth_box.setToolTip("Hidden layers: the same for every K and d. The widened MLP has this depth and "
                               "width max(width, 4K).")
-        nform.addRow("Depth", self.depth)
+        nform.addRow("Depth", self.depth_box)
         self.seeds = QSpinBox()
         self.seeds.setRange(1, 20)
         self.seeds.setValue(3)
@@ -129,7 +133,7 @@ class StabilityPanel(QWidget):
         self.learning_rate.setValue(0.01)
         self.learning_rate.setToolTip("Adam's learning rate.")
         nform.addRow("Learning rate", self.learning_rate)
-        self.norm = ElidedComboBox()
+        self.norm = QComboBox()
         self.norm.addItem("L2", "l2")
         self.norm.addItem("Linf", "linf")
         self.norm.setToolTip("Norm of the headline ratio ρ = median distance to a class change / δ. Both norms "
@@ -154,12 +158,12 @@ class StabilityPanel(QWidget):
 
         view = QGroupBox("Plot against")
         vform = QFormLayout(view)
-        self.x_axis = ElidedComboBox()
+        self.x_axis = QComboBox()
         self.x_axis.addItem("stripes K", "stripes")
         self.x_axis.addItem("dimension d", "dim")
         self.x_axis.setToolTip("The swept parameter on the x axis of the sweep plots.")
         vform.addRow("x axis", self.x_axis)
-        self.fixed_value = ElidedComboBox()
+        self.fixed_value = QComboBox()
         self.fixed_value.setToolTip("The value of the other parameter for the curves shown.")
         vform.addRow("at", self.fixed_value)
         self.x_axis.currentIndexChanged.connect(lambda _i: self.axisChanged.emit())
@@ -167,12 +171,8 @@ class StabilityPanel(QWidget):
         left.addWidget(view)
         left.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidget(box)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(290)
-        scroll.setMaximumWidth(340)
-        return scroll
+        self.side = SideColumn(box, min_chars=30, max_chars=38)
+        return self.side
 
     # ---------------------------------------------------------------------------------------- views
     def _build_views(self) -> QWidget:
@@ -181,10 +181,9 @@ class StabilityPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel("Fixed ReLU architecture vs networks that grow with the problem: press Run.")
         self.summary.setObjectName("banner")
-        self.summary.setStyleSheet("font-size: 13pt;")  # a few sentences: smaller than the Explorer's one-liner
-        self.summary.setWordWrap(True)
+        self.summary.setProperty("long", True)  # a few sentences: the theme draws it smaller than a one-liner
         self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.summary)
+        layout.addWidget(BannerArea(self.summary, max_lines=3))
 
         grid_widget = QWidget()
         grid = QGridLayout(grid_widget)
@@ -192,8 +191,8 @@ class StabilityPanel(QWidget):
         self.loss_plot = _plot("Training loss (live)", "Adam step", "logistic loss")
         self.train_plot = _plot("Accuracy while training (live)", "Adam step", "accuracy")
         self.train_plot.setYRange(0.4, 1.0, padding=0.02)
-        self.train_legend = self.train_plot.addLegend(offset=(-10, -10), labelTextSize="10pt",
-                                                      brush=pg.mkBrush(255, 255, 255, 210))
+        self.train_outside = OutsideLegend(self.train_plot.getPlotItem(), "bottom")
+        self.train_legend = self.train_outside.legend
         self.good_plot = _plot("Seeds ending accurate and stable", "K", "share of seeds")
         self.good_plot.setLogMode(x=True)
         self.good_plot.setYRange(0, 1, padding=0.05)
@@ -269,19 +268,19 @@ class StabilityPanel(QWidget):
             return "#" + "".join(f"{c:02x}" for c in rgb[:3])
 
         symbols = {"fixed": "●", "zigzag": "■", "nearest": "▼", "wide": "◆"}
-        items = [f'<span style="color:{hex_colour(KIND_COLOURS[k])}; font-size:16pt">━{symbols[k]}━</span> '
+        items = [f'<span style="color:{hex_colour(KIND_COLOURS[k])}; font-size:x-large">━{symbols[k]}━</span> '
                  f"{KIND_NAMES[k]}" for k in KIND_COLOURS]
-        items.append(f'<span style="color:{hex_colour((214, 39, 40))}; font-size:12pt">•</span> each seed')
-        items.append(f'<span style="color:{hex_colour(REFERENCE_COLOUR)}; font-size:14pt">┄┄</span> '
+        items.append(f'<span style="color:{hex_colour((214, 39, 40))}; font-size:large">•</span> each seed')
+        items.append(f'<span style="color:{hex_colour(REFERENCE_COLOUR)}; font-size:large">┄┄</span> '
                      "true stripe classifier")
-        items.append('<span style="font-size:14pt">○</span> hollow: acc &lt; 95%')
-        return '<span style="font-size:11pt">' + " &nbsp;&nbsp; ".join(items) + "</span>"
+        items.append('<span style="font-size:large">○</span> hollow: acc &lt; 95%')
+        return '<span>' + " &nbsp;&nbsp; ".join(items) + "</span>"
 
     # ---------------------------------------------------------------------------------------- inputs
     def options(self) -> dict:
         return {
             "stripes": self.stripes.text(), "dims": self.dims.text(), "train_points": self.train_points.value(),
-            "test_points": self.test_points.value(), "width": self.width.value(), "depth": self.depth.value(),
+            "test_points": self.test_points.value(), "width": self.width_box.value(), "depth": self.depth_box.value(),
             "seeds": self.seeds.value(), "train_steps": self.steps.value(),
             "learning_rate": self.learning_rate.value(), "norm": self.norm.currentData(),
         }
@@ -313,27 +312,32 @@ class StabilityPanel(QWidget):
     def set_training(self, title: str, steps: list[int], members: list[str], loss: list[list[float]],
                      train_accuracy: list[list[float]], test_accuracy: list[list[float]]) -> None:
         """The training under way: one loss line per member; accuracy held-out (solid) and training (dashed)."""
-        self.loss_plot.getPlotItem().titleLabel.setText(f"Live: {title}", size="11pt")
+        if self.loss_plot.getPlotItem().titleLabel.text != f"Live: {title}":
+            self.loss_plot.getPlotItem().titleLabel.setText(f"Live: {title}", size="11pt")
+            follow_style(self.loss_plot)
         while len(self.loss_curves) < len(members):
             colour = SEED_COLOURS[len(self.loss_curves) % len(SEED_COLOURS)]
             self.loss_curves.append(self.loss_plot.plot([], [], pen=pg.mkPen(colour, width=2)))
             self.train_curves.append(self.train_plot.plot([], [], pen=pg.mkPen(colour, width=3)))
             self.train_curves.append(self.train_plot.plot([], [], pen=pg.mkPen(colour, width=1,
                                                                                style=Qt.PenStyle.DashLine)))
-        self.train_legend.clear()
         x = np.asarray(steps, dtype=float)
+        entries = []
         for i, curve in enumerate(self.loss_curves):
             if i < len(members):
                 curve.setData(x, np.asarray(loss[i], dtype=float))
                 self.train_curves[2 * i].setData(x, np.asarray(test_accuracy[i], dtype=float))
                 self.train_curves[2 * i + 1].setData(x, np.asarray(train_accuracy[i], dtype=float))
-                self.train_legend.addItem(self.train_curves[2 * i], f"{members[i]}, held-out")
+                entries.append((self.train_curves[2 * i], f"{members[i]}, held-out"))
             else:
                 curve.setData([], [])
                 self.train_curves[2 * i].setData([], [])
                 self.train_curves[2 * i + 1].setData([], [])
         if members:
-            self.train_legend.addItem(self.train_curves[1], "training points (dashed)")
+            entries.append((self.train_curves[1], "training points (dashed)"))
+        if [name for _c, name in entries] != [name for _c, name in self.train_outside.entries]:
+            self.train_outside.set_entries(entries)
+            follow_style(self.train_plot)
 
     def set_sweep(self, x_label: str, xs: list[float], accuracy: dict[str, list[float]], rho: dict[str, list[float]],
                   seed_points: tuple[list[float], list[float], list[float]], truth_rho: list[float],
@@ -364,7 +368,9 @@ class StabilityPanel(QWidget):
         self.rho_plot.getAxis("left").setTicks([[(math.log10(v), f"{v:g}") for v in rho_ticks]])
 
     def set_good_fraction(self, xs: list[float], fractions: list[float], title: str, y_label: str) -> None:
-        self.good_plot.getPlotItem().titleLabel.setText(title, size="12pt")
+        if self.good_plot.getPlotItem().titleLabel.text != title:
+            self.good_plot.getPlotItem().titleLabel.setText(title, size="11pt")
+            follow_style(self.good_plot)
         self.good_plot.setLabel("left", y_label)
         x, y = np.asarray(xs, dtype=float), np.asarray(fractions, dtype=float)
         keep = np.isfinite(y) & (x > 0)

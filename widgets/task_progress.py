@@ -24,15 +24,33 @@ class TaskProgress(QWidget):
         self.eta = QLabel("")
         for widget in (self.cancel, self.bar, self.eta):
             layout.addWidget(widget)
+        self._busy = False
+        self._total = 0
+
+    def finish(self) -> None:
+        """The task ended with its result: a full bar and 'done' (with its count when it counted)."""
+        self.bar.setMaximum(1)
+        self.bar.setValue(1)
+        unit = f" {self.unit}" if self.unit else ""
+        self.eta.setText(f"done: {self._total}/{self._total}{unit}" if self._total > 0 else "done")
 
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.cancel.setEnabled(busy)
         if busy:
             self.bar.setValue(0)
             self.eta.setText("starting…")
 
     def set_progress(self, done: int, total: int, eta: float | None) -> None:
-        self.bar.setMaximum(max(total, 1))
+        """`done` of `total` pieces; a task that does not count its pieces (total 0) shows 'done' once it
+        reports, never '0/0'."""
+        self._total = total
+        if total <= 0:
+            self.bar.setMaximum(1)
+            self.bar.setValue(0 if self._busy else 1)
+            self.eta.setText("working…" if self._busy else "done")
+            return
+        self.bar.setMaximum(total)
         self.bar.setValue(done)
         count = f"{done}/{total}" + (f" {self.unit}" if self.unit else "")
-        self.eta.setText(count + (f" · about {eta:.0f} s left" if eta is not None else ""))
+        self.eta.setText(count + (f" · about {eta:.0f} s left" if eta is not None and done < total else ""))

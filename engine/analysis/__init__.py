@@ -1,14 +1,37 @@
 """Analyses over sets of images: robust accuracy vs epsilon, minimal perturbations, loss landscape,
-noise vs adversarial, transfer between models, frequency content of perturbations."""
+noise vs adversarial, transfer between models, frequency content of perturbations.
 
-from .frequency import frequency_comparison, laplacian_band_energy, radial_fft_energy
-from .landscape import Landscape, adversarial_landscape, loss_landscape
-from .noise import NoiseComparison, noise_vs_adversarial, noise_vs_attack
-from .requests import ANALYSES, AnalysisRequest, default_attack, run_analysis
-from .sweep import MinimalNorms, RobustCurve, minimal_perturbations, robust_accuracy_curve
-from .transfer import TransferTable, transfer_table
+Names load on first use (PEP 562), so `advlens.engine.analysis.results` — the plain-data results the
+GUI process unpickles — imports without torch.
+"""
 
-__all__ = ["ANALYSES", "AnalysisRequest", "Landscape", "MinimalNorms", "NoiseComparison", "RobustCurve",
-           "TransferTable", "adversarial_landscape", "default_attack", "frequency_comparison",
-           "laplacian_band_energy", "loss_landscape", "minimal_perturbations", "noise_vs_adversarial",
-           "noise_vs_attack", "radial_fft_energy", "robust_accuracy_curve", "run_analysis", "transfer_table"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "frequency_comparison": "frequency", "laplacian_band_energy": "frequency", "radial_fft_energy": "frequency",
+    "ANALYSES": "requests", "AnalysisRequest": "requests", "default_attack": "requests", "run_analysis": "requests",
+    "adversarial_landscape": "landscape", "loss_landscape": "landscape",
+    "noise_vs_adversarial": "noise", "noise_vs_attack": "noise",
+    "minimal_perturbations": "sweep", "robust_accuracy_curve": "sweep",
+    "transfer_table": "transfer",
+    "Landscape": "results", "MinimalNorms": "results", "NoiseComparison": "results", "RobustCurve": "results",
+    "TransferTable": "results",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'advlens.engine.analysis' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..batches import run_attack_on
-from ..tasks import stop_flag
+from ..jobs import stop_flag
 
 
 def laplacian_band_energy(image: torch.Tensor, levels: int = 5) -> list[float]:

@@ -3,33 +3,14 @@ direction, the other a random direction orthogonal to it, both scaled to the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from ..batches import run_attack_on
 from ..criteria import Misclassification
+from ..jobs import Progress, stop_flag
 from ..model import Model
-from ..tasks import Progress, stop_flag
-
-
-@dataclass
-class Landscape:
-    alphas: np.ndarray  # steps along the adversarial direction (in units of `radius`)
-    betas: np.ndarray  # steps along the random orthogonal direction
-    loss: np.ndarray  # (len(betas), len(alphas)) cross-entropy of the label
-    prediction: np.ndarray  # (len(betas), len(alphas)) predicted class index
-    radius: float
-    norm: str
-    label: int
-    adversarial_point: tuple[float, float]  # (alpha, beta) of the adversarial example, if given
-
-    def centre(self) -> tuple[int, int]:
-        return int(np.argmin(np.abs(self.betas))), int(np.argmin(np.abs(self.alphas)))
-
-    def to_dict(self) -> dict:
-        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in vars(self).items()}
+from .results import Landscape
 
 
 def _unit(v: torch.Tensor) -> torch.Tensor:

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from ..batches import run_attack_on
+from ..jobs import Progress, stop_flag
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress, stop_flag
-
-
-@dataclass
-class NoiseComparison:
-    images: int
-    adversarial_fooled: float  # share of images the attack fooled
-    gaussian_fooled: float  # share fooled by Gaussian noise of the same L2 norm (any of `trials` draws)
-    uniform_fooled: float  # share fooled by uniform noise of the same Linf norm (any of `trials` draws)
-    trials: int
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
+from .results import NoiseComparison
 
 
 def noise_vs_adversarial(model: Model, images: torch.Tensor, labels: torch.Tensor, adversarial: torch.Tensor,

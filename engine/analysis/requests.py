@@ -1,5 +1,6 @@
 """One analysis as plain data, and the one dispatch that runs it: what the Analysis tab sends and what
-`advlens sweep` / `advlens analyze` build, with one set of defaults for both.
+`advlens sweep` / `advlens analyze` build, with one set of defaults for both. Importing it loads no
+torch (the GUI process builds requests); running one does, in the engine process.
 
 A request names its images by source spec (`demo:N`, a folder, ...), its attack as an AttackConfig
 (None: the kind's default) and, for transfer, the other models by spec, so it can travel to the
@@ -9,26 +10,20 @@ engine process or a cluster worker as it is.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from ..catalogue import attack_spec
 from ..config import FITS, AttackConfig
-from ..demo.shapes import CLASSES
 from ..diagnostics.probes import DiagnosticsOptions
 from ..errors import ConfigError
-from ..imagesets import ImageSet, parse_image_source
-from ..model import Model
-from ..model_input import fitted_image, input_fit
-from ..tasks import Progress
+from ..jobs import Progress
 from ..units import parse_eps_range
-from .frequency import frequency_comparison
-from .landscape import adversarial_landscape
-from .noise import noise_vs_attack
-from .sweep import minimal_perturbations, robust_accuracy_curve
-from .transfer import transfer_table
+
+if TYPE_CHECKING:  # the request travels to the engine process, whose side needs torch: imported there
+    from ..imagesets import ImageSet
+    from ..model import Model
 
 ANALYSES: tuple[str, ...] = ("sweep", "minimal", "landscape", "noise", "transfer", "frequency")
 MINIMAL_KINDS = ("minimal", "landscape")  # analyses that search the smallest perturbation
@@ -110,6 +105,8 @@ class AnalysisRequest:
 
 def input_size_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> int:
     """The resolution the analysis draws its images at: the model's own input size where it has one."""
+    from ..model_input import input_fit
+
     fitting = input_fit(model, request.resolution, fit=request.fit)
     if notes is not None:
         notes.extend(fitting.notes)
@@ -119,6 +116,10 @@ def input_size_for(request: AnalysisRequest, model: Model, notes: list[str] | No
 def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> ImageSet:
     """The request's images fitted to the model (`model_input.input_fit`, as for a single attack), with a
     note when their labels are the model's own predictions."""
+    from ..demo.shapes import CLASSES
+    from ..imagesets import parse_image_source
+    from ..model_input import input_fit
+
     fitting = input_fit(model, request.resolution, fit=request.fit)
     source = parse_image_source(request.images, request.limit)
     data = source.load(int(fitting.size if fitting.size is not None else request.resolution), fitting=fitting)
@@ -145,6 +146,15 @@ def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str,
 
     What a person should know about the run (a model's fixed size, unlabelled images) goes to `notes`.
     """
+    import torch
+
+    from ..model_input import fitted_image, input_fit
+    from .frequency import frequency_comparison
+    from .landscape import adversarial_landscape
+    from .noise import noise_vs_attack
+    from .sweep import minimal_perturbations, robust_accuracy_curve
+    from .transfer import transfer_table
+
     request = request.checked()
     config = request.attack
     assert config is not None

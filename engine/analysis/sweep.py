@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-import numpy as np
 import torch
 
 from ..batches import batches as _batches
@@ -14,26 +13,10 @@ from ..diagnostics.probes import DiagnosticsOptions
 from ..diagnostics.runs import diagnose_sweep_point, sweep_probes
 from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished
+from ..jobs import Progress, stop_flag
 from ..model import Model
 from ..norms import lp_norm
-from ..tasks import Progress, stop_flag
-
-
-@dataclass
-class RobustCurve:
-    """Robust accuracy per epsilon: an image counts as robust at eps if no attack at any eps' <= eps fooled it."""
-
-    eps: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    clean_accuracy: float = 0.0
-    images: int = 0
-    attack: str = ""
-    norm: str = ""
-    # per epsilon (same order): {"eps", "counts": indicator -> images that triggered it, "fired": [indicators]}
-    diagnostics: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
+from .results import MinimalNorms, RobustCurve
 
 
 def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,
@@ -77,28 +60,6 @@ def robust_accuracy_curve(model: Model, images: torch.Tensor, labels: torch.Tens
             if progress is not None:
                 progress.report(i + 1, len(eps_list), curve)
     return curve
-
-
-@dataclass
-class MinimalNorms:
-    """The smallest perturbation a minimal-norm attack found, per correctly classified image."""
-
-    norm: str
-    attack: str
-    norms: list[float]  # NaN where the attack found nothing
-    success: list[bool]
-    skipped: int  # misclassified before any attack
-
-    def found(self) -> np.ndarray:
-        values = np.asarray(self.norms, dtype=float)
-        return values[np.isfinite(values)]
-
-    def median(self) -> float:
-        found = self.found()
-        return float(np.median(found)) if len(found) else float("nan")
-
-    def to_dict(self) -> dict:
-        return dict(vars(self)) | {"median": self.median()}
 
 
 def minimal_perturbations(model: Model, images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,

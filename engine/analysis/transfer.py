@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 
 from ..batches import run_attack_on
 from ..config import AttackConfig
 from ..diagnostics.judge import transfer_failure
+from ..jobs import Progress, stop_flag
 from ..model import Model
-from ..tasks import Progress, stop_flag
-
-
-@dataclass
-class TransferTable:
-    models: list[str]
-    success: list[list[float]]  # success[source][target]: share of source's adversarials that fool target
-    images: int
-    # transfer_failures[source][target]: images whose adversarial fooled the source (the surrogate) but not the
-    # target (Pintor et al.'s transfer failure: the target's robustness to it says little about the target)
-    transfer_failures: list[list[int]] = field(default_factory=list)
-    diagnostics: list[dict] = field(default_factory=list)  # one "transfer_failure" indicator per pair
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
+from .results import TransferTable
 
 
 def transfer_table(models: dict[str, Model], images: torch.Tensor, labels: torch.Tensor, config: AttackConfig,

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..jobs import Progress
 from ..norms import clip_perturbation, lp_norm, normalize_gradient
-from ..tasks import Progress
 
 SCAN_MAX_PIECES = 20_000
 SCAN_STEP_PAST = 1e-10  # move this far past a kink so the next piece's pattern is read unambiguously

@@ -23,10 +23,13 @@ def test_opened_files_appear_in_open_recent_and_reopen_from_there(qtbot, main_wi
     first, second = tmp_path / "first.png", tmp_path / "second.png"
     shutil.copy(samples_dir() / "star.png", first)
     shutil.copy(samples_dir() / "circle.png", second)
-    assert w.state.load_image(str(first)) and w.state.load_image(str(second))
+    for path in (first, second):  # each is read by the engine, then becomes the image and a recent file
+        with qtbot.waitSignal(w.state.imageChanged, timeout=60_000):
+            assert w.state.load_image(str(path))
     assert w.state.recent.items("images")[:2] == [str(second.resolve()), str(first.resolve())]
 
-    _recent_actions(w)[str(first.resolve())].trigger()
+    with qtbot.waitSignal(w.state.imageChanged, timeout=60_000):
+        _recent_actions(w)[str(first.resolve())].trigger()
     assert w.state.image_key == str(first.resolve())
     assert w.state.recent.items("images")[0] == str(first.resolve())
 
@@ -35,10 +38,11 @@ def test_a_recent_file_that_is_gone_says_so_keeps_the_image_and_leaves_the_list(
     w = main_window
     gone = tmp_path / "gone.png"
     shutil.copy(samples_dir() / "star.png", gone)
-    assert w.state.load_image(str(gone))
+    with qtbot.waitSignal(w.state.imageChanged, timeout=60_000):
+        assert w.state.load_image(str(gone))
     w.state.load_image("sample:circle")
     gone.unlink()
-    with qtbot.waitSignal(w.state.error, timeout=5000):
+    with qtbot.waitSignal(w.state.error, timeout=60_000):
         _recent_actions(w)[str(gone.resolve())].trigger()
     assert w.state.image_key == "sample:circle"
     assert str(gone.resolve()) not in w.state.recent.items("images")
@@ -51,7 +55,8 @@ def test_recent_files_are_kept_in_the_settings_file_for_the_next_start(qtbot, ma
 
     image = tmp_path / "kept.png"
     shutil.copy(samples_dir() / "bars.png", image)
-    main_window.state.load_image(str(image))
+    with qtbot.waitSignal(main_window.state.imageChanged, timeout=60_000):
+        main_window.state.load_image(str(image))
     assert RecentFiles(app_settings()).items("images")[0] == str(image.resolve())
     app_settings().setValue("recent/images", "not json [")
     assert RecentFiles(app_settings()).items("images") == []  # a damaged entry reads as empty, no crash

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -12,33 +11,36 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from advlens.engine import RunRecord
+from advlens.engine.record import RunRecord
+from tests.app.conftest import wait_until_ready
+from tests.engine.engine_models import FAIL_SIZE, FailAtSize, HoldNet, save_trusted
 
 pytestmark = pytest.mark.gui
 
 WAIT = 60  # seconds: a bound for a stuck test, never a synchronisation
 
 
-class _HoldWorker:
-    """Stands in for a network's forward: once armed, holds the attack thread's next forward pass until
-    released, so a test can act while the worker is known to be inside a step (no timing assumed)."""
+def _gone(pid: int) -> bool:
+    import os
 
-    def __init__(self, forward):
-        self.forward = forward
-        self.armed = threading.Event()
-        self.holding = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, x):
-        on_worker = threading.current_thread().name.startswith("advlens-attack")
-        if on_worker and self.armed.is_set() and not self.holding.is_set():
-            self.holding.set()
-            self.release.wait(WAIT)
-        return self.forward(x)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def _configure(window, **values):
     window.controls.set_config(values)
+
+
+def _load_trusted(qtbot, window, network, path):
+    """A trusted test model (its network misbehaves on purpose), loaded in the engine as a person would."""
+    demo = window.state.model
+    save_trusted(network, path, demo.labels, demo.mean, demo.std)
+    with qtbot.waitSignal(window.state.modelChanged, timeout=120_000):
+        window.state.load_model(str(path), trust_pickle=True)
+    wait_until_ready(qtbot, window)
 
 
 def _run_to_end(qtbot, window, timeout=120_000):
@@ -59,7 +61,7 @@ def test_window_opens_on_the_demo_ready_to_run(main_window):
         assert widget.toolTip(), f"{widget} has no tooltip"
 
 
-def test_controls_drive_the_run_configuration(main_window):
+def test_controls_drive_the_run_configuration(qtbot, main_window):
     w = main_window
     w.controls.eps.setValue(4.0)
     assert w.state.config.attack.eps == pytest.approx(4 / 255)
@@ -67,7 +69,7 @@ def test_controls_drive_the_run_configuration(main_window):
     assert w.state.config.attack.steps == 13
     w.controls.resolution.setCurrentText("32")
     assert w.state.config.resolution == 32
-    assert w.original_pane.current.shape == (32, 32, 3)
+    qtbot.waitUntil(lambda: w.original_pane.current.shape == (32, 32, 3), timeout=60_000)  # the engine renders it
     w.controls.norm.setCurrentIndex(w.controls.norm.findData("l2"))
     assert w.state.config.attack.norm == "l2"
     assert w.state.config.attack.eps == pytest.approx(1.0)
@@ -98,7 +100,7 @@ def test_a_run_that_ended_between_ticks_is_still_recorded_when_the_next_run_star
     w.state.runEnded.connect(ended.append)
     assert w.state.start()
     first = w.state.handle
-    first.future.result(timeout=60)  # the worker finished; no Qt event has run, so the timer has not seen it
+    w.state.link.client.wait_until(first.done, 60)  # the engine finished; no Qt event has run, so the state has not seen it
     assert w.state.run_state == "running" and not ended
     assert w.state.start()  # Run pressed again at once
     assert [e.kind for e in ended] == ["finished"] and ended[0].record is not None
@@ -111,7 +113,9 @@ def test_pause_and_step_advance_exactly_one_step(qtbot, main_window):
     w = main_window
     _configure(w, steps=50, resolution=32)
     w.step_action.trigger()  # from idle: starts paused and runs one step
-    telemetry = w.state.handle.telemetry
+    handle = w.state.handle
+    qtbot.waitUntil(lambda: handle.telemetry is not None, timeout=30_000)
+    telemetry = handle.telemetry
     # the idle frame has step 0 too: wait for the run's own frame (it has an adversarial image)
     qtbot.waitUntil(lambda: w.state.last_frame.adversarial is not None and w.state.last_frame.step == 0,
                     timeout=30_000)
@@ -127,33 +131,31 @@ def test_pause_and_step_advance_exactly_one_step(qtbot, main_window):
     assert telemetry.steps_seen == 3  # nothing ran while paused
 
 
-def test_stop_mid_run_ends_within_one_step_and_the_window_stays_usable(qtbot, main_window, monkeypatch):
+def test_stop_mid_run_ends_within_one_step_and_the_window_stays_usable(qtbot, main_window, demo_model, tmp_path):
     w = main_window
-    hold = _HoldWorker(w.state.model.network.forward)
-    monkeypatch.setattr(w.state.model.network, "forward", hold)
+    _load_trusted(qtbot, w, HoldNet(demo_model.network, str(tmp_path)), tmp_path / "hold.pt")
     _configure(w, steps=100_000, resolution=24)
     w.run_action.trigger()
-    telemetry = w.state.handle.telemetry
-    try:
-        qtbot.waitUntil(lambda: telemetry.drain() >= 0 and telemetry.steps_seen >= 3, timeout=30_000)
-        assert w.pause_action.isEnabled() and not w.controls.isEnabled()
-        # Stop while the worker is inside a step: counting the steps and then pressing Stop would let
-        # steps slip in between on a loaded machine
-        hold.armed.set()
-        assert hold.holding.wait(WAIT)
-        pushed_at_stop = telemetry.latest()[0]  # steps pushed so far (the version counts pushes)
-        with qtbot.waitSignal(w.state.runEnded, timeout=WAIT * 1000) as blocker:
-            w.stop_action.trigger()
-            hold.release.set()
-    finally:
-        hold.release.set()
+    handle = w.state.handle
+    qtbot.waitUntil(lambda: handle.telemetry is not None and handle.telemetry.shared.steps_pushed >= 3,
+                    timeout=30_000)
+    assert w.pause_action.isEnabled() and not w.controls.isEnabled()
+    # Stop while the engine is inside a step: counting the steps and then pressing Stop would let
+    # steps slip in between on a loaded machine
+    (tmp_path / "arm").write_text("1")
+    qtbot.waitUntil(lambda: (tmp_path / "holding").exists(), timeout=WAIT * 1000)
+    pushed_at_stop = handle.telemetry.shared.steps_pushed  # steps pushed so far (updated on every step)
+    with qtbot.waitSignal(w.state.runEnded, timeout=WAIT * 1000) as blocker:
+        w.stop_action.trigger()
+        qtbot.waitUntil(lambda: "cancel" in handle.acknowledged, timeout=WAIT * 1000)  # the engine has the Stop
+        (tmp_path / "release").write_text("1")
     record = blocker.args[0].record
     assert blocker.args[0].kind == "cancelled"
     assert record.metrics["loss"].shape[0] == pushed_at_stop + 1  # the step under way, and no other
     assert "Stopped at step" in w.banner.text()
     assert w.controls.isEnabled() and w.run_action.isEnabled()
     assert w.state.load_image("sample:ring")  # still responsive
-    assert "ring" in w.original_pane.caption.text()  # the new image's clean prediction and truth are shown
+    qtbot.waitUntil(lambda: "ring" in w.original_pane.caption.text(), timeout=30_000)  # its clean prediction and truth
 
 
 def _drop(window, path):
@@ -164,21 +166,23 @@ def _drop(window, path):
     window.dropEvent(event)
 
 
-def test_dropping_an_image_file_loads_it(main_window, tmp_path):
+def test_dropping_an_image_file_loads_it(qtbot, main_window, tmp_path):
     path = tmp_path / "photo.png"
     Image.new("RGB", (80, 50), (200, 30, 30)).save(path)
-    _drop(main_window, path)
-    assert main_window.state.image_key == str(path)
+    with qtbot.waitSignal(main_window.state.imageChanged, timeout=30_000):
+        _drop(main_window, path)
+    assert main_window.state.image_key == str(path.resolve())
     assert main_window.original_pane.current.shape == (64, 64, 3)
     assert np.allclose(main_window.original_pane.current[0, 0], np.array([200, 30, 30]) / 255, atol=1e-3)
     assert "photo.png" in main_window.windowTitle()
 
 
-def test_dropping_a_corrupt_file_shows_an_error_and_keeps_the_old_image(main_window, tmp_path):
+def test_dropping_a_corrupt_file_shows_an_error_and_keeps_the_old_image(qtbot, main_window, tmp_path):
     before = main_window.original_pane.current.copy()
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    _drop(main_window, bad)
+    with qtbot.waitSignal(main_window.state.error, timeout=30_000):
+        _drop(main_window, bad)
     assert main_window.state.image_key == "sample:star"
     np.testing.assert_array_equal(main_window.original_pane.current, before)
     assert "Cannot open image" in main_window.statusBar().currentMessage()
@@ -196,20 +200,10 @@ def test_targeted_run_names_the_target_in_the_bars(qtbot, main_window):
     assert np.isfinite(w.state.last_frame.series["target_prob"]).all()
 
 
-def test_a_run_that_fails_reports_it_and_leaves_the_window_usable(qtbot, main_window, monkeypatch):
+def test_a_run_that_fails_reports_it_and_leaves_the_window_usable(qtbot, main_window, demo_model, tmp_path):
     w = main_window
-    model = w.state.model
-    calls = {"n": 0}
-    original_forward = model.network.forward
-
-    def flaky(x):
-        calls["n"] += 1
-        if calls["n"] > 3:
-            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return original_forward(x)
-
-    monkeypatch.setattr(model.network, "forward", flaky)
-    _configure(w, steps=20, resolution=24)
+    _load_trusted(qtbot, w, FailAtSize(demo_model.network), tmp_path / "flaky.pt")  # raises like CUDA out of memory
+    _configure(w, steps=20, resolution=FAIL_SIZE)
     event = _run_to_end(qtbot, w)
     assert event.kind == "failed"
     assert "out of memory" in event.message
@@ -217,14 +211,17 @@ def test_a_run_that_fails_reports_it_and_leaves_the_window_usable(qtbot, main_wi
     assert w.controls.isEnabled() and w.run_action.isEnabled()
 
 
-def test_closing_the_window_while_running_stops_the_worker(qtbot, main_window):
-    w = main_window
+def test_closing_the_window_while_running_stops_the_engine_and_waits_for_it(qtbot, own_window):
+    w = own_window
     _configure(w, steps=100_000, resolution=24)
     w.run_action.trigger()
     handle = w.state.handle
-    qtbot.waitUntil(lambda: handle.telemetry.drain() >= 0 and handle.telemetry.steps_seen >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: handle.telemetry is not None and handle.telemetry.shared.steps_pushed >= 2,
+                    timeout=30_000)
+    pid = w.state.link.client.pid
     w.close()
-    assert handle.done
+    assert handle.done()
+    assert not w.state.link.client.alive and _gone(pid)  # joined: no orphan
 
 
 def test_export_writes_pngs_and_csv(qtbot, main_window, tmp_path):
@@ -342,21 +339,6 @@ def test_the_explorer_run_counter_shows_only_on_the_explorer_tab(main_window):
     assert w.progress.isHidden() and w.rate_label.isHidden()
     w.tabs.setCurrentIndex(0)
     assert not w.progress.isHidden()
-
-
-def test_changing_the_device_leaves_the_model_a_running_task_holds_where_it_was(main_window, monkeypatch):
-    """A lab or analysis may be attacking the current model on its own thread: the move makes a copy."""
-    import torch
-
-    import advlens.state as state_module
-
-    w = main_window
-    held = w.state.model  # what a running task would hold
-    monkeypatch.setattr(state_module, "select_device", lambda name: torch.device(name))
-    w.state.set_settings({**w.state.settings(), "device": "meta"})
-    assert w.state.model is not held and w.state.model.device.type == "meta"
-    assert held.device.type == "cpu"
-    assert held(torch.rand(1, 3, 32, 32)).shape == (1, 10)  # still usable where it was
 
 
 def test_the_controls_hold_every_setting_of_the_run_configuration(main_window):

@@ -16,6 +16,15 @@ def _run_to_end(qtbot, window):
     return blocker.args[0]
 
 
+def _load(qtbot, window, name: str) -> None:
+    """Load a bundled model in the engine and wait until its clean prediction is shown."""
+    from tests.app.conftest import wait_until_ready
+
+    with qtbot.waitSignal(window.state.modelChanged, timeout=WAIT_MS):
+        assert window.state.load_model(name)
+    wait_until_ready(qtbot, window)
+
+
 def _diagnosed(qtbot, window):
     qtbot.waitUntil(lambda: not window.diagnostics_state.busy and window.diagnostics_state.diagnosis is not None
                     and window.diagnostics.status.text().startswith(("None of", "1 of", "2 of", "3 of", "4 of")),
@@ -24,7 +33,7 @@ def _diagnosed(qtbot, window):
 
 def test_saturated_model_lights_gradients_and_the_fix_fools_it_side_by_side(qtbot, main_window):
     w = main_window
-    assert w.state.load_model("shapes-cnn-saturated")
+    _load(qtbot, w, "shapes-cnn-saturated")
     w.controls.set_config({"attack": "pgd", "norm": "linf", "eps": 8 / 255, "steps": 10, "resolution": 32})
     event = _run_to_end(qtbot, w)
     assert event.kind == "finished" and not event.record.success[0]
@@ -60,7 +69,7 @@ def test_the_clean_demo_at_a_generous_budget_lights_nothing(qtbot, main_window):
 
 def test_a_frozen_margin_lights_amber_live_while_stepping(qtbot, main_window):
     w = main_window
-    assert w.state.load_model("shapes-cnn-quantized")
+    _load(qtbot, w, "shapes-cnn-quantized")
     w.controls.set_config({"attack": "pgd", "norm": "linf", "eps": 8 / 255, "steps": 50, "resolution": 32})
     for _ in range(8):  # step by step: each step is one frame
         with qtbot.waitSignal(w.state.frameReady, timeout=WAIT_MS):

@@ -117,13 +117,14 @@ def test_compare_dialog_shows_both_runs(qtbot, main_window, saved_runs):
     assert [id(c) for c in dialog.curves[0].values()] == curves_before  # items made once, updated in place
 
 
-def test_opening_a_run_does_not_load_its_model_until_replay(qtbot, main_window, saved_runs, tmp_path, monkeypatch):
+def test_opening_a_run_does_not_load_its_model_until_replay(qtbot, main_window, saved_runs, tmp_path, monkeypatch,
+                                                             demo_model):
     """A shared record names a model file: opening the record to look at it must not open that file."""
     import torch
 
     w = main_window
     model_file = tmp_path / "theirs.pt"
-    torch.jit.save(torch.jit.script(w.state.model.network), str(model_file))
+    torch.jit.save(torch.jit.script(demo_model.network), str(model_file))
     model_file.with_suffix(".json").write_text(json.dumps({"name": "theirs", "labels": list(w.state.model.labels)}))
     shared = _edited_copy(saved_runs[0], tmp_path / "shared", model=str(model_file))
     loads = []

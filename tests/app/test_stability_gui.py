@@ -55,7 +55,7 @@ def test_the_tab_trains_live_and_fills_plots_table_and_summary(qtbot, main_windo
     np.testing.assert_allclose(panel.rho_curves["fixed"].xData, [2, 3])
     panel.fixed_value.setCurrentIndex(panel.fixed_value.findData(4))
     np.testing.assert_allclose(panel.accuracy_curves["zigzag"].yData, [1.0, 1.0])
-    for widget in (panel.stripes, panel.dims, panel.width, panel.depth, panel.seeds, panel.steps, panel.norm,
+    for widget in (panel.stripes, panel.dims, panel.width_box, panel.depth_box, panel.seeds, panel.steps, panel.norm,
                    panel.run_button, panel.cancel_button):
         assert widget.toolTip(), f"{widget} has no tooltip"
 
@@ -88,4 +88,4 @@ def test_closing_the_window_mid_run_stops_the_worker(qtbot, main_window):
     handle = main_window.stability_state.handle
     qtbot.waitUntil(lambda: handle.progress.version > 0, timeout=30_000)
     main_window.close()
-    assert handle.done and handle.poll().kind == "cancelled"
+    assert handle.done() and handle.poll().kind == "cancelled"

@@ -19,8 +19,8 @@ from advlens.engine.analysis import (
 from advlens.engine.batches import run_attack_on
 from advlens.engine.errors import ConfigError
 from advlens.engine.imagesets import load_image_set
+from advlens.engine.jobs import JobWorker
 from advlens.engine.model import Model
-from advlens.engine.tasks import TaskRunner
 from advlens.engine.units import parse_eps_range
 
 
@@ -118,16 +118,17 @@ def test_frequency_views_tell_noise_from_smooth_images():
 
 
 def test_a_sweep_on_the_task_runner_reports_progress_and_can_be_cancelled(demo_model, small_set):
-    runner = TaskRunner()
+    runner = JobWorker(supersede=True)
     try:
         config = AttackConfig(attack="pgd", norm="linf", steps=200)
-        handle = runner.start(robust_accuracy_curve, demo_model, small_set.images, small_set.labels, config,
-                              parse_eps_range("0:20:1/255"))
+        handle = runner.submit(lambda control: robust_accuracy_curve(
+            demo_model, small_set.images, small_set.labels, config, parse_eps_range("0:20:1/255"), progress=control))
         handle.cancel()
         outcome = handle.wait(timeout=120)
         assert outcome.kind == "cancelled"
-        done = runner.start(robust_accuracy_curve, demo_model, small_set.images[:4], small_set.labels[:4],
-                            AttackConfig(steps=2), [0.0, 2 / 255])
+        done = runner.submit(lambda control: robust_accuracy_curve(
+            demo_model, small_set.images[:4], small_set.labels[:4], AttackConfig(steps=2), [0.0, 2 / 255],
+            progress=control))
         outcome = done.wait(timeout=120)
         assert outcome.kind == "finished" and len(outcome.result.accuracy) == 2
         assert done.progress.done == 2 and done.progress.total == 2
@@ -136,7 +137,7 @@ def test_a_sweep_on_the_task_runner_reports_progress_and_can_be_cancelled(demo_m
 
 
 def test_a_reported_partial_result_is_a_snapshot_the_computation_cannot_change_under_the_reader():
-    from advlens.engine.tasks import Progress
+    from advlens.engine.jobs import Progress
 
     progress = Progress()
     rows = {16: 0.5}

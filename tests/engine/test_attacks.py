@@ -6,7 +6,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advlens.engine import AttackConfig, RunConfig, RunControl, execute, prepare_job, run_attack
+from advlens.engine import AttackConfig, JobControl, RunConfig, execute, prepare_job, run_attack
 from advlens.engine.norms import lp_norm
 from advlens.engine.samples import load_sample, sample_label, sample_names
 from tests.conftest import demo_images
@@ -109,7 +109,7 @@ def test_same_seed_same_result_other_seed_other_start(demo_model):
     assert not torch.equal(torch.from_numpy(a.adversarial), torch.from_numpy(c.adversarial))
 
 
-class _CancelAfter(RunControl):
+class _CancelAfter(JobControl):
     """Cancels from the inside after `n` steps have been allowed: the attack must stop right there."""
 
     def __init__(self, n: int):

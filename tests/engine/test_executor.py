@@ -19,10 +19,10 @@ from advlens.engine import AttackConfig
 from advlens.engine.analysis import robust_accuracy_curve
 from advlens.engine.errors import AttackFailed, Cancelled, ModelLoadError
 from advlens.engine.executor import InProcessExecutor, SweepJob, SweepResult, run_job
+from advlens.engine.jobs import JobWorker, Progress
 from advlens.engine.labs.resolution import ResolutionLabConfig, run_resolution_lab
 from advlens.engine.loaders import load_demo_model
 from advlens.engine.model import Model
-from advlens.engine.tasks import Progress, TaskRunner
 from advlens.engine.units import parse_eps_range
 from tests.conftest import demo_images
 
@@ -183,10 +183,10 @@ def test_a_cancelled_sweep_stops_its_jobs_on_the_callers_executor_and_leaves_it_
     gate = Gate(demo_model.network, hold_at=3)  # forward 1: clean accuracy; 2, 3: the first job's steps
     model = Model(gate, demo_model.card)
     x, y = (torch.from_numpy(a) for a in images16)
-    runner, ex = TaskRunner(), CancelWatch()
+    runner, ex = JobWorker(supersede=True), CancelWatch()
     try:
-        handle = runner.start(robust_accuracy_curve, model, x, y, AttackConfig(steps=10_000),
-                              [2 / 255, 4 / 255], executor=ex)
+        handle = runner.submit(lambda control: robust_accuracy_curve(
+            model, x, y, AttackConfig(steps=10_000), [2 / 255, 4 / 255], executor=ex, progress=control))
         assert gate.holding.wait(WAIT)
         handle.cancel()
         assert ex.cancel_asked.wait(WAIT)  # the sweep passed the stop on to its jobs

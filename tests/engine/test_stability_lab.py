@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from advlens.engine.errors import Cancelled, ConfigError
+from advlens.engine.jobs import Progress
 from advlens.engine.labs.stability import (
     StabilityConfig,
     StabilitySnapshot,
@@ -30,7 +31,6 @@ from advlens.engine.labs.stability_nets import (
     measure_distances,
     predict,
 )
-from advlens.engine.tasks import Progress
 
 TINY = dict(train_points=120, test_points=80, seeds=2, train_steps=40, batch=64, attack_points=12, pgd_steps=5,
             searches=4, log_every=10)
