@@ -11,7 +11,7 @@ TORCH_CPU := torch==2.13.0
 TORCHATTACKS := torchattacks==3.5.1
 ONNX2TORCH := onnx2torch==1.5.15
 
-.PHONY: run test lint bench screenshot clean venv test-engine-alone hostile test-models
+.PHONY: run test lint bench screenshot clean venv test-engine-alone hostile test-models test-cluster
 
 venv: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	else \
 		$(BIN)/python -m pip install --quiet $(TORCH_CPU); \
 	fi
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
 	# torchattacks is a test-only reference; its declared deps would pull another torch.
 	$(BIN)/python -m pip install --quiet --no-deps $(TORCHATTACKS)
 	# onnx2torch (ONNX -> torch, so ONNX models get gradients) declares torchvision, which only its NMS and
@@ -38,6 +38,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check app engine widgets resources tests packaging
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+# Sweeps on Dask: a 2-worker LocalCluster on loopback (identical results, Cancel, a killed worker). Apart from
+# `make test` because starting workers and torch in them takes most of a minute on two cores; .ci/run runs it.
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m cluster tests/engine/test_cluster.py
 
 # The engine alone: a second venv without PySide6 or pyqtgraph runs tests/engine (DESIGN.md: the engine
 # is usable with no Qt installed). Its requirements are pyproject's, read by packaging/engine_requirements.py.
@@ -92,6 +97,7 @@ hostile: $(STAMP)
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer.png
 	QT_QPA_PLATFORM=offscreen $(BIN)/advlens gui --demo --run --screenshot docs/explorer-1024.png --screenshot-size 1024x768
+	QT_QPA_PLATFORM=offscreen $(BIN)/python docs/tools/diagnostics_screenshot.py docs/diagnostics.png
 
 clean:
 	rm -rf $(VENV) $(ENGINE_VENV) $(MODELS_VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -19,6 +19,7 @@ from advlens.engine.jobs import JobOutcome
 from advlens.engine.protocol import AnalysisJob
 from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
+from advlens.sweep_settings import sweep_scheduler
 from advlens.task_poller import TaskPoller
 
 
@@ -55,7 +56,7 @@ class AnalysisState(TaskPoller):
             images = f"demo:{int(options['count'])}"
         request = AnalysisRequest(kind, model=explorer.model_key, images=images,
                                   resolution=int(options["resolution"]), attack=attack, fit=explorer.config.fit,
-                                  eps_range=options.get("eps_range", "0:16:1/255"))
+                                  eps_range=options.get("eps_range", "0:16:1/255"), scheduler=sweep_scheduler())
         if kind == "landscape":
             if explorer.input is None:
                 raise AdvLensError("open an image in the Explorer first")

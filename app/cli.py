@@ -18,12 +18,23 @@ from advlens.config_args import (
     print_config,
     resolution,
     run_config_from,
+    whole_number,
 )
 from advlens.engine.config import FITS, AttackConfig
+from advlens.engine.errors import ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
+_positive_int = whole_number("the value", 1, None)
+
+
+def _positive_ints(text: str) -> list[int]:
+    """A comma list of whole numbers of at least 1 (the bench's sizes and batches)."""
+    values = [_positive_int(t.strip()) for t in text.split(",") if t.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected a comma list of whole numbers, got '{text}'")
+    return values
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +55,24 @@ def _window_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+SCHEDULER_HELP = ("where the sweep's jobs run: 'local' (this process, the default), 'local:N' (a Dask LocalCluster "
+                  "of N workers on this machine) or tcp://HOST:PORT (a running Dask scheduler); default "
+                  "$ADVLENS_SCHEDULER. Dask needs pip install 'advlens[cluster]'")
+
+
+def _add_scheduler_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", default=None, metavar="WHERE", help=SCHEDULER_HELP)
+
+
+def _scheduler(args: argparse.Namespace) -> str:
+    """The scheduler string in force (the flag, else $ADVLENS_SCHEDULER), checked before anything loads."""
+    from advlens.engine.schedulers import parse_scheduler, scheduler_from
+
+    text = scheduler_from(getattr(args, "scheduler", None))
+    parse_scheduler(text)
+    return text
+
+
 def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
@@ -53,6 +82,7 @@ def _add_set_args(p: argparse.ArgumentParser) -> None:
                         "auto crops where the model's own preprocessing does")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_scheduler_arg(p)
 
 
 def _progress_printer():
@@ -117,14 +147,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="skip the indicators of attack failure (the probes after the run: gradients, noise, "
                              "a DeepFool cross-check)")
 
-    bench = sub.add_parser("bench", help="time the engine's attack loop against a hand-written PyTorch loop")
+    bench = sub.add_parser("bench", help="time the engine against a hand-written PyTorch loop, torchattacks and "
+                                         "Foolbox, interleaved; and its peak memory")
     bench.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    bench.add_argument("--quick", action="store_true", help="a few steps only (a smoke test)")
+    bench.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--rounds", type=whole_number("rounds", 1, 100), default=None,
+                       help="interleaved rounds (default 9; --sweep --quick: 3)")
+    bench.add_argument("--threads", type=_positive_int, default=1, help="torch threads for every implementation")
+    bench.add_argument("--sizes", type=_positive_ints, default=[32, 64, 128], help="image sizes, e.g. 32,64,128")
+    bench.add_argument("--batches", type=_positive_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
+    bench.add_argument("--steps", type=_positive_int, default=20, help="PGD steps per run")
+    bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory rows")
+    bench.add_argument("--memory-steps", type=_positive_int, default=5000,
+                       help="steps of the long peak-memory run at 256 px (beside a 20-step one)")
     bench.add_argument("--gui", action="store_true",
                        help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
                             "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
                             "under Xvfb when installed)")
+    bench.add_argument("--sweep", action="store_true",
+                       help="measure the sweep executors instead: jobs/s and per-job overhead on the local pool "
+                            "and on a 2-worker Dask LocalCluster (needs advlens[cluster]), rounds interleaved")
 
     sweep = sub.add_parser("sweep", help="robust accuracy against epsilon over a set of images")
     _add_set_args(sweep)
@@ -165,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--device", default="auto")
     res.add_argument("--csv", type=Path, default=None, help="write every measurement to this CSV file")
     res.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_scheduler_arg(res)
 
     stab = sub.add_parser("stability", help="Stability lab: a fixed ReLU architecture against networks that grow "
                           "with the problem (Bastounis, Hansen, Vlačić)")
@@ -181,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     stab.add_argument("--norm", default="l2", choices=["l2", "linf"], help="norm of the headline rho")
     stab.add_argument("--seed", type=int, default=0)
     stab.add_argument("--json", action="store_true", help="print the full result as JSON")
+    _add_scheduler_arg(stab)
 
     sub.add_parser("attacks", help="list the attacks with their norms and settings")
     sub.add_parser("models", help="list the bundled models")
@@ -259,7 +304,8 @@ def _analysis(kind: str, args: argparse.Namespace):
     request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
                               fit=args.fit, attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
                               other_models=list(getattr(args, "other_model", [])),
-                              diagnostics=not getattr(args, "no_diagnostics", False)).checked()
+                              diagnostics=not getattr(args, "no_diagnostics", False),
+                              scheduler=_scheduler(args)).checked()
     model = load_model(args.model, args.device)
     _print_notes(model.notes)
     others = {name: load_model(name, args.device) for name in request.other_models}
@@ -424,7 +470,13 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
     config = ResolutionLabConfig(images=args.images, model=args.model, models=models, resolutions=sizes,
                                  attack=args.attack, norms=[n.strip() for n in args.norms.split(",") if n.strip()],
                                  steps=args.steps, condition=args.condition, seed=args.seed, device=str(device))
-    result = run_resolution_lab(config, progress=_progress_printer())
+    from advlens.engine.executor import executor_for
+
+    executor = executor_for(_scheduler(args))
+    try:
+        result = run_resolution_lab(config, progress=_progress_printer(), executor=executor)
+    finally:
+        executor.shutdown()
     if args.csv:
         atomic_write_bytes(args.csv, result.to_csv().encode())
     if args.json:
@@ -459,7 +511,13 @@ def _cmd_stability(args: argparse.Namespace) -> int:
                              train_points=args.train, test_points=args.test, width=args.width, depth=args.depth,
                              seeds=args.seeds, train_steps=args.steps, learning_rate=args.lr,
                              attack_points=args.attack_points, norm=args.norm, seed=args.seed).validated()
-    result = run_stability_lab(config, progress=_progress_printer())
+    from advlens.engine.executor import executor_for
+
+    executor = executor_for(_scheduler(args))
+    try:
+        result = run_stability_lab(config, progress=_progress_printer(), executor=executor)
+    finally:
+        executor.shutdown()
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=float))
         return 0
@@ -639,9 +697,21 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from advlens import gui_bench
 
         return gui_bench.main(quick=args.quick, as_json=args.json)
+    if getattr(args, "sweep", False):
+        try:
+            from advlens.engine import sweep_bench
+            from advlens.engine.cluster import DaskExecutor  # noqa: F401 - the bench needs Dask
+        except ImportError as exc:
+            raise ConfigError("advlens bench --sweep needs Dask: pip install 'advlens[cluster]'") from exc
+        return sweep_bench.main(quick=args.quick, as_json=args.json, rounds=args.rounds)
     from advlens.engine import bench
 
-    return bench.main(args.device, quick=args.quick, as_json=args.json)
+    if args.quick:
+        return bench.main(args.device, quick=True, as_json=args.json, memory=not args.no_memory,
+                          threads=args.threads)
+    return bench.main(args.device, as_json=args.json, rounds=args.rounds or 9, threads=args.threads,
+                      sizes=tuple(args.sizes), batches=tuple(args.batches), steps=args.steps,
+                      memory=not args.no_memory, memory_steps=(20, args.memory_steps))
 
 
 COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_resolution, "sweep": _cmd_sweep, "analyze": _cmd_analyze, "bench": _cmd_bench, "models": _cmd_models, "samples": _cmd_samples, "stability": _cmd_stability, "train-demo": _cmd_train}

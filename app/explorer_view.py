@@ -17,7 +17,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from advlens.diagnostics_state import DiagnosticsState
 from advlens.frames import Frame
@@ -65,7 +74,7 @@ class ExplorerView(QWidget):
         self.controls = AttackControls()
         self.controls.set_attacks(self.state.attack_catalogue())
         self.controls.set_devices(self.state.devices(), self.state.config.device)
-        self.controls_column = SideColumn(self.controls)
+        self.controls_column = SideColumn(self.controls, min_chars=34, max_chars=52)
 
         self.banner = QLabel("Pick an image and press Run")
         self.banner.setObjectName("banner")
@@ -109,15 +118,20 @@ class ExplorerView(QWidget):
         self.diagnostics = DiagnosticsStrip()
         self.diagnostics.setToolTip("Indicators of attack failure: can this run's result be trusted? "
                                     "Apply fix runs the attack again with the suggested change.")
+        # the top classes and the diagnostics share one slot, so a 1024-px projector keeps room for the plots;
+        # the Diagnostics tab says how many indicators fired and comes forward when one fails
+        self.lower_tabs = QTabWidget()
+        self.lower_tabs.setObjectName("lowerTabs")
+        self.lower_tabs.setDocumentMode(True)
+        self.lower_tabs.addTab(self.bars, "Top classes")
+        self.lower_tabs.addTab(self.diagnostics, "Diagnostics")
         lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.bars)
+        lower.addWidget(self.lower_tabs)
         lower.addWidget(self.plots)
-        lower.addWidget(self.diagnostics)
         lower.setStretchFactor(0, 1)
         lower.setStretchFactor(1, 3)
-        lower.setStretchFactor(2, 1)
-        lower.setSizes([260, 760, 340])
-        self.bars.setMinimumWidth(220)
+        lower.setSizes([300, 900])
+        self.lower_tabs.setMinimumWidth(150)  # names elide: the plots beside them get the room
 
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.addWidget(pane_widget)
@@ -161,10 +175,23 @@ class ExplorerView(QWidget):
         self.gallery.chosen.connect(s.load_image)
         self.diagnostics_state = DiagnosticsState(s, self)
         self.diagnostics_state.diagnosisChanged.connect(self.diagnostics.set_diagnosis)
+        self.diagnostics_state.diagnosisChanged.connect(self._show_diagnosis_tab)
         self.diagnostics_state.comparisonChanged.connect(self.diagnostics.set_comparison)
         self.diagnostics_state.status.connect(lambda text: self.shell.statusBar().showMessage(text, 8000))
         self.diagnostics_state.probing.connect(self.diagnostics.set_status)
         self.diagnostics.fixRequested.connect(self.apply_fix)
+
+    def _show_diagnosis_tab(self, data: dict | None, live: bool) -> None:
+        """The Diagnostics tab's title counts the indicators that fired; a failed one after a run brings it forward."""
+        levels = [str(item.get("level")) for item in (data or {}).get("summary", [])]
+        fired = sum(level in ("fail", "warn") for level in levels)
+        index = self.lower_tabs.indexOf(self.diagnostics)
+        self.lower_tabs.setTabText(index, f"Diagnostics ⚠ {fired}" if fired else "Diagnostics")
+        self.lower_tabs.setTabToolTip(index, f"{fired} indicator(s) of attack failure fired" if fired else
+                                      "Indicators of attack failure: none fired" if data else
+                                      "Indicators of attack failure (after a run)")
+        if not live and "fail" in levels:
+            self.lower_tabs.setCurrentWidget(self.diagnostics)
 
     def apply_fix(self, fix: dict) -> bool:
         """A fix from the Diagnostics strip: the next run with it, shown beside the run it fixes."""
@@ -335,13 +362,16 @@ class ExplorerView(QWidget):
         if self.perturbation_view == "rgb":
             pane.set_rgb(image)
             pane.show_colorbar(False)
-            what = f"grey 0 · full ±{scale * 255:.1f}/255 ({rule})"
+            what = f"grey 0 · full ±{scale * 255:.1f}/255"
         else:
             pane.set_scalar(image, (-scale * 255, scale * 255))
             pane.show_colorbar(True)
-            what = f"full colour ±{scale * 255:.1f}/255 ({rule})"
+            what = f"full colour ±{scale * 255:.1f}/255"
         if captions:
+            pane.set_unit(f"Δ (/255) · full at ±{rule}")
             pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
+            pane.caption.setToolTip(f"Full colour at {rule}" + (" (the largest change)" if rule == "peak" else
+                                                                 " (View ▸ Perturbation pane to change)"))
         difference = frame.difference * 255.0
         # its scale moves in 1-2-5 steps: a colour bar re-laid out every frame costs more than the image
         top = (frame.difference_scale or max(float(frame.difference.max()), 1e-6)) * 255.0

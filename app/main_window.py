@@ -246,6 +246,11 @@ class MainWindow(QMainWindow):
             action.setChecked(key == chosen)
             action.setData(key)
             self.theme_group.addAction(action)
+        settings_menu = bar.addMenu("&Settings")
+        self.scheduler_action = self._action("Sweep &scheduler…", None, self.scheduler_dialog,
+                                             "Where the Analysis tab's and the Resolution lab's jobs run: this "
+                                             "machine's engine, a Dask LocalCluster (local:N) or a Dask scheduler "
+                                             "(tcp://HOST:8786)", settings_menu)
         help_menu = bar.addMenu("&Help")
         self._action("&About AdvLens", None, self.show_about, "What is loaded, and on which device", help_menu)
 
@@ -504,6 +509,16 @@ class MainWindow(QMainWindow):
         set_plot_style(plot_background(), plot_foreground(),
                        self._demo_scale * DEMO_PLOT_EXTRA if self._demo_mode else 1.0)
         restyle_plots(self)  # its dialogs (the run comparison) are its children: restyled with it
+
+    def scheduler_dialog(self) -> None:
+        """Settings ▸ Sweep scheduler: the field, checked when accepted; the status bar says what is in force."""
+        from advlens.engine.schedulers import parse_scheduler
+        from advlens.sweep_settings import SchedulerDialog
+
+        dialog = SchedulerDialog(self)
+        self.scheduler_window = dialog  # tests reach the open dialog
+        if dialog.exec():
+            self.statusBar().showMessage(f"Sweeps run on {parse_scheduler(dialog.chosen).describe()}", 8000)
 
     def set_theme(self, choice: str) -> None:
         """Switch light/dark now (plots recoloured in place) and remember the choice."""

@@ -18,6 +18,7 @@ from advlens.engine.labs.slopes import METRIC_TITLES, PREDICTIONS
 from advlens.engine.protocol import LabJob
 from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
+from advlens.sweep_settings import sweep_scheduler
 from advlens.task_poller import TaskPoller
 from advlens.widgets.resolution_panel import ResolutionPanel
 
@@ -54,7 +55,8 @@ class ResolutionLabState(TaskPoller):
         except AdvLensError as exc:
             self.failed.emit(str(exc))
             return False
-        self.launch(LabJob("resolution", config.to_dict(), None if per_resolution else EXPLORER_KEY))
+        self.launch(LabJob("resolution", config.to_dict(), None if per_resolution else EXPLORER_KEY,
+                           scheduler=sweep_scheduler()))
         return True
 
     def on_progress(self, done: int, total: int, eta: float | None, partial) -> None:

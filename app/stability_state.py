@@ -15,6 +15,7 @@ from advlens.engine.jobs import JobOutcome
 from advlens.engine.labs.stability_results import StabilityConfig, StabilityResult, config_from_options
 from advlens.engine.protocol import LabJob
 from advlens.engine_link import EngineLink
+from advlens.sweep_settings import sweep_scheduler
 from advlens.task_poller import TaskPoller
 
 __all__ = ["StabilityState", "config_from_options"]
@@ -43,7 +44,7 @@ class StabilityState(TaskPoller):
             return False
         self.config = config
         self.last_rows = []
-        self.launch(LabJob("stability", dict(options)))
+        self.launch(LabJob("stability", dict(options), scheduler=sweep_scheduler()))
         self.started.emit(config)
         return True
 

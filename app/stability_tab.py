@@ -95,7 +95,7 @@ class StabilityTab:
                              [r.ground_truth_rho for r in chosen], f"ρ ({norm_name}, log scale)", accurate)
         seeds = self.config.seeds if self.config is not None else 0
         self.panel.set_good_fraction(xs, [r.good_fraction for r in chosen],
-                                     f"Fixed MLP runs accurate and stable{held_text}",
-                                     f"share of the {seeds} seeds" if seeds > 1 else "1 = the seed's run was")
+                                     f"Fixed MLP runs accurate and stable{held_text}, of {seeds} "
+                                     f"seed{'s' if seeds != 1 else ''}", "share" if seeds != 1 else "1 = yes")
         headers, cells = table_rows(rows, norm)
         self.panel.set_table(headers, cells)

@@ -384,6 +384,9 @@ class ExplorerState(QObject):
         self.config.resolution = values.get("resolution", self.config.resolution)
         self.config.resample_filter = values.get("resample_filter", self.config.resample_filter)
         self.config.fit = values.get("fit", self.config.fit)
+        self.config.fast = bool(values.get("fast", self.config.fast))
+        self.config.precision = values.get("precision", self.config.precision)
+        self.config.channels_last = bool(values.get("channels_last", self.config.channels_last))
         device = values.get("device", self.config.device)
         if device != self.config.device:
             self.config.device = device
@@ -399,7 +402,8 @@ class ExplorerState(QObject):
     def settings(self) -> dict:
         data = self.config.attack.to_dict()
         data.update(resolution=self.config.resolution, resample_filter=self.config.resample_filter,
-                    fit=self.config.fit, device=self.config.device)
+                    fit=self.config.fit, device=self.config.device, fast=self.config.fast, precision=self.config.precision,
+                    channels_last=self.config.channels_last)
         return data
 
     def set_live(self, on: bool) -> None:

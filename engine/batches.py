@@ -41,7 +41,10 @@ def run_attack_on(model: Model, images: torch.Tensor, labels: torch.Tensor, conf
             raise Cancelled("cancelled")
         x = images[part].to(device)
         y = labels[part].to(device)
-        run = AttackRun(make_attack(config), model, x, make_criterion(y, config.target), generator)
+        criterion = make_criterion(y, config.target)
+        run = AttackRun(make_attack(config), model, x, criterion, generator)
+        if trace is not None:
+            trace.begin_batch(criterion)
         for step in run:
             if trace is not None:
                 trace.add(step)

@@ -1,50 +1,45 @@
 """`advlens bench`: how fast the engine attacks, as ratios to a hand-written PyTorch loop in the same run.
 
-Absolute figures depend on the machine and on what else runs on it; the ratio of two loops timed
-back to back in one process is what to compare across machines (the GPU figures of the peers are in
-shared/PERFORMANCE.md). The engine's loop adds telemetry (loss, margin, probabilities, top-k, norms)
-every step, on the device, without a host synchronisation.
+Absolute times depend on the machine and on what else runs on it. So the implementations run
+interleaved (A B C D A B C D ...) for at least 9 rounds on the same wrapped model, inputs and torch
+thread count, each round's time of an implementation is divided by the hand-written loop's time in
+that round, and the bench reports the median of those per-round ratios with their spread: load that
+comes and goes moves a whole round, not one implementation.
+
+Implementations (untargeted Linf PGD, eps 8/255, step 2/255, 20 steps, random start):
+  loop          the reference: the shortest correct hand-written loop
+  advlens       `prepare_job` + `execute`, as the CLI runs it: the telemetry on (every step's metrics,
+                frames at its rate) and the run record built (not saved)
+  torchattacks  torchattacks.PGD, when installed
+  foolbox       foolbox.attacks.LinfPGD, when installed
+On a GPU also `advlens --fast` (the step compiled and replayed) at batch 1, and `advlens bf16 + channels
+last` on batches, with the success rate beside fp32's; and a torchvision ResNet-18 (random weights) at
+224 px when torchvision is installed. The memory rows give the peak RSS of a spawned process running the
+`advlens attack` path at 256 px for 20 and for 5,000 steps: flat telemetry means they match.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import multiprocessing
+import os
 import platform
-import resource
+import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
-from .attacks import AttackRun, make_attack
-from .config import AttackConfig
-from .criteria import Misclassification
+from .config import AttackConfig, RunConfig
 from .device import device_name, select_device
 from .loaders import load_demo_model
-from .model import Model
-from .telemetry import Telemetry
+from .model import Model, ModelCard
+from .session import execute, prepare_job
 
-EPS, ALPHA = 8 / 255, 2 / 255
-
-
-@dataclass
-class BenchRow:
-    case: str
-    batch: int
-    size: int
-    loop: str
-    steps: int
-    seconds: float
-
-    @property
-    def image_steps_per_second(self) -> float:
-        return self.batch * self.steps / self.seconds
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+EPS, ALPHA, STEPS = 8 / 255, 2 / 255, 20
+REFERENCE = "loop"
 
 
 def hand_written_pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> torch.Tensor:
@@ -59,111 +54,249 @@ def hand_written_pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, s
     return x_adv
 
 
-def engine_pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> torch.Tensor:
-    """The engine's step-wise PGD with telemetry pushed every step, as the GUI runs it."""
-    attack = make_attack(AttackConfig(attack="pgd", norm="linf", eps=EPS, step_size=ALPHA, steps=steps))
-    telemetry = Telemetry(batch=x.shape[0])
-    run = AttackRun(attack, model, x, Misclassification(y), torch.Generator(device=x.device).manual_seed(0))
-    for step in run:
-        telemetry.push(step)
-    telemetry.drain()
-    return run.result.x_adv
+def _advlens(**compute) -> Callable:
+    def run(model: Model, x: torch.Tensor, y: torch.Tensor, steps: int) -> torch.Tensor:
+        config = RunConfig(resolution=None, device=str(x.device), **compute,
+                           attack=AttackConfig(attack="pgd", norm="linf", eps=EPS, step_size=ALPHA, steps=steps))
+        record = execute(prepare_job(config, model=model, image=x, label=y))
+        return torch.from_numpy(record.adversarial).to(x.device)
+
+    return run
 
 
-def torchattacks_pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> torch.Tensor:
-    import torchattacks
-
-    return torchattacks.PGD(model, eps=EPS, alpha=ALPHA, steps=steps, random_start=True)(x, y)
-
-
-LOOPS: dict[str, Callable] = {"hand-written": hand_written_pgd, "advlens": engine_pgd, "torchattacks": torchattacks_pgd}
-
-
-def _time(loop: Callable, model, x, y, steps: int, device: torch.device, repeats: int) -> float:
-    loop(model, x, y, 2)  # warm-up
-    _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        loop(model, x, y, steps)
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _models(device: torch.device) -> list[tuple[str, Model, int]]:
-    cases: list[tuple[str, Model, int]] = [("shapes-cnn", load_demo_model(device), 64)]
-    if device.type == "cuda":
-        try:
-            import torchvision
-
-            from .model import ModelCard
-
-            net = torchvision.models.resnet18(weights=None)
-            card = ModelCard(name="resnet18-random", labels=[str(i) for i in range(1000)],
-                             mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], input_size=224)
-            cases.append(("resnet18 (random)", Model(net, card).to(device), 224))
-        except ImportError:
-            pass
-    return cases
-
-
-def run_bench(device: str = "auto", steps: int = 20, batches: tuple[int, ...] = (1, 16), repeats: int = 3,
-              quick: bool = False) -> dict:
-    dev = select_device(device)
-    loops = dict(LOOPS)
+def _torchattacks() -> Callable | None:
     try:
-        import torchattacks  # noqa: F401
+        import torchattacks
     except ImportError:
-        loops.pop("torchattacks")
+        return None
+
+    def run(model, x, y, steps):
+        return torchattacks.PGD(model, eps=EPS, alpha=ALPHA, steps=steps, random_start=True)(x, y)
+
+    return run
+
+
+def _foolbox() -> Callable | None:
+    try:
+        import foolbox
+    except ImportError:
+        return None
+
+    def run(model, x, y, steps):
+        fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
+        attack = foolbox.attacks.LinfPGD(abs_stepsize=ALPHA, steps=steps, random_start=True)
+        _, clipped, _ = attack(fmodel, x, y, epsilons=EPS)
+        return clipped
+
+    return run
+
+
+def implementations(device: torch.device, batch: int) -> tuple[dict[str, Callable], list[str]]:
+    """The implementations timed for one case, the reference first, and why any were left out."""
+    impls: dict[str, Callable] = {REFERENCE: hand_written_pgd, "advlens": _advlens()}
+    skipped = []
+    for name, factory in (("torchattacks", _torchattacks), ("foolbox", _foolbox)):
+        run = factory()
+        if run is None:
+            skipped.append(f"{name}: not installed")
+        else:
+            impls[name] = run
+    if device.type == "cuda":
+        if batch == 1:
+            impls["advlens --fast"] = _advlens(fast=True)
+        else:
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            impls[f"advlens {precision}+cl"] = _advlens(precision=precision, channels_last=True)
+    return impls, skipped
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _models(device: torch.device, sizes: tuple[int, ...]) -> tuple[list[tuple[str, Model, tuple[int, ...]]], list[str]]:
+    cases: list[tuple[str, Model, tuple[int, ...]]] = [("shapes-cnn", load_demo_model(device), sizes)]
+    skipped = []
+    if device.type != "cuda":
+        skipped.append("GPU rows (advlens --fast, bf16 + channels_last, ResNet-18): no CUDA device")
+        return cases, skipped
+    try:
+        import torchvision
+    except ImportError:
+        skipped.append("ResNet-18: torchvision is not installed")
+        return cases, skipped
+    card = ModelCard(name="resnet18-random", labels=[str(i) for i in range(1000)],
+                     mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], input_size=224)
+    cases.append(("resnet18 (random)", Model(torchvision.models.resnet18(weights=None), card).to(device), (224,)))
+    return cases, skipped
+
+
+@dataclass
+class _Timing:
+    seconds: list[float]
+    ratios: list[float]
+
+
+def _time_case(impls: dict[str, Callable], model, x, y, steps: int, rounds: int, device) -> dict[str, dict]:
+    for run in impls.values():  # warm-up (and, for --fast, the compile)
+        torch.manual_seed(0)
+        run(model, x, y, 2)
+    _sync(device)
+    timings = {name: _Timing([], []) for name in impls}
+    for _ in range(rounds):
+        for name, run in impls.items():
+            torch.manual_seed(0)
+            start = time.perf_counter()
+            run(model, x, y, steps)
+            _sync(device)
+            timings[name].seconds.append(time.perf_counter() - start)
+        ref = timings[REFERENCE].seconds[-1]
+        for timing in timings.values():
+            timing.ratios.append(timing.seconds[-1] / ref)
+    out = {}
+    for name, run in impls.items():
+        torch.manual_seed(0)
+        adv = run(model, x, y, steps)
+        with torch.no_grad():
+            fooled = (model(adv.to(x.device)).argmax(1) != y).float().mean().item()
+        t = timings[name]
+        out[name] = {
+            "ms_per_step": round(1000 * statistics.median(t.seconds) / steps, 3),
+            "ratio": round(statistics.median(t.ratios), 3),
+            "ratio_min": round(min(t.ratios), 3),
+            "ratio_max": round(max(t.ratios), 3),
+            "success_rate": round(fooled, 4),
+        }
+    return out
+
+
+def _memory_probe(size: int, steps: int, threads: int, conn) -> None:
+    """In a spawned child: the `advlens attack` path at `size` px for `steps` steps; sends the peak RSS."""
+    import resource
+
+    torch.set_num_threads(threads)
+    config = RunConfig(image="sample:star", resolution=size, device="cpu", attack=AttackConfig(steps=steps))
+    record = execute(prepare_job(config))
+    conn.send((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, record.steps_run))
+    conn.close()
+
+
+def peak_rss_mb(size: int, steps: int, threads: int = 1) -> float:
+    """Peak resident memory (MiB) of a fresh process that runs one attack (spawned, never forked)."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_memory_probe, args=(size, steps, threads, child))
+    process.start()
+    child.close()
+    try:
+        peak, _ = parent.recv()
+    except EOFError as exc:
+        raise RuntimeError(f"the memory probe ({steps} steps at {size} px) died with exit code "
+                           f"{process.exitcode}") from exc
+    finally:
+        process.join()
+    return round(peak, 1)
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def run_bench(device: str = "auto", sizes: tuple[int, ...] = (32, 64, 128), batches: tuple[int, ...] = (1, 64),
+              rounds: int = 9, steps: int = STEPS, threads: int = 1, memory: bool = True,
+              memory_size: int = 256, memory_steps: tuple[int, int] = (20, 5000), quick: bool = False,
+              progress: Callable[[str], None] | None = None) -> dict:
+    """Time every implementation on every case, interleaved; see the module docstring."""
     if quick:
-        steps, batches, repeats = 5, (1,), 1
-    rows: list[BenchRow] = []
-    for case, model, size in _models(dev):
-        for batch in batches:
-            g = torch.Generator().manual_seed(0)
-            x = torch.rand(batch, 3, size, size, generator=g).to(dev)
-            with torch.no_grad():
-                y = model(x).argmax(1)
-            for name, loop in loops.items():
-                torch.manual_seed(0)
-                seconds = _time(loop, model, x, y, steps, dev, repeats)
-                rows.append(BenchRow(case, batch, size, name, steps, seconds))
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {
-        "device": device_name(dev),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "rows": [asdict(r) | {"image_steps_per_second": r.image_steps_per_second} for r in rows],
-        "ratios": {},
-        "peak_rss_mb": round(peak_rss_mb, 1),
+        sizes, batches, rounds, steps, memory_size, memory_steps = (16,), (1, 4), 3, 3, 32, (5, 50)
+    dev = select_device(device)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    result: dict = {
+        "device": device_name(dev), "torch": torch.__version__, "python": platform.python_version(),
+        "threads": torch.get_num_threads(), "rounds": rounds, "steps": steps,
+        "attack": f"untargeted Linf PGD, eps 8/255, step 2/255, {steps} steps, random start",
+        "load_before": _load(), "cases": [], "skipped": [], "memory": [],
     }
+    try:
+        models, result["skipped"] = _models(dev, sizes)
+        for case, model, case_sizes in models:
+            for size in case_sizes:
+                for batch in batches:
+                    impls, skipped = implementations(dev, batch)
+                    for reason in skipped:
+                        if reason not in result["skipped"]:
+                            result["skipped"].append(reason)
+                    x = torch.rand(batch, 3, size, size, generator=torch.Generator().manual_seed(0)).to(dev)
+                    with torch.no_grad():
+                        y = model(x).argmax(1)
+                    if progress:
+                        progress(f"{case} {size} px, batch {batch}: {', '.join(impls)}")
+                    timed = _time_case(impls, model, x, y, steps, rounds, dev)
+                    result["cases"].append({"model": case, "size": size, "batch": batch, "implementations": timed})
+        if memory:
+            for n in memory_steps:
+                if progress:
+                    progress(f"peak memory: {n} steps at {memory_size} px in a fresh process")
+                result["memory"].append({"size": memory_size, "steps": n,
+                                         "peak_rss_mb": peak_rss_mb(memory_size, n, threads)})
+    finally:
+        torch.set_num_threads(threads_before)
+    result["load_after"] = _load()
     if dev.type == "cuda":
         result["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
-    for row in rows:
-        if row.loop == "hand-written":
-            continue
-        ref = next(r for r in rows if r.loop == "hand-written" and (r.case, r.batch) == (row.case, row.batch))
-        key = f"{row.case} b{row.batch}: {row.loop} / hand-written time"
-        result["ratios"][key] = round(row.seconds / ref.seconds, 3)
     return result
 
 
+def _cell(entry: dict | None) -> str:
+    if entry is None:
+        return "-"
+    return f"{entry['ratio']:.2f} ({entry['ratio_min']:.2f}-{entry['ratio_max']:.2f})"
+
+
 def format_bench(result: dict) -> str:
-    lines = [f"AdvLens bench on {result['device']} (torch {result['torch']}); untargeted Linf PGD, eps 8/255, "
-             f"step 2/255", f"{'model':20s} {'batch':>5s} {'size':>5s} {'loop':14s} {'ms/step':>9s} {'img-steps/s':>12s}"]
-    for r in result["rows"]:
-        lines.append(f"{r['case']:20s} {r['batch']:5d} {r['size']:5d} {r['loop']:14s} "
-                     f"{1000 * r['seconds'] / r['steps']:9.2f} {r['image_steps_per_second']:12.1f}")
-    lines.append("ratios (time relative to the hand-written loop in this run; 1.00 = as fast):")
-    for key, value in result["ratios"].items():
-        lines.append(f"  {key}: {value:.2f}x")
-    lines.append(f"peak RSS {result['peak_rss_mb']} MB" +
-                 (f", peak CUDA {result['peak_cuda_mb']} MB" if "peak_cuda_mb" in result else ""))
+    names: list[str] = []
+    for case in result["cases"]:
+        names += [n for n in case["implementations"] if n != REFERENCE and n not in names]
+    lines = [f"AdvLens bench: {result['attack']}",
+             f"{result['device']}, torch {result['torch']}, {result['threads']} torch thread(s); "
+             f"{result['rounds']} interleaved rounds; load average {result['load_before']} before, "
+             f"{result.get('load_after')} after",
+             "time / the hand-written loop's in the same round: median (min-max); the loop's own ms/step",
+             ""]
+    header = f"{'model':18s} {'px':>4s} {'batch':>5s} " + " ".join(f"{n:>20s}" for n in names) + f" {'loop ms/step':>13s}"
+    lines.append(header)
+    for case in result["cases"]:
+        impls = case["implementations"]
+        cells = " ".join(f"{_cell(impls.get(n)):>20s}" for n in names)
+        lines.append(f"{case['model']:18s} {case['size']:4d} {case['batch']:5d} {cells} "
+                     f"{impls[REFERENCE]['ms_per_step']:13.2f}")
+    for case in result["cases"]:
+        impls = case["implementations"]
+        low = next((n for n in impls if "bf16" in n or "fp16" in n), None)
+        if low is None:
+            continue
+        lines.append(f"success rate {case['model']} {case['size']} px batch {case['batch']}: fp32 "
+                     f"{impls['advlens']['success_rate']:.1%}, {low} {impls[low]['success_rate']:.1%}")
+    if result["memory"]:
+        rows = result["memory"]
+        text = ", ".join(f"{r['steps']} steps {r['peak_rss_mb']:.0f} MiB" for r in rows)
+        ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"] if len(rows) > 1 else math.nan
+        lines.append(f"peak RSS of the `advlens attack` path at {rows[0]['size']} px in a fresh process: {text} "
+                     f"({ratio:.2f}x)")
+    for reason in result["skipped"]:
+        lines.append(f"skipped: {reason}")
     return "\n".join(lines)
 
 
-def main(device: str = "auto", quick: bool = False, as_json: bool = False) -> int:
-    result = run_bench(device, quick=quick)
+def main(device: str = "auto", quick: bool = False, as_json: bool = False, **options) -> int:
+    import sys
+
+    progress = None if as_json else (lambda text: print(f"  ... {text}", file=sys.stderr, flush=True))
+    result = run_bench(device, quick=quick, progress=progress, **options)
     print(json.dumps(result, indent=2) if as_json else format_bench(result))
     return 0

@@ -38,6 +38,8 @@ def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, 
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
 
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+
 
 @dataclass
 class AttackConfig:
@@ -95,6 +97,15 @@ class RunConfig:
                        choices=FITS)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N, mps")
     attack: AttackConfig = field(default_factory=AttackConfig)
+    # how it computes (engine/compute.py), never what: results agree within floating-point tolerance,
+    # except that bf16/fp16 change the model's numbers (the bench reports what that does to success)
+    fast: bool = setting(False, "compile the attack step once and replay it (PGD, BIM, FGSM; torch.compile, CUDA "
+                         "graphs on a GPU): for one image on a GPU; on a CPU it compiles for ~30 s and is no faster",
+                         kind="switch")
+    precision: str = setting("fp32", "run the model's forward under autocast at this precision (for batches on a GPU)",
+                             choices=PRECISIONS)
+    channels_last: bool = setting(False, "NHWC memory format for the model and the images (for batches on a GPU)",
+                                  kind="switch")
 
     def to_dict(self) -> dict:
         data = asdict(self)

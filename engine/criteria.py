@@ -29,6 +29,10 @@ class Misclassification:
         """Per-image loss the attack maximises: cross-entropy of the true class."""
         return F.cross_entropy(logits, self.labels, reduction="none")
 
+    def total_loss(self, logits: torch.Tensor) -> torch.Tensor:
+        """The loss summed over the batch, in one op: what a gradient step differentiates."""
+        return F.cross_entropy(logits, self.labels, reduction="sum")
+
     def margin(self, logits: torch.Tensor) -> torch.Tensor:
         """Logit gap still to close: true logit minus the best other; below 0 the model is fooled."""
         true = logits.gather(1, self.labels[:, None])[:, 0]
@@ -54,6 +58,10 @@ class TargetedMisclassification:
     def loss(self, logits: torch.Tensor) -> torch.Tensor:
         """Per-image loss the attack maximises: minus the cross-entropy of the target class."""
         return -F.cross_entropy(logits, self.targets, reduction="none")
+
+    def total_loss(self, logits: torch.Tensor) -> torch.Tensor:
+        """The loss summed over the batch, in one op: what a gradient step differentiates."""
+        return -F.cross_entropy(logits, self.targets, reduction="sum")
 
     def margin(self, logits: torch.Tensor) -> torch.Tensor:
         """Best non-target logit minus the target logit; below 0 the target is predicted."""

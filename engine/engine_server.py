@@ -61,8 +61,8 @@ from .protocol import (
 )
 from .samples import SAMPLE_PREFIX, load_sample
 from .session import default_label, execute, prediction, prepare_job
-from .shared_telemetry import SharedTelemetry, frame_clock
-from .telemetry import Telemetry
+from .shared_telemetry import SharedTelemetry
+from .telemetry import StepFrame, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +90,34 @@ def _bundled() -> tuple[list[tuple[str, str]], list[str]]:
 
 
 class SharedRunTelemetry(Telemetry):
-    """A run's telemetry in the engine process: the in-process buffers the record is built from, plus
-    the GUI's shared memory, published (one host copy of what accumulated) when a frame is due."""
+    """A run's telemetry in the engine process: the in-process writer the record is built from, plus the
+    GUI's shared memory.
+
+    Every drain (a flush of held logits, a frame, the end of the run) publishes the rows it stored, so
+    the GUI's series reach every step the record holds. A frame is due at most `max_fps` a second and
+    only once the GUI took the previous one (a GUI that draws slowly costs the loop a clock read, and
+    the norms of that frame's step are taken only then); a frame offered is published at once with
+    its step's metrics, so the mailbox always shows the newest framed step, also the last one and the
+    one a pause stopped at.
+    """
 
     def __init__(self, shared: SharedTelemetry, batch: int, max_fps: float = 60.0):
-        super().__init__(batch=batch)
+        super().__init__(batch=batch, frame_interval_s=1.0 / max_fps)
         self.shared = shared
-        self.due = frame_clock(max_fps)
         self.started = time.perf_counter()
         self.pushed = 0
 
-    def push(self, step) -> None:
-        super().push(step)
+    def push(self, index: int, logits: torch.Tensor) -> None:
+        super().push(index, logits)
         self.pushed += 1
-        self.shared.note_pushed(self.pushed)
-        if self.due():
-            self.publish(step)
+        self.shared.note_pushed(self.pushed)  # the GUI's step counter is never behind
+
+    def frame_due(self) -> bool:
+        return self.shared.frame_wanted() and super().frame_due()
+
+    def offer_frame(self, frame: StepFrame) -> None:
+        super().offer_frame(frame)
+        self.publish(frame)
 
     def drain(self) -> int:
         """Move what accumulated to the host (one copy) and into shared memory: every drain publishes, also
@@ -117,18 +129,24 @@ class SharedRunTelemetry(Telemetry):
                 self.shared.write_rows(steps, {name: self.buffers[name].array()[-count:] for name in METRIC_NAMES})
             return count
 
-    def publish(self, step=None, final: bool = False) -> None:
-        self.drain()
-        if step is not None and (final or self.shared.frame_wanted()):
-            scalars = torch.stack([getattr(step, n)[0].to(torch.float64) for n in METRIC_NAMES]).cpu().numpy()
-            image = step.x_adv[0].detach().to(torch.float32).cpu().numpy().transpose(1, 2, 0)
-            self.shared.write_frame(step.index, step.stage, image, dict(zip(METRIC_NAMES, scalars.tolist(), strict=True)),
-                                    step.topk_prob[0].detach().cpu().numpy(), step.topk_index[0].detach().cpu().numpy(),
-                                    time.perf_counter() - self.started)
+    def publish(self, frame: StepFrame) -> None:
+        """Store what is pending (the frame's step among it) and write the frame with its step's metrics."""
+        with self._drain_lock:
+            self.drain()
+            held = self.step_indices.array()[:, 0]
+            tail = held[-4 * self.flush_steps:]  # the frame's step is the newest row, or close to it
+            hits = np.flatnonzero(tail == frame.index)
+            metrics = {}
+            if len(hits):
+                row = len(held) - len(tail) + int(hits[-1])
+                metrics = {name: float(self.buffers[name].array()[row, frame.image]) for name in METRIC_NAMES}
+        image = frame.x_adv.detach().to(torch.float32).cpu().numpy().transpose(1, 2, 0)
+        self.shared.write_frame(frame.index, frame.stage, image, metrics, frame.topk_prob.detach().cpu().numpy(),
+                                frame.topk_index.detach().cpu().numpy(), time.perf_counter() - self.started)
 
     def finish(self) -> None:
-        _, step = self.latest()
-        self.publish(step, final=True)
+        """The run ended (finished, cancelled or failed): publish what is left and close the segment."""
+        self.drain()
         self.shared.mark_closed()
 
 
@@ -194,6 +212,7 @@ class EngineServer:
         self.segments: OrderedDict[int, SharedTelemetry] = OrderedDict()
         self._sources: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._transfer_models: dict[tuple[str, str], Model] = {}
+        self._executors: dict[str, Any] = {}  # cluster executors by scheduler string, kept between jobs
         self._lock = threading.RLock()
         self._release_when_done: set[int] = set()
 
@@ -296,8 +315,14 @@ class EngineServer:
                     pass
         with self._lock:
             segments, self.segments = list(self.segments.values()), OrderedDict()
+            executors, self._executors = list(self._executors.values()), {}
         for segment in segments:
             segment.close()
+        for executor in executors:
+            try:
+                executor.shutdown()
+            except Exception:  # noqa: BLE001 - a cluster that went away must not stop the engine closing
+                log.exception("cannot shut down a cluster executor")
 
     # ------------------------------------------------------------------ jobs
     def _work(self, job_id: int, job: Any) -> Callable[[JobControl], Any]:
@@ -431,7 +456,21 @@ class EngineServer:
 
         model = self.model(job.model)
         others = {name: self._transfer_model(spec, str(model.device)) for name, spec in job.other_models.items()}
-        return run_analysis(job.request, model, others, progress=control)
+        return run_analysis(job.request, model, others, progress=control,
+                            executor=self.executor(getattr(job.request, "scheduler", "")))
+
+    def executor(self, scheduler: str) -> Any:
+        """The cluster executor a scheduler string names, started on first use and kept (a LocalCluster
+        takes seconds to start); None for the engine's own pool."""
+        from .executor import executor_for
+        from .schedulers import parse_scheduler
+
+        if not parse_scheduler(scheduler).uses_dask:
+            return None
+        with self._lock:
+            if scheduler not in self._executors:
+                self._executors[scheduler] = executor_for(scheduler)
+            return self._executors[scheduler]
 
     def _diagnose(self, job: DiagnoseRunJob, control: JobControl) -> Any:
         from .diagnostics import DiagnosticsOptions, diagnose_record
@@ -453,12 +492,14 @@ class EngineServer:
             model = self.model(job.model) if job.model is not None else None
             if model is None:
                 config = config.with_control_models()
-            return run_resolution_lab(config.validated(), model, progress=control)
+            return run_resolution_lab(config.validated(), model, progress=control,
+                                      executor=self.executor(job.scheduler))
         if job.lab == "stability":
             from .labs.stability import run_stability_lab
             from .labs.stability_results import config_from_options
 
-            return run_stability_lab(config_from_options(job.config), progress=control)
+            return run_stability_lab(config_from_options(job.config), progress=control,
+                                     executor=self.executor(job.scheduler))
         raise AdvLensError(f"unknown lab '{job.lab}'")
 
     @staticmethod

@@ -12,11 +12,13 @@ worker ran it, or in what order.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,15 @@ from .loaders import load_model
 from .model import Model
 from .norms import lp_norm
 
-METHODS = ("attack", "pgd-bisect")
+# The analyses' and labs' own kinds of job: method -> (module, function), called as
+# function(job, model, x, y, config, should_stop, report) -> values; `report(done, total, partial)` publishes
+# progress inside the job where the backend can carry it (the local pool), else it is None.
+JOB_FUNCTIONS = {
+    "noise": (".analysis.noise", "noise_job"),
+    "landscape": (".analysis.landscape", "landscape_job"),
+    "stability-setting": (".labs.stability", "setting_job"),
+}
+METHODS = ("attack", "pgd-bisect", *JOB_FUNCTIONS)
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
 
 
@@ -39,7 +49,8 @@ class SweepJob:
 
     `model` is a spec `load_model` understands ('demo', a file, `torchvision:NAME`) or a key from
     `Executor.register_model`. `method` 'attack' runs the configured attack batch by batch; 'pgd-bisect'
-    runs the Resolution lab's bisected PGD with `attack['norm']` and `attack['steps']` steps per budget.
+    runs the Resolution lab's bisected PGD with `attack['norm']` and `attack['steps']` steps per budget;
+    'noise' and 'landscape' are the analyses' own jobs (`JOB_FUNCTIONS`), with their inputs in `params`.
     """
 
     model: str
@@ -53,6 +64,7 @@ class SweepJob:
     keep_adversarial: bool = True  # False: the result carries no images (a robust-accuracy point needs none)
     tag: str = ""  # the caller's name for the job (an epsilon, a resolution), echoed in the result
     keep_metrics: bool = False  # True: the result carries every step's scalars (for attack diagnostics)
+    params: dict[str, Any] = field(default_factory=dict)  # what an analysis' own method needs besides (plain data)
 
 
 @dataclass(eq=False)
@@ -67,6 +79,7 @@ class SweepResult:
     duration_s: float = 0.0
     status: str = "finished"
     metrics: dict[str, np.ndarray] | None = None  # name -> (steps, N), as in a record; only with keep_metrics
+    values: dict[str, Any] = field(default_factory=dict)  # what an analysis' own method found (plain data)
 
 
 def job_images(job: SweepJob) -> torch.Tensor:
@@ -77,7 +90,7 @@ def job_images(job: SweepJob) -> torch.Tensor:
     return torch.from_numpy(images)
 
 
-def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> SweepResult:
+def run_job(job: SweepJob, model: Model | None, control: JobControl | None = None) -> SweepResult:
     """Run one job on a loaded model; any backend calls this where the job lands.
 
     `control.cancel()` stops it at the next attack step with `Cancelled`.
@@ -93,6 +106,13 @@ def run_job(job: SweepJob, model: Model, control: JobControl | None = None) -> S
     x = job_images(job)
     y = torch.as_tensor(np.asarray(job.labels), dtype=torch.long)
     config = replace(AttackConfig.from_dict(dict(job.attack)), seed=int(job.seed))
+    if job.method in JOB_FUNCTIONS:
+        module, name = JOB_FUNCTIONS[job.method]
+        function = getattr(importlib.import_module(module, __package__), name)
+        values = function(job, model, x, y, config, should_stop, getattr(control, "report", None))
+        return SweepResult(tag=job.tag, seed=int(job.seed), success=np.asarray(values.pop("success"), dtype=bool),
+                           norms={}, adversarial=None, duration_s=round(time.perf_counter() - start, 4),
+                           values=values)
     trace = None
     if job.method == "pgd-bisect":
         device = model.device
@@ -213,7 +233,8 @@ class InProcessExecutor(Executor):
 
     def submit(self, job: SweepJob) -> JobHandle:
         def work(control: JobControl) -> SweepResult:
-            return run_job(job, self.models.get(job.model, job.device), control)
+            model = self.models.get(job.model, job.device) if job.model else None  # a lab's job may need none
+            return run_job(job, model, control)
 
         return self._worker.submit(work, handle=_job_handle(job))
 
@@ -222,6 +243,29 @@ class InProcessExecutor(Executor):
 
     def shutdown(self, cancel: bool = True) -> None:
         self._worker.shutdown(wait=True, cancel=cancel)
+
+
+def executor_for(scheduler: str | None, torch_threads: int | None = None) -> Executor:
+    """The executor a scheduler string names (`schedulers.parse_scheduler`: '' the local pool, 'local:N' a
+    Dask LocalCluster, tcp://HOST:PORT a running scheduler); the caller shuts it down. Cluster workers run
+    torch on `torch_threads` threads (default: as many as this process, at most cores / N for local:N);
+    numbers match the local pool's bit for bit only where both use the same count."""
+    from .schedulers import parse_scheduler
+
+    choice = parse_scheduler(scheduler)
+    if choice.kind == "pool":
+        return InProcessExecutor()
+    try:
+        from .cluster import DaskExecutor
+    except ImportError as exc:
+        raise ConfigError(f"{choice.describe()} needs Dask: pip install 'advlens[cluster]'") from exc
+    threads = torch_threads if torch_threads is not None else max(int(torch.get_num_threads()), 1)
+    if choice.kind == "local-cluster":
+        # N workers on this machine share its cores: no more torch threads each than the cores give them
+        cores = max((os.cpu_count() or 1) // choice.workers, 1)
+        return DaskExecutor(workers=choice.workers, torch_threads=min(threads, cores) if torch_threads is None
+                            else threads)
+    return DaskExecutor(address=choice.address, torch_threads=threads)
 
 
 def finished(value: Any) -> cf.Future:

@@ -100,10 +100,18 @@ class JobControl:
         return (time.perf_counter() - self.started) / done * (total - done)
 
     # ------------------------------------------------------------ the job's side
-    def wait_to_continue(self) -> bool:
-        """Block while paused without step credit; False once cancelled."""
-        with self._cond:
-            while True:
+    def wait_to_continue(self, before_waiting: Callable[[], None] | None = None) -> bool:
+        """Block while paused without step credit; False once cancelled.
+
+        `before_waiting` runs once, outside the lock, when the call is about to block: the attack loop
+        shows its newest step then, so a paused or single-stepped run always displays the step it
+        stopped at.
+        """
+        if not self._paused and not self._cancelled:  # the running case, every step: no lock (a pause or
+            return True  # cancel that lands just now is seen before the next step, as with the lock)
+        callback = before_waiting
+        while True:
+            with self._cond:
                 if self._cancelled:
                     return False
                 if not self._paused:
@@ -111,7 +119,11 @@ class JobControl:
                 if self._credits > 0:
                     self._credits -= 1
                     return True
-                self._cond.wait()
+                if callback is None:
+                    self._cond.wait()
+                    continue
+            callback()
+            callback = None
 
     def check(self) -> None:
         """Raise Cancelled if a cancel was asked for (call between pieces of work)."""

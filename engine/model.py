@@ -73,6 +73,37 @@ def logits_of(output: object) -> object:
     return logits if isinstance(logits, torch.Tensor) else output
 
 
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a loaded model came from, as plain data: what a cluster worker needs to load it again.
+
+    A cluster's workers load a model once each from its source (and keep it) instead of receiving the
+    weights with every job; a file `spec` must therefore be reachable at the same path on the workers.
+    `wrap` names a wrapper the engine put around it ('resize': the Resolution lab's `ResizedModel`).
+    """
+
+    spec: str
+    card: str | ModelCard | None = None  # an explicit card file or card; None: the one beside the file
+    trust_pickle: bool = False
+    onnx_runtime: bool = False
+    wrap: str = ""
+
+    def cache_key(self, device: str) -> str:
+        card = self.card.to_dict() if isinstance(self.card, ModelCard) else self.card
+        return json.dumps([self.spec, card, self.trust_pickle, self.onnx_runtime, self.wrap, device], default=str)
+
+    def load(self, device: str = "auto") -> Model:
+        from .loaders import load_model
+
+        model = load_model(self.spec, device, card=self.card, trust_pickle=self.trust_pickle,
+                           onnx_runtime=self.onnx_runtime)
+        if self.wrap == "resize":
+            from .labs.resolution import ResizedModel
+
+            model = ResizedModel(model)
+        return model
+
+
 class Model(nn.Module):
     """A torch classifier taking [0, 1] images; `forward` returns logits of shape (N, classes).
 
@@ -86,6 +117,7 @@ class Model(nn.Module):
         self.card = card
         self.kind = kind
         self.notes = list(notes)
+        self.source: ModelSource | None = None  # set by `loaders.load_model`; None for a model built in code
         channels = len(card.mean)
         self.register_buffer("mean", torch.tensor(card.mean, dtype=torch.float32).reshape(1, channels, 1, 1))
         self.register_buffer("std", torch.tensor(card.std, dtype=torch.float32).reshape(1, channels, 1, 1))

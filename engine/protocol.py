@@ -213,6 +213,7 @@ class LabJob:
     lab: str
     config: dict
     model: str | None = None  # the Resolution lab's model key; None: the per-resolution control models
+    scheduler: str = ""  # where the lab's jobs run: '' the engine's pool, 'local:N' or tcp://HOST:PORT
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Run records: config + seed + versions + per-step metrics + images, saved as a folder and loaded back.
 
-A folder holds `record.json` (everything but arrays), `arrays.npz` (exact float images and metrics),
+A folder holds `record.json` (everything but arrays), `arrays.npz` (exact float images and the per-step
+metrics: (steps, images) each, the norms NaN on steps without a frame, see FORMAT_VERSION),
 `metrics.csv` and PNGs of the original, adversarial and amplified perturbation for people and slides.
 The folder is written beside its final place and swapped in with one atomic rename (files.write_folder),
 so a crash never leaves half a record, nor no record where one was. A record read back is checked
@@ -10,6 +11,7 @@ against one schema (record_schema.py) before anything is built from it.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -60,6 +62,12 @@ def _json_constant(name: str) -> float:
 
 
 def library_versions() -> dict[str, str]:
+    """The versions a record was made with (a copy: they cannot change within a process)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
     import PIL
     import torch
 

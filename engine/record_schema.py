@@ -20,7 +20,10 @@ import numpy as np
 from .errors import AdvLensError
 from .files import check_file, folder_is_empty, open_file
 
-FORMAT_VERSION = 2  # 2 adds adv_topk_index / adv_topk_prob (format 1 records load without them)
+# 2 adds adv_topk_index / adv_topk_prob (format 1 records load without them); 3: the norms (l0, l2,
+# linf) per step are taken on the steps that had a frame (the telemetry's rate, and the last step)
+# and are NaN on the others; every other metric is kept for every step, as before.
+FORMAT_VERSION = 3
 MAX_TOP_K = 1000
 MAX_RECORD_JSON = 64 << 20
 MAX_ARRAYS_FILE = 8 << 30

@@ -23,7 +23,7 @@ from .config import RunConfig
 from .errors import AdvLensError
 from .files import read_file
 from .images import atomic_write_bytes, to_uint8
-from .metrics import METRIC_NAMES
+from .metrics import FRAME_METRICS, METRIC_NAMES
 from .record import RecordError, RunRecord, label_text, number_text, perturbation_visual
 from .record_schema import MAX_RECORD_JSON, check_record
 from .units import format_budget, format_setting
@@ -378,6 +378,9 @@ def replay_differences(original: RunRecord, replayed: RunRecord, atol: float = R
         if ma.shape != mb.shape:
             diffs.append(f"the per-step {name} has {ma.shape[0]} steps recorded, {mb.shape[0]} replayed")
             continue
+        if name in FRAME_METRICS:  # taken on the steps that had a frame, which depend on timing: compare those both have
+            both = np.isfinite(ma) & np.isfinite(mb)
+            ma, mb = np.where(both, ma, 0.0), np.where(both, mb, 0.0)
         step = _first_mismatch(ma, mb)
         if step is not None:
             diffs.append(f"the per-step {name} differs from step {step}")
@@ -441,7 +444,11 @@ def _fmt(value: float) -> str:
 
 def svg_plot(title: str, steps: np.ndarray, curves: list[tuple[str, str, np.ndarray]], width: int = 330,
              height: int = 190) -> str:
-    """A small line plot as plain SVG (axes box, min/max ticks, legend); NaN gaps break the lines."""
+    """A small line plot as plain SVG (axes box, min/max ticks, legend).
+
+    A curve joins its finite points: the norms of a record hold values only on the steps that had a
+    frame (NaN between), and a curve with none is left out.
+    """
     left, right, top, bottom = 46, 8, 22, 34
     pw, ph = width - left - right, height - top - bottom
     esc = html_text
@@ -478,21 +485,12 @@ def svg_plot(title: str, steps: np.ndarray, curves: list[tuple[str, str, np.ndar
     legend_x = left + 4
     for label, colour, values in curves:
         n = min(len(values), len(steps))
-        segment: list[str] = []
-        segments: list[list[str]] = []
-        for x, y in zip(steps[:n], values[:n], strict=True):
-            if math.isfinite(y):
-                segment.append(f"{sx(float(x)):.1f},{sy(float(y)):.1f}")
-            elif segment:
-                segments.append(segment)
-                segment = []
-        if segment:
-            segments.append(segment)
-        if not segments:
+        seg = [f"{sx(float(x)):.1f},{sy(float(y)):.1f}" for x, y in zip(steps[:n], values[:n], strict=True)
+               if math.isfinite(y)]
+        if not seg:
             continue
-        for seg in segments:
-            points = " ".join(seg if len(seg) > 1 else seg * 2)
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{points}"/>')
+        points = " ".join(seg if len(seg) > 1 else seg * 2)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{points}"/>')
         parts.append(f'<text x="{legend_x}" y="{height - 6}" font-size="10" fill="{colour}">{esc(label)}</text>')
         legend_x += 8 + 6 * len(label)
     parts.append("</svg>")

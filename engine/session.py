@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .attacks import AttackRun, build_attack
-from .catalogue import check_attack, gradients_refusal
+from .attacks import AttackRun, Step, build_attack
+from .catalogue import attack_spec, check_attack, gradients_refusal
+from .compute import check_compute, compute_model
 from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
@@ -28,7 +29,7 @@ from .model_input import fitted_image, input_fit
 from .norms import lp_norm
 from .record import RunRecord
 from .samples import SAMPLE_PREFIX, sample_label
-from .telemetry import Telemetry
+from .telemetry import Telemetry, TelemetryWriter
 
 
 @dataclass
@@ -111,6 +112,10 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         if len(bad):
             raise ConfigError(f"label {int(bad[0])} is not a class of {model.card.display_name} "
                               f"(0..{model.num_classes - 1})")
+    notes += check_compute(config, device)
+    if config.fast and not build_attack(config.attack).has_fast_step:
+        notes.append(f"the fast mode covers PGD, BIM and FGSM: {attack_spec(config.attack.attack).title} "
+                     f"runs step by step as usual")
     target = config.attack.target
     if target is not None and target >= model.num_classes:
         raise ConfigError(f"target class {target} does not exist: {model.card.display_name} has "
@@ -124,15 +129,30 @@ def prediction(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return pred, logits.softmax(dim=1).gather(1, pred[:, None])[:, 0]
 
 
-def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobControl | None = None) -> RunRecord:
-    """Run the attack step by step; returns the record (status 'cancelled' if stopped early)."""
+def execute(job: AttackJob, telemetry: TelemetryWriter | None = None, control: JobControl | None = None) -> RunRecord:
+    """Run the attack step by step; returns the record (status 'cancelled' if stopped early).
+
+    Per step the loop only hands the step's logits to the telemetry and asks whether a frame is due;
+    the frame (norms, top-k, the shown image) is computed when it is, and for the last step. The
+    result's logits, when the attack has them, give the adversarial prediction without another forward.
+    """
     cfg = job.config.attack
-    model, x = job.model, job.images
-    telemetry = telemetry or Telemetry(batch=x.shape[0])
+    x = job.images
+    model = compute_model(job.model, job.config)
+    if job.config.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)  # iterates keep it: no conversion per forward
+    telemetry = telemetry if telemetry is not None else Telemetry(batch=x.shape[0])
     control = control or JobControl()
     generator = torch.Generator(device=x.device).manual_seed(cfg.seed)
     criterion = make_criterion(job.labels, cfg.target)
-    run = AttackRun(build_attack(cfg), model, x, criterion, generator)
+    run = AttackRun(build_attack(cfg, fast=job.config.fast), model, x, criterion, generator)
+    telemetry.begin(criterion)
+    unframed: list[Step] = []  # the newest step, while it has no frame
+
+    def show_newest() -> None:
+        if unframed:
+            telemetry.offer_frame(unframed.pop().frame())
+
     start = time.perf_counter()
     status = "finished"
     try:
@@ -142,7 +162,7 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobCont
             with torch.no_grad():
                 clean_logits = model(x)
         while True:
-            if not control.wait_to_continue():
+            if not control.wait_to_continue(show_newest):
                 run.cancel()
                 status = "cancelled"
                 break
@@ -150,15 +170,26 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobCont
                 step = next(run)
             except StopIteration:
                 break
-            telemetry.push(step)
+            telemetry.push(step.index, step.logits)
+            if telemetry.frame_due():
+                telemetry.offer_frame(step.frame())
+                unframed.clear()
+            else:
+                unframed[:] = [step]
+        show_newest()  # the last step always has its frame (the record's final norms, the final display)
+        telemetry.end()
+        result_logits = None
         if run.result is not None:
-            x_adv, success = run.result.x_adv, run.result.success
+            x_adv, success, result_logits = run.result.x_adv, run.result.success, run.result.logits
         elif run.last_step is not None:
-            x_adv, success = run.last_step.x_adv, run.last_step.success
+            x_adv, success, result_logits = run.last_step.x_adv, run.last_step.success, run.last_step.logits
         else:
             x_adv, success = x.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
-        with torch.no_grad():
-            adv_logits = model(x_adv)
+            result_logits = job.clean_logits if job.clean_logits is not None else None
+        if result_logits is None:
+            with torch.no_grad():
+                result_logits = model(x_adv)
+        adv_logits = result_logits
     except AdvLensError:
         raise
     except Exception as exc:  # noqa: BLE001 - the one translator words it (out of memory, a model failure)
@@ -191,8 +222,8 @@ def execute(job: AttackJob, telemetry: Telemetry | None = None, control: JobCont
         status=status,
         steps_run=run.last_step.index if run.last_step is not None else 0,
         duration_s=round(duration, 4),
-        original=x.detach().cpu().numpy().astype(np.float32),
-        adversarial=x_adv.detach().cpu().numpy().astype(np.float32),
+        original=x.detach().cpu().contiguous().numpy().astype(np.float32),
+        adversarial=x_adv.detach().cpu().contiguous().numpy().astype(np.float32),
         metrics=telemetry.metrics(),
         model_notes=list(job.model.notes),
         adv_topk_index=adv_top.indices.tolist(),

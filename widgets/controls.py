@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 FITS = ("auto", "crop", "squash", "pad")
+PRECISIONS = ("fp32", "bf16", "fp16")  # as engine/config.py (widgets import no engine)
 # Epsilon units per norm: Linf in 1/255 grey levels (what people think in), L2 and L1 in pixel units.
 EPS_UNITS = {"linf": 1 / 255, "l2": 1.0, "l1": 1.0}
 EPS_RANGE = {"linf": (0.0, 64.0, 0.5, 2), "l2": (0.0, 20.0, 0.05, 3), "l1": (0.0, 500.0, 1.0, 1)}
@@ -70,6 +71,18 @@ class AttackControls(QWidget):
         self.device = QComboBox()
         self.device.setToolTip("Where the attack computes: a GPU if you have one, else the CPU.")
         model_form.addRow("Device", self.device)
+        self.fast = QCheckBox("Fast step")
+        self.fast.setToolTip("Compile the attack step once and replay it (PGD, BIM, FGSM): for one image on a GPU. "
+                             "The first run compiles for about 30 s; on a CPU it is no faster.")
+        model_form.addRow(self.fast)
+        self.precision = QComboBox()
+        self.precision.addItems(list(PRECISIONS))
+        self.precision.setToolTip("The model's arithmetic: bf16/fp16 autocast speeds up batches on a GPU and can "
+                                  "change which images are fooled; fp32 is exact.")
+        model_form.addRow("Precision", self.precision)
+        self.channels_last = QCheckBox("Channels last")
+        self.channels_last.setToolTip("NHWC memory layout for the model and images: faster for batches on a GPU.")
+        model_form.addRow(self.channels_last)
         outer.addWidget(model_box)
 
         image_box = QGroupBox("Image")
@@ -165,8 +178,8 @@ class AttackControls(QWidget):
         for signal in (self.step_size.valueChanged, self.steps.valueChanged, self.random_start.toggled,
                        self.early_stop.toggled, self.targeted.toggled, self.target.currentIndexChanged,
                        self.seed.valueChanged, self.restarts.valueChanged, self.resolution.currentIndexChanged,
-                       self.filter.currentIndexChanged, self.fit.currentIndexChanged,
-                       self.device.currentIndexChanged):
+                       self.filter.currentIndexChanged, self.fit.currentIndexChanged, self.device.currentIndexChanged, self.fast.toggled,
+                       self.precision.currentIndexChanged, self.channels_last.toggled):
             signal.connect(self._emit_changed)
         self._set_eps_range("linf")
 
@@ -237,6 +250,9 @@ class AttackControls(QWidget):
             "resample_filter": self.filter.currentText(),
             "fit": self.fit.currentText(),
             "device": self.device.currentText() or "auto",
+            "fast": self.fast.isChecked(),
+            "precision": self.precision.currentText() or "fp32",
+            "channels_last": self.channels_last.isChecked(),
         }
 
     def set_config(self, values: dict) -> None:
@@ -279,6 +295,12 @@ class AttackControls(QWidget):
                 self.fit.setCurrentText(values["fit"])
             if "device" in values and self.device.findText(str(values["device"])) >= 0:
                 self.device.setCurrentText(str(values["device"]))
+            if "fast" in values:
+                self.fast.setChecked(bool(values["fast"]))
+            if "precision" in values and self.precision.findText(str(values["precision"])) >= 0:
+                self.precision.setCurrentText(str(values["precision"]))
+            if "channels_last" in values:
+                self.channels_last.setChecked(bool(values["channels_last"]))
         finally:
             self._updating = False
         self.changed.emit()

@@ -25,7 +25,8 @@ SERIES = {
     "l2": (2, "L2", (108, 113, 196), "left"),
     "linf_255": (2, "Linf (/255)", (211, 54, 130), "right"),
 }
-AXIS_LABELS = {0: ("loss, margin", None), 1: ("probability", None), 2: ("L2", "Linf (/255)")}
+# the legends name the curves; the norms' axes say which is which
+AXIS_LABELS = {0: ("", None), 1: ("", None), 2: ("L2", "Linf")}  # the unit (/255) is in the legend: a short axis fits
 
 
 def nice_ceiling(value: float) -> float:
@@ -49,7 +50,8 @@ class StepPlots:
             plot = graphics.addPlot(row=0, col=i)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.setLabel("bottom", "step")
-            plot.setLabel("left", AXIS_LABELS[i][0])
+            if AXIS_LABELS[i][0]:
+                plot.setLabel("left", AXIS_LABELS[i][0])
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setMenuEnabled(False)
@@ -157,7 +159,8 @@ class MetricPlots(QWidget):
 
     def set_series(self, steps: np.ndarray, series: dict[str, np.ndarray]) -> None:
         """Replace every curve's data (names as in SERIES; missing or all-NaN series are hidden, and so are
-        their legend entries). The norm axes start at 0 and grow in round steps, so they rarely re-lay out."""
+        their legend entries). A curve joins its finite points: the norms are taken only on steps that had a
+        frame (NaN between). The norm axes start at 0 and grow in round steps, so they rarely re-lay out."""
         for name, view in (("l2", self.plots[2]), ("linf_255", self.step_plots.right_view)):
             values = series.get(name)
             top = nice_ceiling(float(np.nanmax(values))) if values is not None and np.isfinite(values).any() else 1.0
@@ -167,10 +170,15 @@ class MetricPlots(QWidget):
         present = set()
         for name, curve in self.curves.items():
             values = series.get(name)
-            if values is None or len(values) == 0 or not np.isfinite(values).any():
+            finite = np.isfinite(values) if values is not None else None
+            if finite is None or not finite.any():
                 curve.setData([], [])
                 continue
-            curve.setData(steps, values, skipFiniteCheck=True)
+            if not finite.all():
+                steps_shown, values = steps[finite], values[finite]
+            else:
+                steps_shown = steps
+            curve.setData(steps_shown, values, skipFiniteCheck=True)
             present.add(SERIES[name][1])
         self.step_plots.show_legend_for(present)
 

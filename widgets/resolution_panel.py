@@ -63,7 +63,9 @@ class LogLogPlot(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.plot.setLabel("bottom", "side length s (px); n = 3·s² values")
         self.plot.setMenuEnabled(False)
-        self.outside = OutsideLegend(self.plot.getPlotItem(), "bottom")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)  # the ticks are plain numbers, never scaled
+        self.outside = OutsideLegend(self.plot.getPlotItem(), "auto")  # below or beside: more data area
         self.legend = self.outside.legend
         self.points = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(150, 150, 150, 120), pen=None)
         self.median = self.plot.plot([], [], pen=pg.mkPen((214, 39, 40), width=3), symbol="o", symbolSize=8,
@@ -122,8 +124,10 @@ class LogLogPlot(QWidget):
                 values = y0 * (sizes_arr / s0) ** slope
                 item = self.plot.plot(sizes_arr, values, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine))
                 self.references.append(item)
-                self._names[id(item)] = f"{name}: {slope:+g}"
+                self._names[id(item)] = f"{name.split(' (')[0]}: {slope:+g}"  # the reading; the rest in the tooltip
                 shown_y += list(values)
+        self.plot.setToolTip("Dotted: the slope each reading of the claim predicts, drawn from the first median —\n"
+                             + "\n".join(f"{name}: {slope:+g}" for name, slope in references.items()))
         self.plot.getAxis("bottom").setTicks([[(float(np.log10(s)), f"{s:g}") for s in sizes if s > 0]] or None)
         positive = [v for v in shown_y if np.isfinite(v) and v > 0]
         self.plot.getAxis("left").setTicks([log_ticks(positive, min(positive), max(positive))] if positive else None)
@@ -136,7 +140,7 @@ class PerturbationStrip(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFixedHeight(150)
+        self.setMinimumHeight(70)
         self.cmap = pg.colormap.get(DIVERGING_MAP)
         self.shown: list[int] = []
 
@@ -252,20 +256,23 @@ class ResolutionPanel(QWidget):
         split.addWidget(outcome_area)
         split.addWidget(plots)
         self.table = QTableWidget()
-        self.table.setMinimumHeight(120)
+        self.table.setMinimumHeight(70)
         split.addWidget(self.table)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 1)
-        split.setSizes([150, 450, 170])
-        right.addWidget(split, 1)
+        strip_box = QWidget()  # in the splitter too, so that on a small screen the plots keep the room
+        strip_layout = QVBoxLayout(strip_box)
+        strip_layout.setContentsMargins(0, 0, 0, 0)
         strip_title = QLabel("Minimal L2 perturbation of one image at each resolution, all shown at the same size "
                              "(channel mean; blue lowers, red raises):")
         strip_title.setWordWrap(True)
         strip_title.setMinimumWidth(10)
-        right.addWidget(strip_title)
+        strip_layout.addWidget(strip_title)
         self.strip = PerturbationStrip()
-        right.addWidget(self.strip)
+        strip_layout.addWidget(self.strip, 1)
+        split.addWidget(strip_box)
+        for index, stretch in enumerate((1, 4, 1, 1)):
+            split.setStretchFactor(index, stretch)
+        split.setSizes([110, 470, 130, 170])
+        right.addWidget(split, 1)
 
     def options(self) -> dict:
         return {"images": self.images.currentText().strip(), "resolutions": self.resolutions.text(),

@@ -183,7 +183,7 @@ class StabilityPanel(QWidget):
         self.summary.setObjectName("banner")
         self.summary.setProperty("long", True)  # a few sentences: the theme draws it smaller than a one-liner
         self.summary.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(BannerArea(self.summary, max_lines=3))
+        layout.addWidget(BannerArea(self.summary, max_lines=2))  # the rest scrolls: the plots keep the room
 
         grid_widget = QWidget()
         grid = QGridLayout(grid_widget)
@@ -191,9 +191,9 @@ class StabilityPanel(QWidget):
         self.loss_plot = _plot("Training loss (live)", "Adam step", "logistic loss")
         self.train_plot = _plot("Accuracy while training (live)", "Adam step", "accuracy")
         self.train_plot.setYRange(0.4, 1.0, padding=0.02)
-        self.train_outside = OutsideLegend(self.train_plot.getPlotItem(), "bottom")
+        self.train_outside = OutsideLegend(self.train_plot.getPlotItem(), "top")  # in place of the title
         self.train_legend = self.train_outside.legend
-        self.good_plot = _plot("Seeds ending accurate and stable", "K", "share of seeds")
+        self.good_plot = _plot("Seeds ending accurate and stable", "K", "share")
         self.good_plot.setLogMode(x=True)
         self.good_plot.setYRange(0, 1, padding=0.05)
         self.accuracy_plot = _plot("Test accuracy (held-out points)", "K", "accuracy")
@@ -211,8 +211,8 @@ class StabilityPanel(QWidget):
         self.legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.legend.setWordWrap(True)
         grid.addWidget(self.legend, 2, 0, 1, 3)
-        grid.setRowStretch(0, 2)
-        grid.setRowStretch(1, 3)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
 
         self.accuracy_curves: dict[str, pg.PlotDataItem] = {}
         self.rho_curves: dict[str, pg.PlotDataItem] = {}
@@ -257,7 +257,7 @@ class StabilityPanel(QWidget):
         split.addWidget(tabs)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
-        split.setSizes([560, 190])
+        split.setSizes([620, 150])
         layout.addWidget(split, 1)
         return right
 
@@ -328,13 +328,13 @@ class StabilityPanel(QWidget):
                 curve.setData(x, np.asarray(loss[i], dtype=float))
                 self.train_curves[2 * i].setData(x, np.asarray(test_accuracy[i], dtype=float))
                 self.train_curves[2 * i + 1].setData(x, np.asarray(train_accuracy[i], dtype=float))
-                entries.append((self.train_curves[2 * i], f"{members[i]}, held-out"))
+                entries.append((self.train_curves[2 * i], f"{members[i]} (held-out)"))
             else:
                 curve.setData([], [])
                 self.train_curves[2 * i].setData([], [])
                 self.train_curves[2 * i + 1].setData([], [])
         if members:
-            entries.append((self.train_curves[1], "training points (dashed)"))
+            entries.append((self.train_curves[1], "training (dashed)"))
         if [name for _c, name in entries] != [name for _c, name in self.train_outside.entries]:
             self.train_outside.set_entries(entries)
             follow_style(self.train_plot)

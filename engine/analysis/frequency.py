@@ -6,7 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..batches import run_attack_on
+from ..batches import batches
+from ..executor import Executor, JobGroup, SweepJob, array_of
 from ..jobs import stop_flag
 
 
@@ -47,12 +48,23 @@ def radial_fft_energy(image: torch.Tensor, bins: int = 8) -> tuple[np.ndarray, n
     return (edges[:-1] + edges[1:]) / 2, energy / total if total > 0 else energy
 
 
-def frequency_comparison(model, images: torch.Tensor, labels: torch.Tensor, config, progress=None) -> dict:
+def frequency_comparison(model, images: torch.Tensor, labels: torch.Tensor, config, progress=None, batch: int = 64,
+                         executor: Executor | None = None) -> dict:
     """Mean Laplacian band energy of the attack's perturbations beside that of the images (mean removed),
-    finest band first, the coarse residual last."""
-    adv, _ = run_attack_on(model, images, labels, config, should_stop=stop_flag(progress))
+    finest band first, the coarse residual last; the attack runs as one executor job per block of images."""
+    parts = list(batches(len(images), batch))
+    advs = []
+    with JobGroup(executor, stop_flag(progress)) as jobs:
+        key = jobs.register_model(model)
+        futures = [jobs.submit(SweepJob(key, config.to_dict(), array_of(images[p]), array_of(labels[p]),
+                                        seed=config.seed, batch=batch, tag=f"images {p.start}:{p.stop}"))
+                   for p in parts]
+        for i, result in enumerate(jobs.in_order(futures)):
+            advs.append(torch.from_numpy(result.adversarial))
+            if progress is not None:
+                progress.report(i + 1, len(parts))
+    adv = torch.cat(advs) if advs else images[:0]
     return {
         "perturbation": torch.tensor([laplacian_band_energy(d) for d in adv - images]).mean(0).tolist(),
         "image": torch.tensor([laplacian_band_energy(x - x.mean()) for x in images]).mean(0).tolist(),
     }
-

@@ -19,9 +19,11 @@ from ..config import FITS, AttackConfig
 from ..diagnostics.probes import DiagnosticsOptions
 from ..errors import ConfigError
 from ..jobs import Progress
+from ..schedulers import parse_scheduler
 from ..units import parse_eps_range
 
 if TYPE_CHECKING:  # the request travels to the engine process, whose side needs torch: imported there
+    from ..executor import Executor
     from ..imagesets import ImageSet
     from ..model import Model
 
@@ -74,6 +76,7 @@ class AnalysisRequest:
     other_models: list[str] = field(default_factory=list)  # transfer: the models besides the first
     batch: int = 64  # sweep: images per attack batch
     diagnostics: bool = True  # sweep: count the images that trigger each indicator of attack failure
+    scheduler: str = ""  # where the jobs run: '' the local pool, 'local:N' or tcp://HOST:PORT (schedulers.py)
 
     def checked(self) -> AnalysisRequest:
         if self.kind not in ANALYSES:
@@ -84,6 +87,7 @@ class AnalysisRequest:
             raise ConfigError(f"resolution must be between 4 and 4096 pixels, got {self.resolution}")
         if self.kind == "sweep":
             parse_eps_range(self.eps_range)
+        parse_scheduler(self.scheduler)
         return replace(self, resolution=int(self.resolution), attack=attack_for(self.kind, self.attack))
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,11 +145,28 @@ def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | Non
 
 
 def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str, Model] | None = None,
-                 progress: Progress | None = None, notes: list[str] | None = None) -> Any:
+                 progress: Progress | None = None, notes: list[str] | None = None,
+                 executor: Executor | None = None) -> Any:
     """Run one analysis on `model` (and, for transfer, `other_models` by name); returns its result object.
 
-    What a person should know about the run (a model's fixed size, unlabelled images) goes to `notes`.
+    Its jobs run on `executor`, else on the one `request.scheduler` names (started and shut down for
+    this call), else on a local pool. What a person should know about the run (a model's fixed size,
+    unlabelled images) goes to `notes`.
     """
+    from ..executor import executor_for
+
+    request = request.checked()
+    if executor is not None or not request.scheduler:
+        return _run(request, model, other_models, progress, notes, executor)
+    owned = executor_for(request.scheduler)
+    try:
+        return _run(request, model, other_models, progress, notes, owned)
+    finally:
+        owned.shutdown()
+
+
+def _run(request: AnalysisRequest, model: Model, other_models: dict[str, Model] | None, progress: Progress | None,
+         notes: list[str] | None, executor: Executor | None) -> Any:
     import torch
 
     from ..model_input import fitted_image, input_fit
@@ -155,7 +176,6 @@ def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str,
     from .sweep import minimal_perturbations, robust_accuracy_curve
     from .transfer import transfer_table
 
-    request = request.checked()
     config = request.attack
     assert config is not None
     if request.kind == "landscape":
@@ -172,20 +192,21 @@ def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str,
         if label is None:
             with torch.no_grad():
                 label = int(model(image[None].to(model.device)).argmax())
-        return adversarial_landscape(model, image, int(label), config, progress=progress)
+        return adversarial_landscape(model, image, int(label), config, progress=progress, executor=executor)
     data = image_set_for(request, model, notes)
     labels = data.labels_for(model)
     if request.kind == "sweep":
         diagnostics = DiagnosticsOptions(seed=config.seed) if request.diagnostics else None
         return robust_accuracy_curve(model, data.images, labels, config, parse_eps_range(request.eps_range),
-                                     progress=progress, batch=request.batch, diagnostics=diagnostics)
+                                     progress=progress, batch=request.batch, executor=executor,
+                                     diagnostics=diagnostics)
     if request.kind == "minimal":
-        return minimal_perturbations(model, data.images, labels, config, progress=progress)
+        return minimal_perturbations(model, data.images, labels, config, progress=progress, executor=executor)
     if request.kind == "noise":
-        return noise_vs_attack(model, data.images, labels, config, progress=progress)
+        return noise_vs_attack(model, data.images, labels, config, progress=progress, executor=executor)
     if request.kind == "transfer":
         models = {request.model: model, **(other_models or {})}
-        return transfer_table(models, data.images, labels, config, progress=progress)
-    result = frequency_comparison(model, data.images, labels, config, progress=progress)
+        return transfer_table(models, data.images, labels, config, progress=progress, executor=executor)
+    result = frequency_comparison(model, data.images, labels, config, progress=progress, executor=executor)
     result["bands"] = "finest first, last = residual"
     return result

@@ -23,9 +23,10 @@ ATTACKS: dict[str, type[Attack]] = {
 }
 
 
-def build_attack(config: AttackConfig) -> Attack:
-    """The attack for a config already checked by `check_attack`, wrapped for restarts when asked."""
-    attack = ATTACKS[config.attack](config)
+def build_attack(config: AttackConfig, fast: bool = False) -> Attack:
+    """The attack for a config already checked by `check_attack`, wrapped for restarts when asked;
+    `fast` replays a compiled step where the attack has one (`Attack.has_fast_step`)."""
+    attack = ATTACKS[config.attack](config, fast=fast)
     return Restarted(attack) if config.restarts > 1 else attack
 
 

@@ -67,9 +67,9 @@ class ApgdAttack(Attack):
         check.update(0, loss, grad)
         step = measure(0, self.spec.title, x, x_adv, logits, criterion)
         found = step.success.clone()
-        x_best_adv = x_adv.clone()
+        x_best_adv, logits_best_adv = x_adv.clone(), logits
         yield step
-        x_best, grad_best, loss_best = x_adv.clone(), grad.clone(), loss.clone()
+        x_best, grad_best, loss_best, logits_best = x_adv.clone(), grad.clone(), loss.clone(), logits
         step_size = torch.full((n,), 2 * eps, device=x.device, dtype=x.dtype)
         x_old = x_adv.clone()
         k = max(int(0.22 * n_iter), 1)
@@ -91,7 +91,9 @@ class ApgdAttack(Attack):
             logits, loss, grad = loss_and_gradient(model, x_adv, loss_fn)
             check.update(i + 1, loss, grad)
             step = measure(i + 1, self.spec.title, x, x_adv, logits, criterion)
-            x_best_adv = torch.where(per_image(step.success & ~found, x), x_adv, x_best_adv)
+            first_hit = step.success & ~found
+            x_best_adv = torch.where(per_image(first_hit, x), x_adv, x_best_adv)
+            logits_best_adv = torch.where(first_hit[:, None], logits, logits_best_adv)
             found = found | step.success
             yield step
             if cfg.early_stop:
@@ -103,6 +105,7 @@ class ApgdAttack(Attack):
             x_best = torch.where(per_image(improved, x), x_adv, x_best)
             grad_best = torch.where(per_image(improved, x), grad, grad_best)
             loss_best = torch.where(improved, loss, loss_best)
+            logits_best = torch.where(improved[:, None], logits, logits_best)
             since_check += 1
             if since_check == k:
                 recent = torch.stack(history[-(k + 1):])
@@ -117,7 +120,8 @@ class ApgdAttack(Attack):
                 since_check, k = 0, max(k - k_decrease, k_min)
         check.raise_if_bad()
         x_final = torch.where(per_image(found, x), x_best_adv, x_best)
-        return AttackResult(x_adv=x_final, success=found, steps_run=i + 1)
+        logits_final = torch.where(found[:, None], logits_best_adv, logits_best)
+        return AttackResult(x_adv=x_final, success=found, steps_run=i + 1, logits=logits_final)
 
 
 class ApgdDlrAttack(ApgdAttack):

@@ -1,12 +1,19 @@
 """The step-wise attack protocol: an attack's `steps()` yields one `Step` per iteration.
 
 A runner can then pause, single-step, cancel and stream telemetry between iterations without the
-attack knowing. Steps carry device tensors; nothing is copied to the host here, so telemetry adds no
-synchronisation per step (the reader copies what it shows, when it shows it).
+attack knowing. A step costs the loop nothing beyond the attack itself: it holds references to what
+the iteration already computed (the iterate, the logits of the forward that made its gradient, the
+success mask) and copies nothing to the host. The per-step metrics (loss, margin, probabilities) are
+derived from those logits by the telemetry, in bulk; the norms and top-k only when the telemetry asks
+for a frame (`Step.frame()`), on the device.
+
+The contract for attacks: tensors a step refers to are never modified in place afterwards (every
+iteration makes new ones), so a reader may keep them until the run ends.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -18,32 +25,29 @@ from ..catalogue import AttackSpec
 from ..config import AttackConfig
 from ..criteria import Criterion
 from ..errors import AttackFailed, Cancelled
-from ..metrics import METRIC_NAMES, TOP_K
-from ..norms import lp_norm
+from ..metrics import TOP_K
+from ..norms import display_norms, lp_norm
+from ..telemetry import StepFrame
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class Step:
-    """The state of an attack after one iteration (index 0 is the starting point)."""
+    """An attack's iterate after one iteration (index 0 is the starting point), by reference."""
 
     index: int
     stage: str
-    x_adv: torch.Tensor  # (N, C, H, W), on the attack's device; not a copy
-    loss: torch.Tensor  # (N,)
-    margin: torch.Tensor  # (N,) logit gap still to close; < 0 means the criterion is met
-    true_prob: torch.Tensor  # (N,)
-    target_prob: torch.Tensor  # (N,) NaN when untargeted
-    topk_prob: torch.Tensor  # (N, k)
-    topk_index: torch.Tensor  # (N, k)
-    l0: torch.Tensor
-    l1: torch.Tensor
-    l2: torch.Tensor
-    linf: torch.Tensor
-    success: torch.Tensor  # (N,) bool
+    x: torch.Tensor  # (N, C, H, W) the clean batch
+    x_adv: torch.Tensor  # (N, C, H, W) the iterate, on the attack's device; not a copy
+    logits: torch.Tensor  # (N, classes) of x_adv, detached
+    success: torch.Tensor  # (N,) bool: the criterion is met at x_adv
 
-    def scalars(self) -> dict[str, torch.Tensor]:
-        """The per-image scalar metrics, by name (device tensors)."""
-        return {name: getattr(self, name) for name in METRIC_NAMES}
+    def frame(self, image: int = 0) -> StepFrame:
+        """Display data for this step: norms of every image, top-k and a copy of image `image` (device ops)."""
+        norms = display_norms(self.x_adv - self.x)  # rows in FRAME_METRICS order
+        probs = self.logits[image].softmax(dim=0)
+        topk_prob, topk_index = probs.topk(min(TOP_K, probs.shape[0]))
+        return StepFrame(index=self.index, stage=self.stage, image=image, x_adv=self.x_adv[image].clone(),
+                         topk_prob=topk_prob, topk_index=topk_index, success=self.success.clone(), norms=norms)
 
 
 @dataclass
@@ -51,34 +55,15 @@ class AttackResult:
     x_adv: torch.Tensor
     success: torch.Tensor
     steps_run: int
+    logits: torch.Tensor | None = None  # of x_adv when the attack has them (no forward needed for the record)
 
 
 def measure(index: int, stage: str, x: torch.Tensor, x_adv: torch.Tensor, logits: torch.Tensor,
             criterion: Criterion) -> Step:
-    """All telemetry for one iterate, from logits the attack already computed (no extra forward)."""
+    """The step for an iterate, from logits the attack already computed: no extra forward, two small ops."""
     logits = logits.detach()
-    probs = logits.softmax(dim=1)
-    delta = (x_adv - x).detach()
-    topk_prob, topk_index = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
-    targets = criterion.target_classes
-    target_prob = (probs.gather(1, targets[:, None])[:, 0] if targets is not None
-                   else torch.full_like(probs[:, 0], float("nan")))
-    return Step(
-        index=index,
-        stage=stage,
-        x_adv=x_adv.detach(),
-        loss=criterion.loss(logits),
-        margin=criterion.margin(logits),
-        true_prob=probs.gather(1, criterion.labels[:, None])[:, 0],
-        target_prob=target_prob,
-        topk_prob=topk_prob,
-        topk_index=topk_index,
-        l0=lp_norm(delta, "l0"),
-        l1=lp_norm(delta, "l1"),
-        l2=lp_norm(delta, "l2"),
-        linf=lp_norm(delta, "linf"),
-        success=criterion.is_adversarial(logits),
-    )
+    return Step(index=index, stage=stage, x=x, x_adv=x_adv.detach(), logits=logits,
+                success=criterion.is_adversarial(logits))
 
 
 def loss_and_gradient(model, x_adv: torch.Tensor, loss_fn) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -91,46 +76,133 @@ def loss_and_gradient(model, x_adv: torch.Tensor, loss_fn) -> tuple[torch.Tensor
     return logits.detach(), losses.detach(), grad
 
 
+def total_and_gradient(model, x_adv: torch.Tensor, total_fn) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, the batch's summed loss (0-d), its gradient w.r.t. the input): the fewest ops for a step."""
+    x_adv = x_adv.detach().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model(x_adv)
+        total = total_fn(logits)
+        (grad,) = torch.autograd.grad(total, x_adv)
+    return logits.detach(), total.detach(), grad
+
+
 def per_image(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Reshape (N,) to broadcast against (N, C, H, W)."""
     return values.reshape(-1, *([1] * (like.dim() - 1)))
 
 
-class FiniteCheck:
-    """Tracks the first step whose loss or gradient was NaN/Inf, on the device; checked now and then.
+def syncs_are_cheap(device: torch.device) -> bool:
+    """On the CPU reading a value back costs nothing; on a GPU it stalls the queue of kernels."""
+    return device.type == "cpu"
 
-    Checking every step would synchronise the GPU every step; checking every `every` steps and at
-    the end still names the exact first bad step. A NaN gradient makes the next step's loss NaN, so
-    the loss (N values) is watched every step and the gradients only on checking steps.
+
+class FiniteCheck:
+    """Finds the first step whose loss or gradient was NaN/Inf, looking only now and then.
+
+    `update` keeps a reference to the step's loss (any shape; no op); every `every` steps, and at the
+    end, the losses held are checked in one go with the gradient of that step, so a GPU synchronises
+    once per check, not per step, and the error still names the exact first bad step. A NaN gradient
+    makes the next iterate, and so the next step's loss, NaN: watching the losses catches it.
     """
 
-    def __init__(self, device: torch.device, every: int = 8):
-        self.first_bad = torch.tensor(-1, device=device)
+    def __init__(self, device: torch.device | None = None, every: int = 8):
         self.every = every
+        self._held: list[tuple[int, torch.Tensor]] = []
+        self._look_now = device is not None and syncs_are_cheap(device)
 
     def update(self, index: int, loss: torch.Tensor, *others: torch.Tensor) -> None:
-        """Check the per-image loss every step; the (large) gradients only on checking steps."""
-        checking = index % self.every == 0
-        ok = torch.isfinite(loss).all()
-        if checking and others:
-            ok = ok & torch.stack([torch.isfinite(t).all() for t in others]).all()
-        self.first_bad = torch.where((self.first_bad < 0) & ~ok, index, self.first_bad)
-        if checking:
-            self.raise_if_bad()
+        """Hold the loss; on checking steps check it and the rest held, with `others` (the gradients).
+
+        Where reading a value back is free (the CPU) a scalar loss is looked at at once instead.
+        """
+        if self._look_now and loss.dim() == 0 and not self._held:
+            if not math.isfinite(loss.item()):
+                self._raise(index)
+        else:
+            self._held.append((index, loss.detach()))
+        if index % self.every == 0:
+            self._check(index, others)
+
+    def _check(self, index: int | None = None, others: tuple[torch.Tensor, ...] = ()) -> None:
+        held, self._held = self._held, []
+        bad: int | None = None
+        if held:
+            values = torch.cat([v.reshape(-1) for _, v in held])
+            finite = torch.isfinite(values)
+            if not bool(finite.all()):
+                first = int((~finite).nonzero()[0, 0])
+                ends = torch.tensor([v.numel() for _, v in held]).cumsum(0)
+                bad = held[int((ends <= first).sum())][0]
+        if bad is None and others and not all(bool(torch.isfinite(t).all()) for t in others):
+            bad = index
+        if bad is not None:
+            self._raise(bad)
+
+    @staticmethod
+    def _raise(index: int) -> None:
+        raise AttackFailed(f"the loss or its gradient became NaN/Inf at step {index}; the run stopped there")
 
     def raise_if_bad(self) -> None:
-        bad = int(self.first_bad)
-        if bad >= 0:
-            raise AttackFailed(f"the loss or its gradient became NaN/Inf at step {bad}; the run stopped there")
+        """Check whatever is still held (call at the end of an attack)."""
+        self._check()
+
+
+class LatestAdversarial:
+    """Per image, the latest iterate that met the criterion, so a later failed step cannot lose it.
+
+    Instead of a full-batch `torch.where` every step, the iterate before each step is held by
+    reference (free: attacks make new tensors each step) and copied only when an image that was
+    adversarial stops being so. On the CPU that happens only when it does (the check reads N bools,
+    cheaper than any torch op); on a GPU, where a check would synchronise, the copy runs every step
+    without reading anything back.
+    """
+
+    def __init__(self, x: torch.Tensor):
+        self._cheap_sync = syncs_are_cheap(x.device)
+        self._prev: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # x_adv, logits, success
+        self._prev_host: list[bool] = []  # the previous success, read back (CPU only)
+        self.best: torch.Tensor | None = None
+        self.best_logits: torch.Tensor | None = None
+        self.saved = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+
+    def update(self, x_adv: torch.Tensor, logits: torch.Tensor, success: torch.Tensor) -> None:
+        previous, self._prev = self._prev, (x_adv, logits, success)
+        if self._cheap_sync:
+            now = success.tolist()
+            lost_any = any(p and not c for p, c in zip(self._prev_host, now, strict=False))  # none before step 0
+            self._prev_host = now
+            if not lost_any:
+                return
+        if previous is None:
+            return
+        prev_x, prev_logits, prev_success = previous
+        lost = prev_success > success  # adversarial at the previous step, not any more
+        if self.best is None:
+            self.best, self.best_logits = prev_x.clone(), prev_logits.clone()
+        self.best = torch.where(per_image(lost, prev_x), prev_x, self.best)
+        self.best_logits = torch.where(lost[:, None], prev_logits, self.best_logits)
+        self.saved = self.saved | lost
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(x_adv, success, logits): the last iterate, or the latest adversarial one where it was lost."""
+        assert self._prev is not None, "no step was seen"
+        x_adv, logits, success = self._prev
+        if self.best is None:
+            return x_adv, success, logits
+        use_best = self.saved & ~success
+        return (torch.where(per_image(use_best, x_adv), self.best, x_adv), success | self.saved,
+                torch.where(use_best[:, None], self.best_logits, logits))
 
 
 class Attack(ABC):
     """A step-wise attack on a batch: `steps()` is a generator of `Step`s returning an `AttackResult`."""
 
     spec: ClassVar[AttackSpec]
+    has_fast_step = False  # whether `fast` (a compiled, replayed step: attacks/fast.py) changes anything
 
-    def __init__(self, config: AttackConfig):
+    def __init__(self, config: AttackConfig, fast: bool = False):
         self.config = config
+        self.fast = fast
 
     def param(self, name: str) -> float:
         """An attack-specific setting from the config, else its default."""
@@ -150,15 +222,15 @@ class Restarted(Attack):
     """
 
     def __init__(self, inner: Attack):
-        super().__init__(inner.config)
+        super().__init__(inner.config, inner.fast)
         self.inner = inner
         self.spec = inner.spec
+        self.has_fast_step = inner.has_fast_step
 
     def steps(self, model, x, criterion, generator):
-        from ..norms import lp_norm
-
         total = self.config.restarts
         best = x.clone()
+        best_logits: torch.Tensor | None = None  # of `best`, while every result so far came with logits
         found = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
         best_norm = torch.full((x.shape[0],), float("inf"), device=x.device)
         offset = 0
@@ -185,10 +257,14 @@ class Restarted(Attack):
                 if r == 0:
                     best = result.x_adv.clone()
             best = torch.where(per_image(better, x), result.x_adv, best)
+            if self.spec.is_minimal or result.logits is None or (r > 0 and best_logits is None):
+                best_logits = None  # a minimal attack keeps the clean image where it failed: no logits for it here
+            else:
+                best_logits = result.logits if r == 0 else torch.where(better[:, None], result.logits, best_logits)
             found = found | result.success
             if not self.spec.is_minimal and bool(found.all()):
                 break
-        return AttackResult(x_adv=best, success=found, steps_run=offset - 1)
+        return AttackResult(x_adv=best, success=found, steps_run=offset - 1, logits=best_logits)
 
 
 class AttackRun:

@@ -26,6 +26,8 @@ class CarliniWagnerL2Attack(Attack):
         upper = torch.full_like(c, float("inf"))
         best_l2 = torch.full_like(c, float("inf"))
         best_adv = x.clone()
+        best_logits: torch.Tensor | None = None
+        last_logits: torch.Tensor | None = None
         found = torch.zeros(n, dtype=torch.bool, device=x.device)
         w_start = torch.atanh((2 * x - 1) * (1 - 1e-6))
         check = FiniteCheck(x.device)
@@ -53,6 +55,9 @@ class CarliniWagnerL2Attack(Attack):
                 better = success & (l2 < best_l2)
                 best_l2 = torch.where(better, l2, best_l2)
                 best_adv = torch.where(per_image(better, x), x_now, best_adv)
+                last_logits = step.logits
+                best_logits = torch.where(better[:, None], last_logits, last_logits if best_logits is None
+                                          else best_logits)
                 stage_success = stage_success | success
                 found = found | success
                 yield step
@@ -63,4 +68,5 @@ class CarliniWagnerL2Attack(Attack):
             c = torch.where(torch.isinf(upper), c * 10, (lower + upper) / 2)
         check.raise_if_bad()
         x_final = torch.where(per_image(found, x), best_adv, x_adv.detach())
-        return AttackResult(x_adv=x_final, success=found, steps_run=index)
+        logits_final = None if last_logits is None else torch.where(found[:, None], best_logits, last_logits)
+        return AttackResult(x_adv=x_final, success=found, steps_run=index, logits=logits_final)

@@ -61,4 +61,4 @@ class DeepFoolAttack(Attack):
             check.update(i, best_dist)
             r_total = r_total + torch.where(per_image(active, x), best_r, torch.zeros_like(best_r))
             x_adv = (x + (1 + overshoot) * r_total).clamp(0, 1).detach()
-        return AttackResult(x_adv=x_adv, success=step.success, steps_run=i)
+        return AttackResult(x_adv=x_adv, success=step.success, steps_run=i, logits=step.logits)

@@ -17,16 +17,13 @@ from .base import (
     Attack,
     AttackResult,
     FiniteCheck,
+    LatestAdversarial,
     Step,
-    loss_and_gradient,
     measure,
     per_image,
+    total_and_gradient,
 )
-
-
-def keep_best(best: torch.Tensor, found: torch.Tensor, x_adv: torch.Tensor, success: torch.Tensor):
-    """Remember the latest adversarial iterate per image, so a later failed step cannot lose it."""
-    return torch.where(per_image(success, x_adv), x_adv, best), found | success
+from .fast import make_fast_step
 
 
 class PgdAttack(Attack):
@@ -43,42 +40,74 @@ class PgdAttack(Attack):
             return sparse_l1_direction(grad, x_adv, self.param("l1_fraction"))
         return normalize_gradient(grad, self.config.norm)
 
-    def steps(self, model, x: torch.Tensor, criterion: Criterion,
-              generator: torch.Generator) -> Generator[Step, None, AttackResult]:
+    def _ascend(self, x: torch.Tensor, x_adv: torch.Tensor, grad: torch.Tensor, alpha: float) -> torch.Tensor:
+        """The next iterate: a step along the norm's steepest direction, projected onto the ball and the box."""
         cfg = self.config
-        n_steps, alpha, random_start = self._schedule()
-        x = x.detach()
+        direction = self._direction(grad, x_adv)
+        # Linf directions are signs, so alpha * direction is exact and the fused add gives the same values
+        moved = torch.add(x_adv, direction, alpha=alpha) if cfg.norm == "linf" else x_adv + alpha * direction
+        return clip_perturbation(x, moved, cfg.norm, cfg.eps)
+
+    def _start(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        cfg = self.config
+        _, _, random_start = self._schedule()
         if random_start and cfg.eps > 0:
             start = x + random_in_ball(x.shape, cfg.norm, cfg.eps, generator, x.device, x.dtype)
         else:
             start = x.clone()
-        x_adv = clip_perturbation(x, start, cfg.norm, cfg.eps)
-        best, found = x_adv.clone(), torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        return clip_perturbation(x, start, cfg.norm, cfg.eps)
+
+    @property
+    def has_fast_step(self) -> bool:
+        """The compiled step covers the plain gradient-sign direction (not MI-FGSM's momentum)."""
+        return type(self)._direction is PgdAttack._direction
+
+    def steps(self, model, x: torch.Tensor, criterion: Criterion,
+              generator: torch.Generator) -> Generator[Step, None, AttackResult]:
+        cfg = self.config
+        n_steps, alpha, _ = self._schedule()
+        x = x.detach()
+        x_adv = self._start(x, generator)
         check = FiniteCheck(x.device)
-        active = torch.ones_like(found)
+        latest = LatestAdversarial(x)
+        # without early stop every image moves every step: no mask, no torch.where
+        active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device) if cfg.early_stop else None
+        fast = None
+        if self.fast and self.has_fast_step:
+            l1_fraction = self.param("l1_fraction") if cfg.norm == "l1" else 0.0
+            fast = make_fast_step(model, x, criterion, alpha, cfg.eps, cfg.norm, l1_fraction)
+        title = self.spec.title if fast is None else f"{self.spec.title} · fast"
         i = 0
         for i in range(n_steps):
-            logits, losses, grad = loss_and_gradient(model, x_adv, criterion.loss)
-            check.update(i, losses, grad)
-            step = measure(i, self.spec.title, x, x_adv, logits, criterion)
-            best, found = keep_best(best, found, x_adv, step.success)
+            if fast is None:
+                logits, total, grad = total_and_gradient(model, x_adv, criterion.total_loss)
+                check.update(i, total, grad)
+                step = Step(index=i, stage=title, x=x, x_adv=x_adv, logits=logits,
+                            success=criterion.is_adversarial(logits))
+            else:
+                logits, success, total, grad_peak, candidate = fast(x_adv)
+                check.update(i, total, grad_peak)
+                step = Step(index=i, stage=title, x=x, x_adv=x_adv, logits=logits, success=success)
+            latest.update(step.x_adv, step.logits, step.success)
             yield step
-            if cfg.early_stop:
+            if active is not None:
                 active = active & ~step.success
                 if not bool(active.any()):
                     break
-            candidate = clip_perturbation(x, x_adv + alpha * self._direction(grad, x_adv), cfg.norm, cfg.eps)
-            x_adv = torch.where(per_image(active, x_adv), candidate, x_adv)
+            if fast is None:
+                candidate = self._ascend(x, x_adv, grad, alpha)
+            x_adv = candidate if active is None else torch.where(per_image(active, x_adv), candidate, x_adv)
         else:
             i = n_steps
             with torch.no_grad():
                 logits = model(x_adv)
-            check.update(i, criterion.loss(logits))
-            step = measure(i, self.spec.title, x, x_adv, logits, criterion)
-            best, found = keep_best(best, found, x_adv, step.success)
+            check.update(i, logits)
+            step = measure(i, title, x, x_adv, logits, criterion)
+            latest.update(step.x_adv, step.logits, step.success)
             yield step
         check.raise_if_bad()
-        return AttackResult(x_adv=torch.where(per_image(found, x), best, x_adv), success=found, steps_run=i)
+        x_final, success, final_logits = latest.result()
+        return AttackResult(x_adv=x_final, success=success, steps_run=i, logits=final_logits)
 
 
 class BimAttack(PgdAttack):

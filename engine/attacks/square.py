@@ -69,4 +69,5 @@ class SquareAttack(Attack):
             logits_best = torch.where(improved[:, None], logits, logits_best)
             step = measure(i + 1, self.spec.title, x, x_best, logits_best, criterion)
             yield step
-        return AttackResult(x_adv=x_best, success=criterion.is_adversarial(logits_best), steps_run=i + 1)
+        return AttackResult(x_adv=x_best, success=criterion.is_adversarial(logits_best), steps_run=i + 1,
+                            logits=logits_best)

@@ -113,9 +113,15 @@ def _norm_series(metrics: Mapping[str, np.ndarray], norm: str, image: int) -> np
     return np.asarray(metrics[norm][:, image], dtype=float) if norm in metrics else None
 
 
+def _adversarial_norms(norms: np.ndarray, success: np.ndarray) -> np.ndarray:
+    """The norms of adversarial iterates, inf elsewhere; a live run or a record takes the norms only on
+    steps that had a frame (NaN on the others, record format 2), and those count as not measured."""
+    return np.where(success & np.isfinite(norms), norms, np.inf)
+
+
 def _best_norms(norms: np.ndarray, success: np.ndarray) -> np.ndarray:
     """Running smallest norm among adversarial iterates (inf before the first)."""
-    return np.minimum.accumulate(np.where(success, norms, np.inf))
+    return np.minimum.accumulate(_adversarial_norms(norms, success))
 
 
 def silent_success(success: np.ndarray, final_adversarial: bool | None, config: AttackConfig) -> Indicator:
@@ -259,7 +265,7 @@ def restart_spread(margin: np.ndarray, success: np.ndarray, norms: np.ndarray | 
     spec = attack_spec(config.attack)
     fix = Fix(f"Run {int(config.restarts) * 2} restarts", {"restarts": int(config.restarts) * 2})
     if spec.is_minimal and norms is not None:
-        best = [float(np.min(np.where(success[s], norms[s], np.inf))) for s in segments]
+        best = [float(np.min(_adversarial_norms(norms[s], success[s]))) for s in segments]
         finite = [b for b in best if math.isfinite(b)]
         if not finite:
             return ok(name, "no restart found an adversarial")

@@ -54,6 +54,8 @@ class ResizedModel(Model):
         super().__init__(inner.network, inner.card)
         self.size = int(inner.card.input_size)
         self.card = inner.card
+        if inner.source is not None:  # a cluster worker loads the inner model and wraps it the same way
+            self.source = replace(inner.source, wrap="resize")
         self.to(inner.device)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ order and reports partial results (rows so far and the live training curve) thro
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import copy
 import math
 import time
@@ -32,6 +33,8 @@ import torch
 from torch import nn
 
 from ..diagnostics.probes import stability_indicators
+from ..errors import Cancelled
+from ..executor import POLL_S, Executor, JobGroup, SweepJob
 from ..jobs import Progress
 from .stability_nets import (
     NearestNeighbourNet,
@@ -292,8 +295,51 @@ def setting_units(config: StabilityConfig) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- the lab
-def run_stability_lab(config: StabilityConfig, progress: Progress | None = None) -> StabilityResult:
-    """Every (K, d) in order; partial results (a `StabilitySnapshot`) go through `progress.report`."""
+class _StopCheck:
+    """A job's stop flag in the shape `run_setting` asks it (`check()` between steps)."""
+
+    def __init__(self, should_stop):
+        self.should_stop = should_stop
+
+    def check(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise Cancelled("cancelled")
+
+
+def setting_job(job, model, x, y, config, should_stop, report=None) -> dict:
+    """The executor's 'stability-setting' job: one (K, d) trained and measured wherever the job lands.
+
+    Where the backend can carry it (the local pool), `report` publishes the live training curve and
+    stage inside the setting, in the units of `setting_units`."""
+    setting: SettingJob = job.params["setting"]
+    total = setting_units(setting.config)
+    stage = {"text": "starting"}
+
+    def on_curve(curve: TrainingCurve, units: int) -> None:
+        report(units, total, (curve, stage["text"]))
+
+    def on_stage(text: str, units: int) -> None:
+        stage["text"] = text
+        report(units, total, (None, text))
+
+    with torch_threads(setting.config.threads):
+        row = run_setting(setting, _StopCheck(should_stop), on_curve if report else None,
+                          on_stage if report else None)
+    return {"success": np.zeros(0, dtype=bool), "row": row}
+
+
+def _setting_sweep_job(setting: SettingJob) -> SweepJob:
+    empty = np.zeros((0, 1, 1, 1), dtype=np.float32)
+    return SweepJob("", {}, empty, np.zeros(0, dtype=np.int64), method="stability-setting",
+                    keep_adversarial=False, params={"setting": setting},
+                    tag=f"K={setting.stripes} d={setting.dim}")
+
+
+def run_stability_lab(config: StabilityConfig, progress: Progress | None = None,
+                      executor: Executor | None = None) -> StabilityResult:
+    """Every (K, d), one executor job each (default: the local pool, one setting at a time); rows are
+    taken in order and partial results (a `StabilitySnapshot`) go through `progress.report`, with the
+    live training curve of the setting being waited for where the backend carries it."""
     config = config.validated()
     started = time.perf_counter()
     settings = config.settings()
@@ -301,6 +347,7 @@ def run_stability_lab(config: StabilityConfig, progress: Progress | None = None)
     total = per_setting * len(settings)
     rows: list[SettingRow] = []
     state: dict = {"curve": None, "stage": "starting"}
+    stop = (lambda: progress.cancelled) if progress is not None else None
 
     def report(done: int) -> None:
         # every log_every training steps: the mailbox keeps only the newest snapshot, and a time-based
@@ -310,22 +357,23 @@ def run_stability_lab(config: StabilityConfig, progress: Progress | None = None)
         curve = state["curve"].copy() if state["curve"] is not None else None
         progress.report(min(done, total), total, StabilitySnapshot(list(rows), curve, state["stage"]))
 
-    for i, (k, d) in enumerate(settings):
-        if progress is not None:
-            progress.check()
-        base = i * per_setting
-
-        def on_curve(curve: TrainingCurve, units: int, base: int = base) -> None:
-            state["curve"] = curve
-            report(base + units)
-
-        def on_stage(text: str, units: int, base: int = base) -> None:
-            state["stage"] = text
-            report(base + units)
-
-        with torch_threads(config.threads):
-            rows.append(run_setting(SettingJob(k, d, config), progress, on_curve, on_stage))
-        report((i + 1) * per_setting)
+    with JobGroup(executor, stop) as jobs:
+        futures = [jobs.submit(_setting_sweep_job(SettingJob(k, d, config))) for k, d in settings]
+        for i, future in enumerate(futures):
+            base, seen = i * per_setting, 0
+            control = getattr(future, "control", None)
+            while not future.done():
+                if stop is not None and stop():
+                    raise Cancelled("cancelled")
+                cf.wait([future], timeout=POLL_S)
+                version, done, _total, partial = control.snapshot() if control is not None else (0, 0, 0, None)
+                if version != seen and partial is not None:
+                    seen = version
+                    curve, state["stage"] = partial
+                    state["curve"] = curve if curve is not None else state["curve"]
+                    report(base + done)
+            rows.append(jobs.result(future).values["row"])
+            report((i + 1) * per_setting)
     result = StabilityResult(config, rows, time.perf_counter() - started)
     result.summary = summarise(result)
     return result

@@ -19,7 +19,7 @@ import torch
 from ..device import select_device
 from ..errors import ModelCardMissing, ModelLoadError, ModelOutputError, UntrustedModelError, first_error_line
 from ..files import check_file
-from ..model import Model, ModelCard
+from ..model import Model, ModelCard, ModelSource
 from .architectures import network_from_weights
 from .bundled import DEMO_MODEL, bundled_models, load_safetensors_model, model_alias
 from .cards import find_card, read_card, suggest_card, validate_card
@@ -57,9 +57,14 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     key = model_alias(str(name_or_path))
     for bundled in bundled_models():
         if bundled.name == key:
-            return load_safetensors_model(bundled.weights, bundled.card).to(target)
-    return load_from_source(str(name_or_path), target, card=card, trust_pickle=trust_pickle,
-                            onnx_runtime=onnx_runtime, isolate=isolate)
+            model = load_safetensors_model(bundled.weights, bundled.card).to(target)
+            break
+    else:
+        model = load_from_source(str(name_or_path), target, card=card, trust_pickle=trust_pickle,
+                                 onnx_runtime=onnx_runtime, isolate=isolate)
+    model.source = ModelSource(str(name_or_path), card if isinstance(card, ModelCard | None) else str(card),
+                               trust_pickle=trust_pickle, onnx_runtime=onnx_runtime)
+    return model
 
 
 def load_demo_model(device: str | torch.device | None = "auto") -> Model:

@@ -117,5 +117,18 @@ def test_switching_themes_with_every_tab_drawn_keeps_legends_lines_and_captions(
                           for view in w.findChildren(pg.GraphicsView) for legend in view.scene().items()
                           if isinstance(legend, pg.LegendItem)}
             assert labels_now == labels_before, theme
+        # and with every tab drawn, the 1024x768 projector still shows it all
+        from tests.app.test_window_layout import PROJECTOR, cut_off
+
+        w.resize(*PROJECTOR)
+        qtbot.waitUntil(lambda: w.size().toTuple() == PROJECTOR, timeout=5_000)
+        for index in range(w.tabs.count()):
+            w.tabs.setCurrentIndex(index)
+            QApplication.processEvents()
+            problems = cut_off(w)
+            assert problems == [], "\n".join([w.tabs.tabText(index), *problems])
+        good = w.stability_panel.good_plot
+        assert "1 seeds" not in good.getAxis("left").labelText + good.getPlotItem().titleLabel.text
+        assert "0/0" not in w.analysis_panel.task.eta.text()
     finally:
         w.set_theme("system")

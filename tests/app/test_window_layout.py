@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 pytestmark = pytest.mark.gui
 
 PROJECTOR = (1024, 768)
+MIN_VIEW = 50  # px: a plot's data area at least this wide and tall
 
 
 def _in_scrolled_content(widget: QWidget, stop: QWidget) -> bool:
@@ -68,6 +69,14 @@ def cut_off(window) -> list[str]:
                 problems.append(f"{name}: plots need {least.width():.0f}x{least.height():.0f}, the view has "
                                 f"{widget.width()}x{widget.height()}")
             for item in widget.scene().items():
+                if isinstance(item, pg.PlotItem) and not isinstance(item, pg.ColorBarItem) and item.isVisible():
+                    if item.vb.width() < MIN_VIEW or item.vb.height() < MIN_VIEW:
+                        problems.append(f"plot {item.titleLabel.text!r}: data area squeezed to "
+                                        f"{item.vb.width():.0f}x{item.vb.height():.0f}")
+                if isinstance(item, pg.AxisItem) and item.isVisible() and item.label.isVisible() and item.labelText:
+                    length = item.width() if item.orientation in ("top", "bottom") else item.height()
+                    if item.label.boundingRect().width() > length + 2:
+                        problems.append(f"axis label {item.labelText!r} longer than its axis ({length:.0f} px)")
                 if isinstance(item, pg.PlotItem) and item.titleLabel.isVisible() and item.titleLabel.text:
                     if item.titleLabel.item.boundingRect().width() > item.width() + 2:
                         problems.append(f"plot title {item.titleLabel.text!r} wider than its plot")

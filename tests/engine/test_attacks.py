@@ -9,14 +9,20 @@ from hypothesis import strategies as st
 from advlens.engine import AttackConfig, JobControl, RunConfig, execute, prepare_job, run_attack
 from advlens.engine.norms import lp_norm
 from advlens.engine.samples import load_sample, sample_label, sample_names
+from advlens.engine.telemetry import Telemetry
 from tests.conftest import demo_images
 
 TOL = 1e-5
 
 
+def _every_step(batch: int = 1) -> Telemetry:
+    """A telemetry that takes a frame, and so the norms, on every step: every iterate can be checked."""
+    return Telemetry(batch=batch, frame_interval_s=0)
+
+
 def _attack_batch(model, images, labels, **attack):
     config = RunConfig(resolution=None, attack=AttackConfig(**attack))
-    return run_attack(config, model=model, image=images, label=labels)
+    return execute(prepare_job(config, model=model, image=images, label=labels), _every_step(len(images)))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -117,10 +123,10 @@ class _CancelAfter(JobControl):
         self.allowed = 0
         self.n = n
 
-    def wait_to_continue(self) -> bool:
+    def wait_to_continue(self, before_waiting=None) -> bool:
         if self.allowed == self.n:
             self.cancel()
-        ok = super().wait_to_continue()
+        ok = super().wait_to_continue(before_waiting)
         self.allowed += ok
         return ok
 
@@ -136,7 +142,7 @@ def test_cancel_between_steps_stops_the_attack(demo_model):
 def test_telemetry_has_one_row_per_step_and_starts_at_the_start_point(demo_model):
     job = prepare_job(RunConfig(image="sample:square", resolution=32,
                                 attack=AttackConfig(steps=7, random_start=False)), model=demo_model)
-    record = execute(job)
+    record = execute(job, _every_step())
     assert record.metrics["loss"].shape == (8, 1)
     assert record.metrics["l2"][0, 0] == 0.0  # no random start: step 0 is the image itself
     assert record.metrics["l2"][-1, 0] > 0
@@ -187,3 +193,26 @@ def test_fmn_crosses_a_boundary_its_linear_estimate_only_approaches():
     record = _attack_batch(model, x, torch.tensor([0]), attack="fmn", norm="l2", steps=20)
     assert bool(record.success[0])
     assert 1.0 <= float(record.norms["l2"][0]) < 1.1
+
+
+@settings(max_examples=40, deadline=None)
+@given(pattern=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=8),
+       reads_back=st.booleans())
+def test_the_latest_adversarial_iterate_is_kept_as_a_where_every_step_would(pattern, reads_back):
+    """The cheap keep-best (a copy only when an image stops being adversarial) against the plain one."""
+    from advlens.engine.attacks.base import LatestAdversarial, per_image
+
+    x = torch.zeros(3, 1, 2, 2)
+    latest = LatestAdversarial(x)
+    latest._cheap_sync = reads_back  # False: the GPU's way, a copy every step without reading back
+    best, found = x.clone(), torch.zeros(3, dtype=torch.bool)
+    for i, flags in enumerate(pattern):
+        x_adv = torch.full_like(x, float(i + 1))
+        logits = torch.full((3, 4), float(i + 1))
+        success = torch.tensor(flags)
+        latest.update(x_adv, logits, success)
+        best, found = torch.where(per_image(success, x_adv), x_adv, best), found | success
+    expected = torch.where(per_image(found, x), best, x_adv)
+    got, success, got_logits = latest.result()
+    assert torch.equal(got, expected) and torch.equal(success, found)
+    assert torch.equal(got_logits[:, 0], got[:, 0, 0, 0])  # the logits belong to the iterate returned

@@ -13,7 +13,7 @@ def test_importing_the_engine_does_not_import_qt():
     result = _run("""
         import sys
         import advlens.engine
-        import advlens.engine.runner, advlens.engine.session, advlens.engine.demo.train, advlens.engine.loaders
+        import advlens.engine.jobs, advlens.engine.engine_server, advlens.engine.client, advlens.engine.session, advlens.engine.demo.train, advlens.engine.loaders
         leaked = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6', 'superqt'))
         print(leaked)
     """)

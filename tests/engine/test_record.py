@@ -61,3 +61,22 @@ def test_metrics_csv_has_a_row_per_step_and_image(record):
     lines = record.metrics_csv().strip().splitlines()
     assert lines[0].startswith("step,image,loss,margin") and ",l0,l1,l2,linf," in lines[0]
     assert len(lines) == 1 + 7
+
+
+def test_a_record_keeps_every_steps_metrics_and_the_norms_of_the_framed_steps(demo_model):
+    from advlens.engine import execute, prepare_job
+    from advlens.engine.metrics import FRAME_METRICS, STEP_METRICS
+    from advlens.engine.record import FORMAT_VERSION
+    from advlens.engine.telemetry import Telemetry
+
+    config = RunConfig(image="sample:triangle", resolution=24, attack=AttackConfig(steps=6, seed=3))
+    sparse = execute(prepare_job(config, model=demo_model), Telemetry(frame_interval_s=3600))
+    assert sparse.format_version == FORMAT_VERSION == 3
+    for name in STEP_METRICS:
+        assert np.isfinite(sparse.metrics[name]).all() or name == "target_prob"
+    for name in FRAME_METRICS:  # a frame at the first step and at the last, none between
+        assert np.isfinite(sparse.metrics[name][[0, -1]]).all() and np.isnan(sparse.metrics[name][1:-1]).all()
+    assert sparse.metrics["linf"][-1, 0] == pytest.approx(sparse.norms["linf"][0])
+    header, _, step1 = sparse.metrics_csv().splitlines()[:3]
+    row = dict(zip(header.split(","), step1.split(","), strict=True))
+    assert row["l2"] == "nan" and row["loss"] != "nan"

@@ -185,3 +185,27 @@ def test_the_report_escapes_what_the_record_says(demo_model):
     record = _record(demo_model)
     record.config.image = "<script>alert(1)</script>.png"
     assert "<script>" not in report_html(record)
+
+
+def test_a_replay_compares_every_steps_metrics_and_the_norms_both_runs_took(demo_model):
+    import copy
+
+    from advlens.engine import execute, prepare_job
+    from advlens.engine.runs import replay_differences
+    from advlens.engine.telemetry import Telemetry
+
+    def run(interval):
+        config = RunConfig(image="sample:star", resolution=24, attack=AttackConfig(steps=6, seed=2))
+        return execute(prepare_job(config, model=demo_model), Telemetry(frame_interval_s=interval))
+
+    every, sparse = run(0), run(3600)  # frames on every step / on the first and the last only
+    assert replay_differences(every, sparse)[0] == []
+    elsewhere = copy.deepcopy(every)
+    elsewhere.metrics["l2"][3] += 1  # a step the sparse run has no norm for: nothing to compare
+    assert replay_differences(elsewhere, sparse)[0] == []
+    both = copy.deepcopy(every)
+    both.metrics["l2"][-1] += 1
+    assert replay_differences(both, sparse)[0] == ["the per-step l2 differs from step 6"]
+    loss = copy.deepcopy(sparse)
+    loss.metrics["loss"][2] += 1  # every step's metrics are compared on every step
+    assert replay_differences(every, loss)[0] == ["the per-step loss differs from step 2"]

@@ -92,3 +92,34 @@ def test_the_writer_removes_its_segment_and_a_crashed_writers_can_be_removed_by_
     orphan.close()
     assert unlink_segment(orphan.layout.name)
     assert not unlink_segment(orphan.layout.name)
+
+
+def test_a_run_publishes_every_step_the_record_holds_and_its_last_frame(demo_model):
+    """The engine's writer over shared memory: every drain publishes its rows (more steps than one flush
+    holds), the norms are in the rows of the steps that had a frame, and the mailbox ends on the last step."""
+    from advlens.engine import AttackConfig, RunConfig, execute, prepare_job
+    from advlens.engine.engine_server import SharedRunTelemetry
+
+    job = prepare_job(RunConfig(image="sample:star", resolution=32, attack=AttackConfig(steps=70)), model=demo_model)
+    shared = SharedTelemetry.create(batch=1, image_shape=(32, 32, 3))
+    reader = TelemetryReader(shared.layout)
+    try:
+        telemetry = SharedRunTelemetry(shared, batch=1)
+        try:
+            record = execute(job, telemetry)
+        finally:
+            telemetry.finish()
+        assert shared.finished and reader.update() == 71
+        data = reader.series()
+        np.testing.assert_array_equal(data.steps, np.arange(71))
+        for name in METRIC_NAMES:  # the GUI's series are the record's, NaN norms included
+            np.testing.assert_array_equal(data.series[name], record.metrics[name][:, 0], err_msg=name)
+        framed = np.isfinite(data.series["l2"])
+        assert framed[0] and framed[-1]  # nobody read the first frame, so no other was due
+        frame = reader.frame()
+        assert frame.step == 70 and frame.metrics["l2"] == pytest.approx(record.norms["l2"][0], rel=1e-5)
+        assert frame.metrics["margin"] == record.metrics["margin"][-1, 0]
+        np.testing.assert_array_equal(frame.image, record.adversarial[0].transpose(1, 2, 0))
+    finally:
+        reader.close()
+        shared.close()
