@@ -11,7 +11,7 @@ TORCH_CPU := torch==2.13.0
 TORCHATTACKS := torchattacks==3.5.1
 ONNX2TORCH := onnx2torch==1.5.15
 
-.PHONY: run test lint bench screenshot clean venv test-engine-alone hostile test-cluster
+.PHONY: run test lint bench screenshot clean venv test-engine-alone hostile test-models test-cluster
 
 venv: $(STAMP)
 
@@ -62,6 +62,30 @@ test-engine-alone: $(ENGINE_STAMP)
 	$(ENGINE_VENV)/bin/python -c "import importlib.util as u, sys; q = [m for m in ('PySide6', 'pyqtgraph') if u.find_spec(m)]; sys.exit(f'Qt found in the engine-only venv: {q}' if q else 0)"
 	$(ENGINE_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/engine
 
+# Real torchvision, timm and Hugging Face models: a second venv on torch 2.14.1 + torchvision 0.29.1 (the pair
+# torchvision publishes; .venv stays on the CPU torch 2.13, which has no torchvision build), with timm,
+# transformers, onnx, onnxruntime and onnxscript (the dynamo ONNX exporter), pinned so it installs the same
+# later. The tests in tests/models run there with random weights and no network (README "Models people have").
+MODELS_VENV := .venv-models
+MODELS_STAMP := $(MODELS_VENV)/.installed
+MODELS_TORCH := torch==2.14.1 torchvision==0.29.1
+MODELS_LIBS := timm==1.0.29 transformers==5.18.0 huggingface_hub==2.4.0 onnx==1.23.2 onnxruntime==1.32.0 \
+	onnxscript==0.7.2
+
+$(MODELS_STAMP): pyproject.toml Makefile packaging/engine_requirements.py
+	test -x $(MODELS_VENV)/bin/python || $(PYTHON) -m venv $(MODELS_VENV)
+	$(MODELS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MODELS_VENV)/bin/python -m pip install --quiet $(MODELS_TORCH)
+	$(MODELS_VENV)/bin/python -m pip install --quiet $(MODELS_TORCH) $(MODELS_LIBS)
+	$(PYTHON) packaging/engine_requirements.py --with-gui > $(MODELS_VENV)/requirements.txt
+	$(MODELS_VENV)/bin/python -m pip install --quiet $(MODELS_TORCH) -r $(MODELS_VENV)/requirements.txt scipy tqdm
+	$(MODELS_VENV)/bin/python -m pip install --quiet --no-deps -e . $(TORCHATTACKS) $(ONNX2TORCH)
+	touch $(MODELS_STAMP)
+
+test-models: $(MODELS_STAMP)
+	HF_HUB_OFFLINE=1 ADVLENS_OFFLINE=1 QT_QPA_PLATFORM=offscreen $(MODELS_VENV)/bin/python -m pytest -q \
+		-p no:cacheprovider tests/models
+
 bench: $(STAMP)
 	$(BIN)/advlens bench
 
@@ -76,7 +100,7 @@ screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python docs/tools/diagnostics_screenshot.py docs/diagnostics.png
 
 clean:
-	rm -rf $(VENV) $(ENGINE_VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(ENGINE_VENV) $(MODELS_VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis
 
 # The frozen one-folder app (dist/advlens/) and its smoke test; see README "Standalone bundle".
 # Not part of `make test`. PyInstaller goes into .venv here only (it is not in the test extra).

@@ -55,7 +55,7 @@ class AnalysisState(TaskPoller):
         else:
             images = f"demo:{int(options['count'])}"
         request = AnalysisRequest(kind, model=explorer.model_key, images=images,
-                                  resolution=int(options["resolution"]), attack=attack,
+                                  resolution=int(options["resolution"]), attack=attack, fit=explorer.config.fit,
                                   eps_range=options.get("eps_range", "0:16:1/255"), scheduler=sweep_scheduler())
         if kind == "landscape":
             if explorer.input is None:

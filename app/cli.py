@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from advlens.config_args import (
@@ -19,7 +20,7 @@ from advlens.config_args import (
     run_config_from,
     whole_number,
 )
-from advlens.engine.config import AttackConfig
+from advlens.engine.config import FITS, AttackConfig
 from advlens.engine.errors import ConfigError
 
 EXIT_BAD_INPUT = 2
@@ -76,6 +77,9 @@ def _add_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="demo", help="bundled model name or model file")
     p.add_argument("--images", default="demo:64", help="demo:N (held-out demo scenes) or a folder of images")
     p.add_argument("--resolution", type=resolution, default=32, help="images are drawn/resampled to N x N")
+    p.add_argument("--fit", default="auto", choices=FITS,
+                   help="how photos meet a fixed-size model: crop (resize, then centre crop), squash or pad; "
+                        "auto crops where the model's own preprocessing does")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_scheduler_arg(p)
@@ -308,10 +312,11 @@ def _analysis(kind: str, args: argparse.Namespace):
     """Run one analysis from the command's flags; (request, result) after printing its notes."""
     from advlens.engine import load_model
     from advlens.engine.analysis import AnalysisRequest, default_attack, run_analysis
+    from advlens.engine.analysis.requests import input_size_for
 
     attack = apply_arguments(default_attack(kind), args)
     request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
-                              attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
+                              fit=args.fit, attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
                               other_models=list(getattr(args, "other_model", [])),
                               diagnostics=not getattr(args, "no_diagnostics", False),
                               scheduler=_scheduler(args)).checked()
@@ -321,7 +326,7 @@ def _analysis(kind: str, args: argparse.Namespace):
     notes: list[str] = []
     result = run_analysis(request, model, others, progress=_progress_printer(), notes=notes)
     _print_notes(notes)
-    return request, result
+    return replace(request, resolution=input_size_for(request, model)), result
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -740,6 +745,18 @@ COMMANDS = {"attack": _cmd_attack, "attacks": _cmd_attacks, "resolution": _cmd_r
 COMMANDS["runs"] = _cmd_runs
 
 
+def guessed_card_json(exc) -> str:
+    """The card guessed for a file without one, as the one-line JSON to save beside it."""
+    from advlens.engine.loaders import imagenet_labels
+
+    card = exc.suggestion
+    labels = "imagenet" if card.labels == imagenet_labels() else card.labels
+    data = {"name": card.name, "labels": labels, "mean": card.mean, "std": card.std, "input_size": card.input_size}
+    if exc.needs_architecture:
+        data["architecture"] = "NAME (advlens.shapes_cnn, torchvision:NAME, timm:NAME or transformers:CLASS)"
+    return json.dumps(data)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `advlens` command; with no command, the GUI."""
     argv = sys.argv[1:] if argv is None else argv
@@ -749,13 +766,18 @@ def main(argv: list[str] | None = None) -> int:
         from advlens.gui import run_gui
 
         return run_gui(args if args.command else parser.parse_args(["gui"]))
-    from advlens.engine.errors import AdvLensError, AttackFailed, Cancelled
+    from advlens.engine.errors import AdvLensError, AttackFailed, Cancelled, ModelCardMissing
 
     try:
         return COMMANDS[args.command](args)
     except (AttackFailed, Cancelled) as exc:
         sys.stderr.write(f"advlens: error: {exc}\n")
         return EXIT_FAILED
+    except ModelCardMissing as exc:  # still one line: the message, then the card guessed, to check and save
+        guess = (f"; the card AdvLens guessed, to check and save as {Path(exc.path).with_suffix('.json').name}: "
+                 f"{guessed_card_json(exc)}" if exc.suggestion is not None else "")
+        sys.stderr.write(f"advlens: error: {exc}{guess}\n")
+        return EXIT_BAD_INPUT
     except AdvLensError as exc:
         sys.stderr.write(f"advlens: error: {exc}\n")
         return EXIT_BAD_INPUT

@@ -258,7 +258,7 @@ class ExplorerView(QWidget):
                                              for i in range(self.controls.attack.count())]:
             self.controls.set_attacks(catalogue)
             self.state.set_settings(self.controls.config())
-        self.controls.set_models(self.state.model_choices(), self.state.model_key)
+        self.controls.set_models(self.state.model_choices(), self.state.model_key, self.state.model_caveat)
         self.controls.set_classes(self.state.labels)
         self.controls.set_config(self.state.settings())
         self._update_title()
@@ -295,7 +295,10 @@ class ExplorerView(QWidget):
                 pane.clear()
             self.plots.clear()
             if frame.clean_label:
-                self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack.")
+                caveat = self.state.model_caveat
+                warning = f" The model has {caveat}: its predictions mean nothing." if caveat else ""
+                self.banner.setText(f"Ready: {frame.clean_label} ({frame.clean_conf:.0%}). Press Run (F5) to attack."
+                                    f"{warning}")
             else:
                 self.banner.setText("Loading torch and the model in the engine process…")
             self._set_banner_tone("")

@@ -99,10 +99,10 @@ def grow_ranges(series: dict[str, np.ndarray], ranges: dict[int, tuple[float, fl
 
 
 def perturbation_norms(delta: np.ndarray) -> dict[str, float]:
-    """L0 (values changed), L2 and Linf of one perturbation, as the engine measures them."""
+    """L0 (values changed), L1, L2 and Linf of one perturbation, as the engine measures them."""
     flat = np.asarray(delta, np.float64).reshape(-1)
-    return {"l0": float(np.count_nonzero(np.abs(flat) > L0_TOLERANCE)), "l2": float(np.sqrt(np.sum(flat * flat))),
-            "linf": float(np.abs(flat).max(initial=0.0))}
+    return {"l0": float(np.count_nonzero(np.abs(flat) > L0_TOLERANCE)), "l1": float(np.abs(flat).sum()),
+            "l2": float(np.sqrt(np.sum(flat * flat))), "linf": float(np.abs(flat).max(initial=0.0))}
 
 
 def rgb(image: np.ndarray) -> np.ndarray:
@@ -194,7 +194,7 @@ def record_frame(record) -> Frame:
     frame.adv_label = label_of(names, record.adv_pred[0])
     frame.adv_conf = float(record.adv_conf[0])
     frame.perturbation_peak = float(record.norms["linf"][0])
-    frame.norms = {name: float(record.norms[name][0]) for name in ("l0", "l2", "linf")}
+    frame.norms = {name: float(record.norms[name][0]) for name in ("l0", "l1", "l2", "linf") if name in record.norms}
     frame.step = record.steps_run
     frame.final = True
     count = next(iter(record.metrics.values())).shape[0] if record.metrics else 0

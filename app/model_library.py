@@ -168,7 +168,7 @@ class ModelLibrary(QObject):
             if is_file:
                 self.recent.add("models", path)
             key = request.key_or_path
-            if (is_file or ":" in str(path)) and key not in self.extra_models:
+            if (is_file or Path(path).is_dir() or ":" in str(path)) and key not in self.extra_models:
                 key = f"file:{Path(path).name}" if is_file else str(path)
                 self.extra_models[key] = str(path)
             self.key = key

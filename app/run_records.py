@@ -21,7 +21,7 @@ from advlens.engine.catalogue import attack_spec
 from advlens.engine.config import AttackConfig
 from advlens.engine.errors import AdvLensError
 from advlens.engine.paths import default_runs_dir
-from advlens.engine.protocol import ImageSource
+from advlens.engine.protocol import ImageSource, caveat_of
 from advlens.engine.record import RecordError, RunRecord
 from advlens.engine.runs import (
     ReplayResult,
@@ -66,9 +66,10 @@ def outcome_text(record: RunRecord) -> tuple[str, str]:
     except (KeyError, AdvLensError):
         title, minimal = cfg.attack, False
     setting = f"minimal {norm}" if minimal else f"{norm} ε={budget_text(cfg.to_dict())}"
+    caveat = caveat_of(record.model_notes)
     return (f"{head}: {class_name(names, record.clean_pred[0])} → {class_name(names, record.adv_pred[0])} "
             f"({record.adv_conf[0]:.0%}) · {title} {setting} · L2 {record.norms['l2'][0]:.3f} · "
-            f"Linf {record.norms['linf'][0] * 255:.2f}/255"), tone
+            f"Linf {record.norms['linf'][0] * 255:.2f}/255" + (f" · model with {caveat}" if caveat else "")), tone
 
 
 class RunRecordActions(QObject):

@@ -164,7 +164,15 @@ class ExplorerState(QObject):
         return self.library.trusted_files
 
     def model_choices(self) -> list[tuple[str, str]]:
-        return self.library.choices()
+        """(key, title) of every model to choose; the loaded one's title says 'random weights' where it applies."""
+        caveat = self.model_caveat
+        return [(key, f"{name} ({caveat})" if caveat and key == self.model_key else name)
+                for key, name in self.library.choices()]
+
+    @property
+    def model_caveat(self) -> str:
+        """'random weights' (or 'constant outputs') when the loaded model's notes say so: model box and banner."""
+        return self.model.caveat if self.model is not None else ""
 
     def devices(self) -> list[str]:
         info = self.link.info
@@ -283,7 +291,7 @@ class ExplorerState(QObject):
 
     def _predict(self, source: ImageSource) -> None:
         job = PredictJob(EXPLORER_KEY if self.model is not None else "", source, self.config.resolution,
-                         self.config.resample_filter)
+                         self.config.resample_filter, fit=self.config.fit)
         self._predicting = self.link.submit(job, lane="explorer")
         self.idle_timer.start()
 
@@ -321,7 +329,9 @@ class ExplorerState(QObject):
     def _show_input(self, prediction: Prediction | None) -> None:
         names = self.labels
         if prediction is not None:
-            true = label_of(names, self.label) if self.label is not None else label_of(names, prediction.pred)
+            # a sample's class as the engine found it among the model's classes (a star is no ImageNet class)
+            known = prediction.known_label if self.image_key.startswith(SAMPLE_PREFIX) else self.label
+            true = label_of(names, known) if known is not None else label_of(names, prediction.pred)
             frame = idle_frame(self.input, names, prediction.pred, prediction.conf, true, self._target_name(),
                                prediction.topk_index, prediction.topk_prob)
         else:
@@ -369,10 +379,11 @@ class ExplorerState(QObject):
         if attack.get("attack", self.config.attack.attack) != self.config.attack.attack and "params" not in attack:
             attack["params"] = {}  # settings belong to the method they were made for
         before = self.config.attack
-        previous_input = (self.config.resolution, self.config.resample_filter)
+        previous_input = (self.config.resolution, self.config.resample_filter, self.config.fit)
         self.config.attack = replace(self.config.attack, **attack)
         self.config.resolution = values.get("resolution", self.config.resolution)
         self.config.resample_filter = values.get("resample_filter", self.config.resample_filter)
+        self.config.fit = values.get("fit", self.config.fit)
         self.config.fast = bool(values.get("fast", self.config.fast))
         self.config.precision = values.get("precision", self.config.precision)
         self.config.channels_last = bool(values.get("channels_last", self.config.channels_last))
@@ -382,7 +393,7 @@ class ExplorerState(QObject):
             if self.model is not None:
                 self.library.move_to(device)
                 self.status.emit(f"Computing on {device}")
-        input_changed = (self.config.resolution, self.config.resample_filter) != previous_input
+        input_changed = (self.config.resolution, self.config.resample_filter, self.config.fit) != previous_input
         if input_changed and not (self.live and self.is_running):
             self._refresh_input()
         if self.live and (input_changed or self.config.attack != before) and self.run_state != "idle":
@@ -391,7 +402,7 @@ class ExplorerState(QObject):
     def settings(self) -> dict:
         data = self.config.attack.to_dict()
         data.update(resolution=self.config.resolution, resample_filter=self.config.resample_filter,
-                    device=self.config.device, fast=self.config.fast, precision=self.config.precision,
+                    fit=self.config.fit, device=self.config.device, fast=self.config.fast, precision=self.config.precision,
                     channels_last=self.config.channels_last)
         return data
 

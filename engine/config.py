@@ -15,6 +15,11 @@ from .units import NORMS
 
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit seed
 FILTERS: tuple[str, ...] = ("area", "bilinear", "bicubic", "lanczos", "nearest")
+# How an image of another shape is fitted to a model's input size: 'crop' resizes the short side and cuts
+# the centre (the libraries' resize-then-centre-crop), 'squash' resizes both sides (distorts a non-square
+# photo), 'pad' resizes the long side and pads the rest with the model's mean colour; 'auto' crops where
+# the model's own preprocessing does (its card's crop_pct) and squashes elsewhere.
+FITS: tuple[str, ...] = ("auto", "crop", "squash", "pad")
 
 
 def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None, kind: str = "",
@@ -87,6 +92,9 @@ class RunConfig:
                                      "drawn at N; a model with a fixed input size decides it", kind="resolution",
                                      minimum=4, maximum=4096)
     resample_filter: str = setting("area", "resampling filter", flag="--filter", choices=FILTERS)
+    fit: str = setting("auto", "how a photo of another shape meets the model's input size: crop (resize, then "
+                       "centre crop), squash or pad; auto crops where the model's own preprocessing does",
+                       choices=FITS)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N, mps")
     attack: AttackConfig = field(default_factory=AttackConfig)
     # how it computes (engine/compute.py), never what: results agree within floating-point tolerance,

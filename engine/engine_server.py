@@ -33,6 +33,7 @@ from .images import load_image, resample
 from .jobs import JobControl, JobHandle, JobWorker, stop_flag
 from .metrics import METRIC_NAMES
 from .model import Model
+from .model_input import input_fit
 from .protocol import (
     LANES,
     AnalysisJob,
@@ -59,7 +60,7 @@ from .protocol import (
     StartJob,
 )
 from .samples import SAMPLE_PREFIX, load_sample
-from .session import default_label, execute, prepare_job
+from .session import default_label, execute, prediction, prepare_job
 from .shared_telemetry import SharedTelemetry
 from .telemetry import StepFrame, Telemetry
 
@@ -387,23 +388,40 @@ class EngineServer:
             self._sources.popitem(last=False)
         return source
 
-    def input_image(self, image: ImageSource, resolution: int | None, resample_filter: str = "area") -> torch.Tensor:
-        """The input as the model will see it: a sample drawn natively, else the source resampled."""
+    def input_image(self, image: ImageSource, resolution: int | None, resample_filter: str = "area",
+                    fit: str = "auto", model: Model | None = None) -> torch.Tensor:
+        """The input as the model will see it: a sample drawn natively, else the source fitted to the model
+        (`model_input.input_fit`: its size and its own crop, as every command does), or only resampled
+        while no model is loaded."""
+        fitting = input_fit(model, resolution, resample_filter, fit) if model is not None else None
+        size = fitting.size if fitting is not None else resolution
         if image.spec.startswith(SAMPLE_PREFIX) and image.array is None and image.data is None:
-            return load_sample(image.spec[len(SAMPLE_PREFIX):], resolution)
+            return load_sample(image.spec[len(SAMPLE_PREFIX):], size)
         source = self._source(image)
+        if fitting is not None:
+            return fitting.apply(source)
         return resample(source, int(resolution), resample_filter) if resolution else source
+
+    @staticmethod
+    def _known_label(image: ImageSource, model: Model | None) -> int | None:
+        """A bundled sample's class among the model's classes (None for a user's image, or for a model
+        without that class: a star is no ImageNet class)."""
+        if image.array is not None or image.data is not None:
+            return None
+        return default_label(image.spec, model.labels if model is not None else None)
 
     def _predict(self, job: PredictJob, control: JobControl) -> Prediction:
         model = self.models.get(job.model) if job.model else None
-        image = self.input_image(job.image, job.resolution, job.resample_filter)
-        known = default_label(job.image.spec) if job.image.array is None and job.image.data is None else None
+        image = self.input_image(job.image, job.resolution, job.resample_filter, job.fit, model)
+        known = self._known_label(job.image, model)
         if model is None:  # no model yet: the image as read, to show (and to check it can be read)
             empty = np.zeros(0)
             return Prediction(image=_hwc(image), pred=None, conf=0.0, topk_index=empty.astype(np.int64),
                               topk_prob=empty, known_label=known)
-        probs = model.predict(image[None].to(model.device))[0]
-        conf, pred = probs.max(dim=0)
+        with torch.no_grad():
+            logits = model.checked_logits(image[None].to(model.device))  # one clear error for a broken model
+        pred, conf = (v[0] for v in prediction(logits))  # the logits' argmax, as the attack's criterion reads it
+        probs = logits.softmax(dim=1)[0]
         top = probs.topk(min(job.top_k, probs.numel()))
         return Prediction(image=_hwc(image), pred=int(pred), conf=float(conf), topk_index=top.indices.cpu().numpy(),
                           topk_prob=top.values.cpu().numpy().astype(np.float64), known_label=known)
@@ -412,8 +430,10 @@ class EngineServer:
         self.send(JobStarted(job_id))  # the run is on the worker: a Stop from now on ends it within a step
         model = self.model(job.model)
         config = RunConfig.from_dict(job.config)
-        image = self.input_image(job.image, config.resolution, config.resample_filter)
-        prepared = prepare_job(config, model=model, image=image, label=job.label)
+        image = self.input_image(job.image, config.resolution, config.resample_filter, config.fit, model)
+        is_sample = job.image.array is None and job.image.data is None and job.image.spec.startswith(SAMPLE_PREFIX)
+        label = self._known_label(job.image, model) if is_sample else job.label
+        prepared = prepare_job(config, model=model, image=image, label=label)
         x = prepared.images
         shared = SharedTelemetry.create(batch=x.shape[0], image_shape=(x.shape[2], x.shape[3], x.shape[1]))
         with self._lock:
@@ -421,8 +441,7 @@ class EngineServer:
             while len(self.segments) > KEEP_SEGMENTS:
                 self.segments.popitem(last=False)[1].close()
         telemetry = SharedRunTelemetry(shared, batch=x.shape[0], max_fps=self.settings.max_fps)
-        clean = prepared.clean_logits.softmax(dim=1)[0]
-        conf, pred = clean.max(dim=0)
+        pred, conf = (v[0] for v in prediction(prepared.clean_logits))
         self.send(JobStarted(job_id, shared.layout, AttackStart(
             original=_hwc(x[0]), labels=prepared.labels.tolist(), clean_pred=int(pred), clean_conf=float(conf),
             total_steps=planned_steps(prepared.config.attack), resolution=prepared.config.resolution,

@@ -227,27 +227,66 @@ def resample(image: torch.Tensor, size: int, filter: str = "area", keep_aspect: 
     'area' averages when shrinking (the honest way to lower resolution) and falls back to bicubic
     when enlarging; 'lanczos' goes through Pillow in float mode, channel by channel.
     """
-    import torch
-    import torch.nn.functional as F  # noqa: N812 - the usual name
-
     check_filter(filter)
     batched = image.dim() == 4
     x = image if batched else image[None]
     h, w = target_shape(x.shape[-2], x.shape[-1], size, keep_aspect)
+    out = _resample_to(x, h, w, filter)
+    return out if batched else out[0]
+
+
+def fit_image(image: torch.Tensor, size: int, fit: str = "squash", filter: str = "area",
+              crop_pct: float | None = None, fill: tuple[float, ...] | None = None) -> torch.Tensor:
+    """(C, H, W) or (N, C, H, W) fitted to size x size the way a model's own preprocessing does.
+
+    'crop': the short side resized to size / crop_pct, then the centre size x size cut out (timm's and
+    torchvision's resize-then-centre-crop; crop_pct 1 keeps the whole short side); 'squash': both sides
+    resized (a non-square photo is distorted); 'pad': the long side resized to size, the rest filled
+    with `fill` (the model's mean colour, which its normalisation maps to zero).
+    """
+    import torch
+
+    if fit not in ("crop", "squash", "pad"):
+        raise ConfigError(f"unknown fit '{fit}': choose crop, squash or pad")
+    h, w = image.shape[-2:]
+    if fit == "squash" or (h == w and (fit == "pad" or not crop_pct or crop_pct >= 1.0)):
+        return resample(image, size, filter)
+    if fit == "crop":
+        pct = crop_pct if crop_pct and 0 < crop_pct <= 1 else 1.0
+        short = max(size, int(size / pct))  # timm: scale_size = floor(img_size / crop_pct)
+        scaled = resample(image, short, filter, keep_aspect=True)
+        sh, sw = scaled.shape[-2:]
+        top, left = int(round((sh - size) / 2.0)), int(round((sw - size) / 2.0))
+        return scaled[..., top:top + size, left:left + size].contiguous()
+    long_h, long_w = (size, max(1, round(w * size / h))) if h >= w else (max(1, round(h * size / w)), size)
+    batched = image.dim() == 4
+    x = image if batched else image[None]
+    scaled = _resample_to(x, long_h, long_w, filter)
+    colour = torch.tensor(fill if fill is not None else (0.5,) * x.shape[1], dtype=x.dtype, device=x.device)
+    out = colour.reshape(1, -1, 1, 1).expand(x.shape[0], x.shape[1], size, size).clone()
+    top, left = (size - long_h) // 2, (size - long_w) // 2
+    out[..., top:top + long_h, left:left + long_w] = scaled
+    return out if batched else out[0]
+
+
+def _resample_to(x: torch.Tensor, h: int, w: int, filter: str) -> torch.Tensor:
+    """(N, C, H, W) resampled to exactly h x w with a named filter (resample's rules, any aspect)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812 - the usual name
+
     if (h, w) == tuple(x.shape[-2:]):
-        out = x.clone()
-    elif filter == "lanczos":
-        out = torch.stack([_lanczos(img, h, w) for img in x])
-    elif filter == "area":
+        return x.clone()
+    if filter == "lanczos":
+        return torch.stack([_lanczos(img, h, w) for img in x]).clamp(0.0, 1.0)
+    if filter == "area":
         shrinking = h <= x.shape[-2] and w <= x.shape[-1]
-        mode = "area" if shrinking else "bicubic"
-        out = F.interpolate(x, size=(h, w), mode=mode, **({} if shrinking else {"align_corners": False}))
+        out = F.interpolate(x, size=(h, w), mode="area" if shrinking else "bicubic",
+                            **({} if shrinking else {"align_corners": False}))
     elif filter == "nearest":
         out = F.interpolate(x, size=(h, w), mode="nearest-exact")
     else:
         out = F.interpolate(x, size=(h, w), mode=filter, align_corners=False, antialias=True)
-    out = out.clamp(0.0, 1.0)
-    return out if batched else out[0]
+    return out.clamp(0.0, 1.0)
 
 
 def _lanczos(image: torch.Tensor, h: int, w: int) -> torch.Tensor:

@@ -19,6 +19,7 @@ from .demo.shapes import eval_seeds, render_batch
 from .errors import ConfigError, ImageLoadError
 from .images import list_image_files, load_image, resample
 from .model import Model
+from .model_input import InputFit
 from .samples import SAMPLE_PREFIX, load_sample, sample_label
 
 DEMO_PREFIX = "demo:"
@@ -98,8 +99,9 @@ class ImageSource:
             return []
         return files[: self.limit] if self.limit is not None else files
 
-    def load(self, size: int, filter: str = "area") -> ImageSet:
-        """The set drawn at size x size: natively for demo scenes and samples, resampled for files."""
+    def load(self, size: int, filter: str = "area", fitting: InputFit | None = None) -> ImageSet:
+        """The set drawn at size x size: natively for demo scenes and samples, resampled for files
+        (fitted as `fitting` says, for a model's own crop, when given)."""
         kind = self.kind()
         if kind == "demo":
             seeds = self.demo_seeds()
@@ -110,8 +112,9 @@ class ImageSource:
             name = self.spec[len(SAMPLE_PREFIX):]
             return ImageSet(load_sample(name, size)[None], torch.tensor([sample_label(name)]), [self.spec], self.spec)
         originals, names, skipped = self.originals()
-        return ImageSet(torch.stack([resample(im, size, filter) for im in originals]), None, names, self.spec,
-                        skipped)
+        fitted = [fitting.apply(im) if fitting is not None and fitting.size == size else resample(im, size, filter)
+                  for im in originals]
+        return ImageSet(torch.stack(fitted), None, names, self.spec, skipped)
 
     def originals(self) -> tuple[list[torch.Tensor], list[str], list[str]]:
         """(images at their own size, names, unreadable files) of a folder or list source."""

@@ -10,6 +10,6 @@ them hold NaN on the other steps.
 from __future__ import annotations
 
 TOP_K = 5  # classes reported per frame
-METRIC_NAMES: tuple[str, ...] = ("loss", "margin", "true_prob", "target_prob", "l0", "l2", "linf", "success")
+METRIC_NAMES: tuple[str, ...] = ("loss", "margin", "true_prob", "target_prob", "l0", "l1", "l2", "linf", "success")
 STEP_METRICS: tuple[str, ...] = ("loss", "margin", "true_prob", "target_prob", "success")
-FRAME_METRICS: tuple[str, ...] = ("l0", "l2", "linf")
+FRAME_METRICS: tuple[str, ...] = ("l0", "l1", "l2", "linf")

@@ -30,7 +30,10 @@ class ModelCard:
     labels: list[str]
     mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
-    input_size: int | None = None  # None: any size (resolution-agnostic)
+    input_size: int | None = None  # None: any size (resolution-agnostic); else the size it takes or was trained at
+    accepts_any_size: bool = False  # input_size is its training size, but it takes any size (global pooling)
+    crop_pct: float | None = None  # resize the short side to input_size / crop_pct, then centre-crop (timm, HF)
+    interpolation: str = ""  # the filter its own preprocessing resizes with (bilinear, bicubic, ...); "": ours
     title: str = ""
     architecture: str = ""
     architecture_args: dict = field(default_factory=dict)
@@ -60,6 +63,15 @@ class ModelCard:
     @property
     def display_name(self) -> str:
         return self.title or self.name
+
+
+def logits_of(output: object) -> object:
+    """The logits inside a model's output: Hugging Face models return an object (or, traced or exported,
+    a dict) whose `logits` field holds them; anything else is returned as it is, for the checks to judge."""
+    if isinstance(output, torch.Tensor):
+        return output
+    logits = output.get("logits") if isinstance(output, dict) else getattr(output, "logits", None)
+    return logits if isinstance(logits, torch.Tensor) else output
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,11 @@ class Model(nn.Module):
         return self.card.input_size
 
     @property
+    def fixed_input_size(self) -> int | None:
+        """The one size the network takes, or None when it takes any (the demo, CNNs with global pooling)."""
+        return None if self.card.accepts_any_size else self.card.input_size
+
+    @property
     def device(self) -> torch.device:
         return self.mean.device
 
@@ -141,7 +158,7 @@ class Model(nn.Module):
         return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.network((adapt_channels(images, self.input_channels) - self.mean) / self.std)
+        return logits_of(self.network((adapt_channels(images, self.input_channels) - self.mean) / self.std))
 
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:
@@ -151,9 +168,10 @@ class Model(nn.Module):
 
     def checked_logits(self, images: torch.Tensor) -> torch.Tensor:
         """Logits, with one clear error if the model fails or returns something that is not logits."""
-        if self.input_size is not None and tuple(images.shape[-2:]) != (self.input_size, self.input_size):
+        size = self.fixed_input_size
+        if size is not None and tuple(images.shape[-2:]) != (size, size):
             raise ModelOutputError(
-                f"{self.card.display_name} expects {self.input_size}x{self.input_size} images, "
+                f"{self.card.display_name} expects {size}x{size} images, "
                 f"got {images.shape[-1]}x{images.shape[-2]}"
             )
         try:

@@ -31,11 +31,11 @@ def lp_norm(delta: torch.Tensor, norm: str) -> torch.Tensor:
 
 
 def display_norms(delta: torch.Tensor) -> torch.Tensor:
-    """(3, N): the L0, L2 and Linf norm of each perturbation, in fewer ops than three `lp_norm` calls
-    (the same values: the same reductions on the same flattened batch)."""
+    """(4, N): the L0, L1, L2 and Linf norm of each perturbation (FRAME_METRICS' order), in fewer ops than
+    four `lp_norm` calls (the same values: the same reductions on the same flattened batch)."""
     flat = _flat(delta)
     magnitude = flat.abs()
-    return torch.stack([(magnitude > L0_TOLERANCE).sum(dim=1).to(delta.dtype),
+    return torch.stack([(magnitude > L0_TOLERANCE).sum(dim=1).to(delta.dtype), magnitude.sum(dim=1),
                         torch.linalg.vector_norm(flat, dim=1), magnitude.amax(dim=1)])
 
 

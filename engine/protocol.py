@@ -72,6 +72,20 @@ class ModelInfo:
     def label(self, index: int) -> str:
         return self.labels[index] if 0 <= index < len(self.labels) else f"class {index}"
 
+    @property
+    def caveat(self) -> str:
+        """'random weights' (or 'constant outputs') when the loader's notes say so: the model box and banner."""
+        return caveat_of(self.notes)
+
+
+def caveat_of(notes: list[str]) -> str:
+    """The few words a screen must show about a model whose predictions mean nothing: its loader's notes
+    (a ModelInfo's, or a saved record's model_notes) say RANDOM weights, or outputs that never change."""
+    words = [word for word, key in (("random weights", "RANDOM weights"), ("constant outputs", "outputs are constant"),
+                                    ("nearly constant outputs", "outputs are nearly constant"))
+             if any(key in note for note in notes)]
+    return ", ".join(words)
+
 
 @dataclass
 class EngineInfo:
@@ -146,6 +160,7 @@ class PredictJob:
     resolution: int | None
     resample_filter: str = "area"
     top_k: int = 5
+    fit: str = "auto"  # how a photo meets the model's size (model_input.input_fit): auto, crop, squash, pad
 
 
 @dataclass

@@ -109,6 +109,7 @@ class RunRecord:
     original: np.ndarray  # (N, C, H, W) float32
     adversarial: np.ndarray
     metrics: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (steps, N)
+    model_notes: list[str] = field(default_factory=list)  # what the model's loader said (random weights + seed, ...)
     # the final adversarial's most probable classes per image (format 2): a saved run shows its bars
     # without the model
     adv_topk_index: list[list[int]] = field(default_factory=list)
@@ -147,10 +148,11 @@ class RunRecord:
         writer = csv.writer(buffer)
         count = next(iter(self.metrics.values())).shape[0] if self.metrics else 0
         images = self.original.shape[0]
-        writer.writerow(["step", "image", *METRIC_NAMES])
+        names = [n for n in METRIC_NAMES if n in self.metrics] if self.metrics else list(METRIC_NAMES)
+        writer.writerow(["step", "image", *names])  # a record from before a metric existed lacks its column
         for s in range(count):
             for i in range(images):
-                writer.writerow([s, i, *(repr(float(self.metrics[n][s, i])) for n in METRIC_NAMES)])
+                writer.writerow([s, i, *(repr(float(self.metrics[n][s, i])) for n in names)])
         return buffer.getvalue()
 
     def write_into(self, folder: Path) -> None:

@@ -37,6 +37,7 @@ MAX_SEED = 2**63 - 1  # as config.MAX_SEED: torch.Generator.manual_seed takes a 
 STATUSES = ("finished", "cancelled")
 NORMS = ("linf", "l2", "l1")
 FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
+FITS = ("auto", "crop", "squash", "pad")
 
 
 class RecordError(AdvLensError):
@@ -129,6 +130,7 @@ def _check_config(config: object) -> None:
     _text(config, "image")
     _int(config, "resolution", 1, MAX_SIDE, optional=True)
     _text(config, "resample_filter", FILTERS)
+    _text(config, "fit", FITS, optional=True)  # absent in records written before the fit choice
     _text(config, "device")
     _check_attack(config.get("attack"))
 
@@ -171,6 +173,10 @@ def check_record(data: object, where: str) -> dict:
                                                      for k, v in versions.items()):
             raise _Bad("'versions' must map library names to version text")
         _text(data, "created", optional=True)
+        notes = data.get("model_notes", [])
+        if not isinstance(notes, list) or len(notes) > 100 or not all(isinstance(n, str) and len(n) <= 10_000
+                                                                       for n in notes):
+            raise _Bad("'model_notes' must be a list of at most 100 texts")
         shape = data.get("shape")
         if shape is not None and (not isinstance(shape, list) or len(shape) != 4 or not all(_is_int(v) for v in shape)):
             raise _Bad("'shape' must be four whole numbers")

@@ -96,6 +96,7 @@ def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image
                         f"({number_text(record.adv_conf[image], '.1%')})"),
         ("success", "yes" if record.success[image] else "no"),
         ("norms", _norms_text(record, image)),
+        *(("model note", note) for note in record.model_notes),
         ("time", f"{number_text(record.duration_s, '.2f')} s for {record.steps_run} steps ({record.status})"),
         ("versions", ", ".join(f"{k} {v}" for k, v in record.versions.items())),
     ]
@@ -104,7 +105,8 @@ def record_lines(record: RunRecord, path: str | os.PathLike | None = None, image
 
 def _norms_text(record: RunRecord, image: int) -> str:
     norms = record.norms
-    return (f"L0 {number_text(norms['l0'][image], '.0f')}  L2 {number_text(norms['l2'][image], '.4f')}  "
+    l1 = f"L1 {number_text(norms['l1'][image], '.4f')}  " if "l1" in norms else ""
+    return (f"L0 {number_text(norms['l0'][image], '.0f')}  {l1}L2 {number_text(norms['l2'][image], '.4f')}  "
             f"Linf {number_text(norms['linf'][image], '.4f')} ({number_text(norms['linf'][image], '.2f', 255)}/255)")
 
 
@@ -249,12 +251,13 @@ def outcome_rows(a: RunRecord, b: RunRecord, image: int = 0) -> list[tuple[str, 
             f"{class_name(names, r.clean_pred[image])} ({r.clean_conf[image]:.1%})",
             f"{class_name(names, r.adv_pred[image])} ({r.adv_conf[image]:.1%})",
             "yes" if r.success[image] else "no",
-            str(int(r.norms["l0"][image])), f"{r.norms['l2'][image]:.4f}",
+            str(int(r.norms["l0"][image])),
+            f"{r.norms['l1'][image]:.4f}" if "l1" in r.norms else "-", f"{r.norms['l2'][image]:.4f}",
             f"{r.norms['linf'][image]:.4f} ({r.norms['linf'][image] * 255:.2f}/255)",
             f"{r.steps_run} ({r.status})", f"{r.duration_s:.2f} s",
         ]
-    labels = ["created", "model", "image", "size", "true class", "clean", "adversarial", "success", "L0", "L2",
-              "Linf", "steps", "time"]
+    labels = ["created", "model", "image", "size", "true class", "clean", "adversarial", "success", "L0", "L1",
+              "L2", "Linf", "steps", "time"]
     return list(zip(labels, cells(a), cells(b), strict=True))
 
 
@@ -348,6 +351,9 @@ def replay_differences(original: RunRecord, replayed: RunRecord, atol: float = R
                      f"(max |diff| {max_diff:.3g})")
     if original.model_name != replayed.model_name:
         diffs.append(f"the model differs: recorded {original.model_name}, replayed {replayed.model_name}")
+    if original.model_notes and original.model_notes != replayed.model_notes:
+        diffs.append(f"the model was loaded differently: recorded \"{'; '.join(original.model_notes)}\", "
+                     f"replayed \"{'; '.join(replayed.model_notes) or 'no notes'}\"")
     for key, title in (("labels", "true class"), ("clean_pred", "clean prediction"), ("adv_pred", "adversarial prediction")):
         ra, rb = getattr(original, key), getattr(replayed, key)
         if ra != rb:
@@ -359,7 +365,9 @@ def replay_differences(original: RunRecord, replayed: RunRecord, atol: float = R
         diffs.append(f"the run ended differently: recorded {original.status}, replayed {replayed.status}")
     if original.steps_run != replayed.steps_run:
         diffs.append(f"steps run differ: recorded {original.steps_run}, replayed {replayed.steps_run}")
-    for name in ("l2", "linf"):
+    for name in ("l1", "l2", "linf"):
+        if name not in original.norms or name not in replayed.norms:
+            continue
         if not np.allclose(original.norms[name], replayed.norms[name], rtol=1e-4, atol=atol):
             diffs.append(f"the {name.upper()} norm differs: recorded {original.norms[name]}, "
                          f"replayed {replayed.norms[name]}")
@@ -389,7 +397,7 @@ def replay_record(record: RunRecord, *, device: str | None = None, model=None, c
     import torch
 
     from .loaders import load_model
-    from .samples import resolve_image
+    from .model_input import fitted_image, input_fit
     from .session import execute, prepare_job
 
     config = RunConfig.from_dict(record.config.to_dict())
@@ -398,8 +406,9 @@ def replay_record(record: RunRecord, *, device: str | None = None, model=None, c
         config.device = device
     if model is None:
         model = load_model(config.model, config.device, card=card, trust_pickle=trust_pickle)
-    try:
-        image = resolve_image(config.image, config.resolution, config.resample_filter)
+    try:  # fitted to the model as the run did (the one path: model_input), so a crop replays as a crop
+        image = fitted_image(config.image, input_fit(model, config.resolution, config.resample_filter, config.fit),
+                             config.resample_filter)
     except (AdvLensError, OSError) as exc:
         image = torch.from_numpy(np.ascontiguousarray(record.original))
         notes.append(f"the image '{config.image}' cannot be loaded now ({exc}); replayed on the input stored "
@@ -548,12 +557,13 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
     for key, value in record_lines(record):
         if key not in ("versions", "created"):
             out.append(f"<tr><th>{esc(key)}</th><td>{esc(value)}</td></tr>")
-    out.append("</table><h2>Norms</h2><table><tr><th>image</th><th>L0</th><th>L2</th><th>Linf</th>"
+    out.append("</table><h2>Norms</h2><table><tr><th>image</th><th>L0</th><th>L1</th><th>L2</th><th>Linf</th>"
                "<th>Linf ×255</th></tr>")
     norms = record.norms
     for i in range(record.original.shape[0]):
-        cells = [i, number_text(norms["l0"][i], ".0f"), number_text(norms["l2"][i], ".5f"),
-                 number_text(norms["linf"][i], ".5f"), number_text(norms["linf"][i], ".3f", 255)]
+        cells = [i, number_text(norms["l0"][i], ".0f"), number_text(norms.get("l1", ["-"] * (i + 1))[i], ".5f"),
+                 number_text(norms["l2"][i], ".5f"), number_text(norms["linf"][i], ".5f"),
+                 number_text(norms["linf"][i], ".3f", 255)]
         out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
     out.append("</table></div><div><h2>Configuration</h2><table>")
     for key, value in _flatten(record.config.to_dict()).items():

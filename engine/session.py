@@ -20,14 +20,15 @@ from .config import RunConfig
 from .criteria import make_criterion
 from .device import device_name
 from .errors import AdvLensError, ConfigError, ModelOutputError, as_engine_error
-from .images import check_filter, resample
+from .images import check_filter
 from .jobs import JobControl, JobHandle, JobWorker
 from .loaders import load_model
 from .metrics import TOP_K
 from .model import Model
+from .model_input import fitted_image, input_fit
 from .norms import lp_norm
 from .record import RunRecord
-from .samples import SAMPLE_PREFIX, resolve_image, sample_label
+from .samples import SAMPLE_PREFIX, sample_label
 from .telemetry import Telemetry, TelemetryWriter
 
 
@@ -43,10 +44,19 @@ class AttackJob:
     notes: list[str] = field(default_factory=list)  # what a person should know about this run (said once)
 
 
-def default_label(spec: str) -> int | None:
-    """The known true class of a bundled sample, None for a user's image."""
+def default_label(spec: str, labels: Sequence[str] | None = None) -> int | None:
+    """The known true class of a bundled sample, None for a user's image. With a model's `labels`, the
+    sample's class among them (None when the model has no such class: a star is no ImageNet class)."""
     text = str(spec)
-    return sample_label(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
+    if not text.startswith(SAMPLE_PREFIX):
+        return None
+    name = text[len(SAMPLE_PREFIX):]
+    index = sample_label(name)
+    if labels is None:
+        return index
+    if 0 <= index < len(labels) and labels[index] == name:
+        return index
+    return list(labels).index(name) if name in labels else None
 
 
 def check_gradients(attack: str, model: Model) -> None:
@@ -58,11 +68,12 @@ def check_gradients(attack: str, model: Model) -> None:
 
 def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tensor | None = None,
                 label: int | Sequence[int] | torch.Tensor | None = None) -> AttackJob:
-    """Load (unless given) and check the model and image(s); resample; pick the labels to attack.
+    """Load (unless given) and check the model and image(s); fit them to the model; pick the labels to attack.
 
     Without a known label (a user's photo) the attack moves the model away from its own clean
-    prediction, which is what "fooling the model" means when no ground truth exists. A model with a
-    fixed input size decides the resolution (the image is resampled to it, and a note says so).
+    prediction, which is what "fooling the model" means when no ground truth exists. The model's
+    input size decides the resolution, and a photo is fitted to it as the model's own preprocessing does
+    (`model_input.input_fit`: resize-then-centre-crop where its card says so); the notes say so.
     """
     config.attack = check_attack(config.attack)
     check_filter(config.resample_filter)
@@ -74,17 +85,17 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         model = load_model(config.model, config.device)
         check_gradients(config.attack.attack, model)
     device = model.device
-    notes = []
-    if model.input_size is not None and config.resolution != model.input_size:
-        config.resolution = model.input_size
-        notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
-                     f"the image is resampled to that size")
+    fitting = input_fit(model, config.resolution, config.resample_filter, config.fit)
+    config.resolution = fitting.size
+    notes = list(fitting.notes)
     if image is None:
-        image = resolve_image(config.image, config.resolution, config.resample_filter)
+        image = fitted_image(config.image, fitting, config.resample_filter, notes)
         if label is None:
-            label = default_label(config.image)
-    elif config.resolution is not None:
-        image = resample(image, int(config.resolution), config.resample_filter)
+            label = default_label(config.image, model.labels)
+    else:
+        if fitting.size is not None and tuple(image.shape[-2:]) != (fitting.size, fitting.size):
+            notes += fitting.photo_notes
+        image = fitting.apply(image)
     images = (image[None] if image.dim() == 3 else image).to(device, torch.float32).contiguous()
     if images.shape[1] != model.input_channels and {images.shape[1], model.input_channels} != {1, 3}:
         raise ModelOutputError(f"{model.card.display_name} expects {len(model.card.mean)} colour channels, "
@@ -93,6 +104,8 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         clean = model.checked_logits(images)
     if label is None:
         labels = clean.argmax(dim=1)
+        notes.append(f"no true class is known for this image: the attack moves {model.card.display_name} away "
+                     f"from its own clean prediction ({model.label(int(labels[0]))})")
     else:
         labels = torch.as_tensor(label, dtype=torch.long, device=device).reshape(-1).expand(images.shape[0]).clone()
         bad = labels[(labels < 0) | (labels >= model.num_classes)]
@@ -108,6 +121,12 @@ def prepare_job(config: RunConfig, model: Model | None = None, image: torch.Tens
         raise ConfigError(f"target class {target} does not exist: {model.card.display_name} has "
                           f"{model.num_classes} classes (0..{model.num_classes - 1})")
     return AttackJob(config=config, model=model, images=images, labels=labels, clean_logits=clean, notes=notes)
+
+
+def prediction(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(class, its probability) per image: the argmax of the logits, the criteria's own reading."""
+    pred = logits.argmax(dim=1)
+    return pred, logits.softmax(dim=1).gather(1, pred[:, None])[:, 0]
 
 
 def execute(job: AttackJob, telemetry: TelemetryWriter | None = None, control: JobControl | None = None) -> RunRecord:
@@ -138,10 +157,10 @@ def execute(job: AttackJob, telemetry: TelemetryWriter | None = None, control: J
     status = "finished"
     try:
         if job.clean_logits is not None and job.clean_logits.shape[0] == x.shape[0]:
-            clean_probs = job.clean_logits.softmax(dim=1)
+            clean_logits = job.clean_logits
         else:
             with torch.no_grad():
-                clean_probs = model(x).softmax(dim=1)
+                clean_logits = model(x)
         while True:
             if not control.wait_to_continue(show_newest):
                 run.cancel()
@@ -170,15 +189,18 @@ def execute(job: AttackJob, telemetry: TelemetryWriter | None = None, control: J
         if result_logits is None:
             with torch.no_grad():
                 result_logits = model(x_adv)
-        adv_probs = result_logits.softmax(dim=1)
+        adv_logits = result_logits
     except AdvLensError:
         raise
     except Exception as exc:  # noqa: BLE001 - the one translator words it (out of memory, a model failure)
         raise as_engine_error(exc) from exc
     duration = time.perf_counter() - start
     delta = x_adv - x
-    clean_conf, clean_pred = clean_probs.max(dim=1)
-    adv_conf, adv_pred = adv_probs.max(dim=1)
+    # The prediction is the argmax of the logits, as the attack's criterion judges it; taking it from the
+    # probabilities instead disagrees when a near-constant model's scores tie after the softmax.
+    clean_pred, clean_conf = prediction(clean_logits)
+    adv_pred, adv_conf = prediction(adv_logits)
+    adv_probs = adv_logits.softmax(dim=1)
     adv_top = adv_probs.topk(min(TOP_K, adv_probs.shape[1]), dim=1)
     return RunRecord(
         config=job.config,
@@ -193,6 +215,7 @@ def execute(job: AttackJob, telemetry: TelemetryWriter | None = None, control: J
         success=success.tolist(),
         norms={
             "l0": lp_norm(delta, "l0").long().tolist(),
+            "l1": lp_norm(delta, "l1").tolist(),
             "l2": lp_norm(delta, "l2").tolist(),
             "linf": lp_norm(delta, "linf").tolist(),
         },
@@ -202,6 +225,7 @@ def execute(job: AttackJob, telemetry: TelemetryWriter | None = None, control: J
         original=x.detach().cpu().contiguous().numpy().astype(np.float32),
         adversarial=x_adv.detach().cpu().contiguous().numpy().astype(np.float32),
         metrics=telemetry.metrics(),
+        model_notes=list(job.model.notes),
         adv_topk_index=adv_top.indices.tolist(),
         adv_topk_prob=adv_top.values.tolist(),
     )

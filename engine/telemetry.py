@@ -62,7 +62,7 @@ class StepFrame:
     topk_prob: torch.Tensor  # (k,) of the shown image
     topk_index: torch.Tensor  # (k,)
     success: torch.Tensor  # (N,) bool
-    norms: torch.Tensor  # (len(FRAME_METRICS), N): l0, l2, linf of every image
+    norms: torch.Tensor  # (len(FRAME_METRICS), N): l0, l1, l2, linf of every image
 
 
 class TelemetryWriter(Protocol):

@@ -19,13 +19,16 @@ except ModuleNotFoundError:  # Python 3.10
 GUI_ONLY = {"pyside6-essentials", "pyside6", "pyqtgraph", "pytest-qt", "superqt", "import-linter", "ruff"}
 
 
-def engine_requirements(pyproject: Path) -> list[str]:
+def engine_requirements(pyproject: Path, with_gui: bool = False) -> list[str]:
+    """Every requirement but torch (the venv brings its own), without the GUI's unless `with_gui`."""
     project = tomllib.loads(pyproject.read_text())["project"]
     wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
     name = re.compile(r"^\s*([A-Za-z0-9_.\-]+)")
-    return [req for req in wanted if name.match(req).group(1).lower() not in GUI_ONLY and not req.startswith("torch")]
+    return [req for req in wanted if (with_gui or name.match(req).group(1).lower() not in GUI_ONLY)
+            and not req.startswith("torch")]
 
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parents[1]
-    sys.stdout.write("\n".join(engine_requirements(root / "pyproject.toml")) + "\n")
+    # --with-gui: the models venv (make test-models) runs the GUI too, on its own torch
+    sys.stdout.write("\n".join(engine_requirements(root / "pyproject.toml", "--with-gui" in sys.argv)) + "\n")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No test reaches a model hub: named models take their weights from the caches or are random, at once.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ADVLENS_OFFLINE"] = "1"
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 RESOLUTIONS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 FILTERS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
+FITS = ("auto", "crop", "squash", "pad")
 PRECISIONS = ("fp32", "bf16", "fp16")  # as engine/config.py (widgets import no engine)
 # Epsilon units per norm: Linf in 1/255 grey levels (what people think in), L2 and L1 in pixel units.
 EPS_UNITS = {"linf": 1 / 255, "l2": 1.0, "l1": 1.0}
@@ -31,6 +33,7 @@ EPS_RANGE = {"linf": (0.0, 64.0, 0.5, 2), "l2": (0.0, 20.0, 0.05, 3), "l1": (0.0
 # (Linf: 8/255 sits at 35% of the way, and a step of one position near it moves ε by about 0.5/255).
 SLIDER_POSITIONS = 200
 SLIDER_PAGE = 10
+CAVEAT_COLOUR = "#c0392b"  # the banner's failure red: a caveat that voids every prediction
 
 
 class AttackControls(QWidget):
@@ -57,6 +60,14 @@ class AttackControls(QWidget):
         row.addWidget(self.model, 1)
         row.addWidget(self.open_model)
         model_form.addRow(row)
+        # what makes this model's predictions meaningless (random weights, constant outputs), in full:
+        # the box itself may elide the same words at the end of a long name
+        self.model_caveat = QLabel()
+        self.model_caveat.setWordWrap(True)
+        self.model_caveat.setStyleSheet(f"color: {CAVEAT_COLOUR}; font-weight: bold;")
+        self.model_caveat.setToolTip("The model's loader says so (advlens models / the model card).")
+        self.model_caveat.setVisible(False)
+        model_form.addRow(self.model_caveat)
         self.device = QComboBox()
         self.device.setToolTip("Where the attack computes: a GPU if you have one, else the CPU.")
         model_form.addRow("Device", self.device)
@@ -84,6 +95,11 @@ class AttackControls(QWidget):
         self.filter.addItems(FILTERS)
         self.filter.setToolTip("How a photo is resampled: 'area' averages pixels, the honest way to lower resolution.")
         image_form.addRow("Resample", self.filter)
+        self.fit = QComboBox()
+        self.fit.addItems(FITS)
+        self.fit.setToolTip("How a photo meets a model's fixed input size: crop (resize, then cut the centre), "
+                            "squash or pad; auto crops where the model's own preprocessing does.")
+        image_form.addRow("Fit", self.fit)
         outer.addWidget(image_box)
 
         attack_box = QGroupBox("Attack")
@@ -162,7 +178,7 @@ class AttackControls(QWidget):
         for signal in (self.step_size.valueChanged, self.steps.valueChanged, self.random_start.toggled,
                        self.early_stop.toggled, self.targeted.toggled, self.target.currentIndexChanged,
                        self.seed.valueChanged, self.restarts.valueChanged, self.resolution.currentIndexChanged,
-                       self.filter.currentIndexChanged, self.device.currentIndexChanged, self.fast.toggled,
+                       self.filter.currentIndexChanged, self.fit.currentIndexChanged, self.device.currentIndexChanged, self.fast.toggled,
                        self.precision.currentIndexChanged, self.channels_last.toggled):
             signal.connect(self._emit_changed)
         self._set_eps_range("linf")
@@ -179,7 +195,11 @@ class AttackControls(QWidget):
         self._updating = False
         self._on_attack_changed()
 
-    def set_models(self, models: list[tuple[str, str]], current: str) -> None:
+    def set_models(self, models: list[tuple[str, str]], current: str, caveat: str = "") -> None:
+        """The model box's entries (key, title) with `current` chosen; `caveat` ('random weights', ...) is
+        shown under the box while it applies to the chosen model."""
+        self.model_caveat.setText(f"⚠ {caveat}: its predictions mean nothing" if caveat else "")
+        self.model_caveat.setVisible(bool(caveat))
         self.model.blockSignals(True)
         self.model.clear()
         for key, title in models:
@@ -228,6 +248,7 @@ class AttackControls(QWidget):
             "params": {name: widget.value() for name, widget in self.param_widgets.items()},
             "resolution": None if res == "native" else int(res),
             "resample_filter": self.filter.currentText(),
+            "fit": self.fit.currentText(),
             "device": self.device.currentText() or "auto",
             "fast": self.fast.isChecked(),
             "precision": self.precision.currentText() or "fp32",
@@ -270,6 +291,8 @@ class AttackControls(QWidget):
                 self.resolution.setCurrentText(text)
             if "resample_filter" in values:
                 self.filter.setCurrentText(values["resample_filter"])
+            if "fit" in values:
+                self.fit.setCurrentText(values["fit"])
             if "device" in values and self.device.findText(str(values["device"])) >= 0:
                 self.device.setCurrentText(str(values["device"]))
             if "fast" in values:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..catalogue import attack_spec
-from ..config import AttackConfig
+from ..config import FITS, AttackConfig
 from ..diagnostics.probes import DiagnosticsOptions
 from ..errors import ConfigError
 from ..jobs import Progress
@@ -66,6 +66,7 @@ class AnalysisRequest:
     model: str = "demo"  # the model analysed, by spec (its name in the transfer table)
     images: str = "demo:64"
     resolution: int = DEFAULT_SIZE
+    fit: str = "auto"  # how photos meet a fixed-size model: crop, squash, pad (auto: the model's own way)
     attack: AttackConfig | None = None  # None: default_attack(kind)
     eps_range: str = "0:16:1/255"  # sweep: the budgets, START:STOP:STEP or a list
     limit: int | None = 2000  # at most this many files from a folder
@@ -80,6 +81,8 @@ class AnalysisRequest:
     def checked(self) -> AnalysisRequest:
         if self.kind not in ANALYSES:
             raise ConfigError(f"unknown analysis '{self.kind}': choose one of {', '.join(ANALYSES)}")
+        if self.fit not in FITS:
+            raise ConfigError(f"unknown fit '{self.fit}': choose one of {', '.join(FITS)}")
         if not 4 <= int(self.resolution) <= 4096:
             raise ConfigError(f"resolution must be between 4 and 4096 pixels, got {self.resolution}")
         if self.kind == "sweep":
@@ -106,20 +109,33 @@ class AnalysisRequest:
 
 def input_size_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> int:
     """The resolution the analysis draws its images at: the model's own input size where it has one."""
-    if model.input_size is not None and model.input_size != request.resolution:
-        if notes is not None:
-            notes.append(f"{model.card.display_name} takes {model.input_size}x{model.input_size} images: "
-                         f"the images are drawn at that size")
-        return int(model.input_size)
-    return int(request.resolution)
+    from ..model_input import input_fit
+
+    fitting = input_fit(model, request.resolution, fit=request.fit)
+    if notes is not None:
+        notes.extend(fitting.notes)
+    return int(fitting.size if fitting.size is not None else request.resolution)
 
 
 def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | None = None) -> ImageSet:
-    """The request's images at the model's size; a note when their labels are the model's own predictions."""
+    """The request's images fitted to the model (`model_input.input_fit`, as for a single attack), with a
+    note when their labels are the model's own predictions."""
+    from ..demo.shapes import CLASSES
     from ..imagesets import parse_image_source
+    from ..model_input import input_fit
 
-    data = parse_image_source(request.images, request.limit).load(input_size_for(request, model, notes))
+    fitting = input_fit(model, request.resolution, fit=request.fit)
+    source = parse_image_source(request.images, request.limit)
+    data = source.load(int(fitting.size if fitting.size is not None else request.resolution), fitting=fitting)
+    if data.labelled and list(model.labels[:len(CLASSES)]) != list(CLASSES):
+        data.labels = None  # the demo's shape classes mean nothing to, say, an ImageNet model
+        if notes is not None:
+            notes.append(f"the demo scenes' classes ({', '.join(CLASSES[:3])}, ...) are not {model.card.display_name}'s "
+                         f"classes: their labels are not used")
     if notes is not None:
+        notes.extend(fitting.notes)
+        if source.kind() in ("folder", "list"):
+            notes.extend(fitting.photo_notes)
         if not data.labelled:
             notes.append("these images have no labels: each is attacked away from the model's own clean "
                          "prediction, so clean accuracy is 100% by definition")
@@ -153,7 +169,7 @@ def _run(request: AnalysisRequest, model: Model, other_models: dict[str, Model] 
          notes: list[str] | None, executor: Executor | None) -> Any:
     import torch
 
-    from ..samples import resolve_image
+    from ..model_input import fitted_image, input_fit
     from .frequency import frequency_comparison
     from .landscape import adversarial_landscape
     from .noise import noise_vs_attack
@@ -163,10 +179,12 @@ def _run(request: AnalysisRequest, model: Model, other_models: dict[str, Model] 
     config = request.attack
     assert config is not None
     if request.kind == "landscape":
-        size = input_size_for(request, model, notes)
         if request.pixels is not None or request.image is not None:
-            image = (torch.from_numpy(np.asarray(request.pixels, dtype=np.float32)) if request.pixels is not None
-                     else resolve_image(request.image, size))
+            fitting = input_fit(model, request.resolution, fit=request.fit)
+            if notes is not None:
+                notes.extend(fitting.notes)
+            image = (fitting.apply(torch.from_numpy(np.asarray(request.pixels, dtype=np.float32)))
+                     if request.pixels is not None else fitted_image(request.image, fitting, notes=notes))
             label = request.label
         else:
             first = image_set_for(request, model, notes)

@@ -23,6 +23,17 @@ from .base import (
 class FmnAttack(Attack):
     spec = catalogue.FMN
 
+    @staticmethod
+    def first_radius(norms: torch.Tensor, distance: torch.Tensor, gamma: float) -> torch.Tensor:
+        """The radius while nothing adversarial is found yet: past the linearised boundary by gamma.
+
+        Exactly at the linear estimate (Pintor et al.'s rule) a curved boundary is approached from one side
+        and never crossed: on a ViT the margin fell 0.15 -> 5e-6 in 20 steps with nothing found, while
+        DeepFool, which overshoots, fooled it. The same gamma that grows the radius after a success is
+        the overshoot here, so the search still ends on the boundary once it has crossed it.
+        """
+        return (norms + distance) * (1 + gamma)
+
     def steps(self, model, x, criterion, generator):
         cfg = self.config
         norm, n_steps = cfg.norm, cfg.steps
@@ -56,7 +67,7 @@ class FmnAttack(Attack):
             yield step
             distance_to_boundary = margin.abs() / lp_norm(grad, q).clamp_min(1e-12)
             eps = torch.where(step.success, torch.minimum(eps * (1 - gamma), best_norm),
-                              torch.where(found, eps * (1 + gamma), norms + distance_to_boundary))
+                              torch.where(found, eps * (1 + gamma), self.first_radius(norms, distance_to_boundary, gamma)))
             eps = torch.minimum(eps, worst_norm)
             direction = -grad / per_image(lp_norm(grad, "l2").clamp_min(1e-12), grad)  # descend the margin
             delta = project(delta + alpha * direction, norm, eps)

@@ -71,7 +71,7 @@ def load_scenes(config: ResolutionLabConfig) -> Scenes:
 def seen_at(model: Model, size: int | None = None) -> tuple[Model, str]:
     """The model as the lab runs it at `size` (None: at every size): behind a resize (mode 'resize') when
     its input size is fixed and differs, else as it is ('native')."""
-    if model.card.input_size is None or model.card.input_size == size:
+    if model.fixed_input_size is None or model.fixed_input_size == size:
         return model, "native"
     return ResizedModel(model), "resize"
 

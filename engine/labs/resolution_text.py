@@ -23,11 +23,21 @@ def model_notes(model: Model, mode: str, config: ResolutionLabConfig) -> list[st
              "weights responds to finer samplings, including how it trades off the scales it was trained on; "
              "the per-resolution control (models trained only at each size) separates that from resolution."]
     if mode == "resize":
+        larger = [s for s in config.resolutions if s > card.input_size]
+        if len(larger) == len(config.resolutions):
+            how = "every size is shrunk to it, and bilinear shrinking forces raw L2 towards +1"
+        elif not larger:
+            how = "every size is enlarged to it, so the model sees no more detail at any size than the smallest gives"
+        else:
+            how = (f"sizes above {card.input_size} px are shrunk (which forces raw L2 towards +1), "
+                   f"the others enlarged")
         notes.append(f"{card.display_name} has a fixed input size ({card.input_size} px): every resolution is "
                      "resized to it inside the model, so the slopes measure the resize, not the model's "
-                     "sensitivity to resolution (bilinear shrinking forces raw L2 towards +1).")
+                     f"sensitivity to resolution ({how}).")
     else:
-        notes.append(f"{card.display_name} accepts any size (global pooling): it sees every resolution natively.")
+        trained = f"; it was trained at {card.input_size} px" if card.input_size else ""
+        notes.append(f"{card.display_name} accepts any size (global pooling): it sees every resolution "
+                     f"natively{trained}.")
     if card.receptive_field_px:
         notes.append(f"Its receptive field is {card.receptive_field_px} px: at larger sizes a unit sees a smaller "
                      "share of the image, so one multi-resolution model also changes what it looks at as s grows.")
@@ -61,7 +71,7 @@ def control_notes(by_size: dict[int, list[Model]], missing: list[int], config: R
         notes.append(f"No model trained at {', '.join(str(s) for s in missing)} px: "
                      f"{'that resolution is' if len(missing) == 1 else 'those resolutions are'} skipped.")
     flat = [(s, m) for s, ms in sorted(by_size.items()) for m in ms]
-    resized = sorted({s for s, m in flat if m.card.input_size is not None and m.card.input_size != s})
+    resized = sorted({s for s, m in flat if m.fixed_input_size is not None and m.fixed_input_size != s})
     if resized:
         notes.append(f"At {resized} px the model has another fixed input size and sees the image through a resize: "
                      "those points measure the resize, not resolution.")

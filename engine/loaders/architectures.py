@@ -7,6 +7,7 @@ weights belong to; the weights are then fitted to it, with one line saying what 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 
 import torch
@@ -35,14 +36,36 @@ def build_architecture(name: str, args: dict) -> nn.Module:
         from .hubs import build_named_architecture
 
         return build_named_architecture(name, args)
+    if name.startswith("transformers:"):
+        from .pretrained_folders import build_transformers_architecture
+
+        return build_transformers_architecture(name.split(":", 1)[1], args)
     _register_builtin_architectures()
     if name not in ARCHITECTURES:
-        raise ModelLoadError(f"unknown architecture '{name}' (known: {', '.join(sorted(ARCHITECTURES))})")
+        raise ModelLoadError(f"unknown architecture '{name}': use one of {architecture_families()}")
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
     try:
         return ARCHITECTURES[name](**kwargs)
     except (TypeError, ValueError) as exc:
         raise ModelLoadError(f"cannot build architecture '{name}' with {args}: {first_error_line(exc)}") from exc
+
+
+ARCHITECTURE_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    # (prefix, example, the package that provides it)
+    ("torchvision:", "torchvision:resnet18", "torchvision.models"),
+    ("timm:", "timm:vit_tiny_patch16_224", "timm"),
+    ("transformers:", "transformers:ViTForImageClassification (architecture_args: its config)", "transformers"),
+)
+
+
+def architecture_families() -> str:
+    """Every kind of name a card's `architecture` can take, with whether its package is installed."""
+    _register_builtin_architectures()
+    parts = [", ".join(sorted(ARCHITECTURES))]
+    for _prefix, example, package in ARCHITECTURE_FAMILIES:
+        top = package.split(".")[0]
+        parts.append(example if importlib.util.find_spec(top) is not None else f"{example} (needs {top}, not installed)")
+    return "; ".join(parts)
 
 
 def known_architectures() -> list[str]:
@@ -69,7 +92,7 @@ def _strip_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor] | N
 def network_from_weights(path: Path, state: dict[str, torch.Tensor], card: ModelCard) -> nn.Module:
     if not card.architecture:
         raise ModelLoadError(f"{path.name} holds only weights: its model card must name the 'architecture' "
-                             f"they belong to (e.g. advlens.shapes_cnn or torchvision:resnet18)")
+                             f"they belong to ({architecture_families()})")
     network = build_architecture(card.architecture, card.architecture_args)
     try:
         network.load_state_dict(state)

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..config import FILTERS
 from ..errors import ModelLoadError, first_error_line
 from ..files import read_file
 from ..model import ModelCard
@@ -184,6 +185,13 @@ def validate_card(card: ModelCard, where: str = "model card") -> ModelCard:
             raise ModelLoadError(f"{where}: '{key}' must be text")
     if not isinstance(card.architecture_args, dict):
         raise ModelLoadError(f"{where}: 'architecture_args' must be an object")
+    if card.crop_pct is not None and not (_real(card.crop_pct) and 0.05 <= card.crop_pct <= 1.0):
+        raise ModelLoadError(f"{where}: 'crop_pct' must be a number from 0.05 to 1 (the share of the resized "
+                             f"short side the centre crop keeps) or null")
+    if card.interpolation not in ("", *FILTERS):
+        raise ModelLoadError(f"{where}: 'interpolation' must be one of {', '.join(FILTERS)}")
+    if not isinstance(card.accepts_any_size, bool):
+        raise ModelLoadError(f"{where}: 'accepts_any_size' must be true or false")
     if not isinstance(card.clean_accuracy, dict) or not all(_real(v) for v in card.clean_accuracy.values()):
         raise ModelLoadError(f"{where}: 'clean_accuracy' must map image sizes to accuracies")
     field = card.receptive_field_px

@@ -26,6 +26,7 @@ FORMAT_TITLES: dict[str, str] = {
     "onnx": "ONNX model (onnx2torch, else onnxruntime)",
     "torchvision": "torchvision architecture",
     "timm": "timm architecture",
+    "transformers": "Hugging Face transformers folder",
 }
 MODEL_SUFFIXES: tuple[str, ...] = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".pt2",
                                    ".ts", ".jit", ".torchscript", ".onnx")

@@ -24,9 +24,10 @@ from .architectures import network_from_weights
 from .bundled import DEMO_MODEL, bundled_models, load_safetensors_model, model_alias
 from .cards import find_card, read_card, suggest_card, validate_card
 from .export import export_archive_risk, read_export
-from .formats import NAMED_SOURCES, ModelFile, sniff_format
-from .hubs import load_named
+from .formats import PROBE_SIZE, ModelFile, sniff_format
+from .hubs import HUB_SOURCES, load_named
 from .onnx_models import OnnxNetwork, onnx_network, read_onnx
+from .pretrained_folders import is_pretrained_folder, read_pretrained_folder
 from .probe import probe
 from .sandbox import CODE_FORMATS, Limits, isolation_available, run_limited
 from .torch_files import (
@@ -41,7 +42,8 @@ from .torch_files import (
 def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = "auto",
                card: ModelCard | str | os.PathLike | None = None, trust_pickle: bool = False,
                onnx_runtime: bool = False, isolate: bool = True) -> Model:
-    """The one way to get a model: a bundled name ('demo'), `torchvision:NAME` / `timm:NAME`, or a file.
+    """The one way to get a model: a bundled name ('demo'), `torchvision:NAME` / `timm:NAME`, `hf:ORG/NAME`
+    (the local Hugging Face cache only), a Hugging Face or timm `save_pretrained` folder, or a file.
 
     Files: safetensors or state dicts (+ the card's architecture), TorchScript, torch.export (.pt2),
     ONNX (converted to torch by onnx2torch where it matches onnxruntime, else — or with
@@ -116,7 +118,7 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
     probed again only on a device other than the CPU.
     """
     isolated = False
-    if source.split(":", 1)[0] in NAMED_SOURCES and not Path(source).exists():
+    if source.split(":", 1)[0] in HUB_SOURCES and not Path(source).exists():
         content, named_card = load_named(source)
         model_card = _resolve_card(card, None) or named_card
         path = None
@@ -124,25 +126,33 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
         path = Path(source)
         if not os.path.lexists(path):
             names = ", ".join(["demo"] + [b.name for b in bundled_models()])
-            raise ModelLoadError(f"no model '{source}': not a bundled model ({names}), not torchvision:NAME or "
-                                 f"timm:NAME, nor an existing file")
+            raise ModelLoadError(f"no model '{source}': not a bundled model ({names}), not torchvision:NAME, "
+                                 f"timm:NAME or hf:ORG/NAME, nor an existing file or folder")
         if path.is_dir():
-            raise ModelLoadError(f"{path} is a folder: choose the model file inside it")
-        check_file(path, "a model file", ModelLoadError, label=path.name)  # a FIFO would block every reader
-        model_card = _resolve_card(card, path)
-        kind = sniff_format(path)
-        isolated = isolate and kind in CODE_FORMATS and isolation_available()
-        if isolated:
-            if not trust_pickle:
-                precheck_code_file(path, kind)  # pure-Python checks first: a refused file needs no child
-            probe_in_child(str(path), model_card, trust_pickle=trust_pickle, onnx_runtime=onnx_runtime, kind=kind)
-        content = read_model_file(path, trust_pickle, kind=kind)
+            if not is_pretrained_folder(path):
+                raise ModelLoadError(f"{path} is a folder without a config.json (not a Hugging Face or timm "
+                                     f"save_pretrained folder): choose the model file inside it")
+            content, folder_card = read_pretrained_folder(path)  # safetensors only: no code runs
+            model_card = _resolve_card(card, None) or folder_card
+        else:
+            check_file(path, "a model file", ModelLoadError, label=path.name)  # a FIFO would block every reader
+            model_card = _resolve_card(card, path)
+            kind = sniff_format(path)
+            isolated = isolate and kind in CODE_FORMATS and isolation_available()
+            if isolated:
+                if not trust_pickle:
+                    precheck_code_file(path, kind)  # pure-Python checks first: a refused file needs no child
+                probe_in_child(str(path), model_card, trust_pickle=trust_pickle, onnx_runtime=onnx_runtime,
+                               kind=kind)
+            content = read_model_file(path, trust_pickle, kind=kind)
         if model_card is None:
+            needs_architecture = content.network is None
+            fields = "name, labels, mean, std, input_size" + (", architecture" if needs_architecture else "")
             raise ModelCardMissing(
                 f"{path.name} has no model card: put {path.stem}.json or {path.stem}.toml beside it "
-                f"(name, labels, mean, std, input_size; see the README) or pass one explicitly",
+                f"({fields}; see the README) or pass one explicitly",
                 path=str(path), suggestion=suggest_card(path, content),
-                needs_architecture=content.network is None)
+                needs_architecture=needs_architecture)
     where = path or Path(source)
     if content.network is None:
         network = network_from_weights(where, content.state_dict, model_card)
@@ -172,7 +182,36 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
         raise ModelLoadError(f"cannot move {where.name} to {device}: {first_error_line(exc)}") from exc
     if not isolated or device.type != "cpu":
         probe(model)
+    model.notes.extend(output_notes(model))
     return model
+
+
+def output_notes(model: Model) -> list[str]:
+    """What two different test images say about a model's outputs: scores that never change with the input
+    (a classifier head of zeros, as torchvision's vit_b_16 starts with) mean no attack can change its
+    prediction, and a person should hear that before a run says "success" or "failed"."""
+    size = model.input_size or PROBE_SIZE
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(2, model.input_channels, size, size, generator=generator).to(model.device)
+    images[1] = 1.0 - images[1]
+    try:
+        with torch.no_grad():
+            logits = model.checked_logits(images).double()
+    except ModelOutputError:
+        return []
+    scale = max(1.0, float(logits.abs().max()))
+    spread = float((logits.amax(dim=1) - logits.amin(dim=1)).max())
+    change = float((logits[0] - logits[1]).abs().max())
+    if spread <= 1e-6 * scale:
+        return [f"{model.card.display_name}'s outputs are constant: every class gets the same score for every "
+                f"input (a classifier head of zeros does this, as in a freshly built torchvision vit_b_16, and so "
+                f"can random weights whose signal fades layer by layer), so its prediction is a tie broken by "
+                f"class order and no attack can change it"]
+    if change <= 1e-6 * scale:
+        return [f"{model.card.display_name}'s outputs are nearly constant: two very different test images change "
+                f"its scores by at most {change:.1g} (the classes' scores spread over {spread:.2g}), so an attack "
+                f"can hardly change its prediction (random weights often do this: the signal fades layer by layer)"]
+    return []
 
 
 def _probe_source(source: str, card, trust_pickle: bool, onnx_runtime: bool) -> dict:

@@ -63,6 +63,18 @@ def test_a_model_file_without_a_card_says_how_to_give_one(tmp_path, demo_model):
     assert result.returncode == 2
     assert "scripted.pt has no model card" in result.stderr and "scripted.json" in result.stderr
     assert result.stderr.count("\n") == 1
+    guessed = json.loads(result.stderr.split("save as scripted.json: ", 1)[1])  # the card it guessed, as JSON
+    assert guessed["name"] == "scripted" and len(guessed["labels"]) == demo_model.num_classes
+
+
+def test_weights_without_a_card_ask_for_the_architecture_too(tmp_path, demo_model):
+    from safetensors.torch import save_file
+
+    weights = tmp_path / "bare.safetensors"
+    save_file({k: v.contiguous() for k, v in demo_model.network.state_dict().items()}, str(weights))
+    result = advlens("attack", "--model", str(weights), "--no-save")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "input_size, architecture;" in result.stderr and '"architecture": "NAME (' in result.stderr
 
 
 def test_onnx_runtime_flag_keeps_an_onnx_model_in_onnxruntime(tmp_path, demo_model):

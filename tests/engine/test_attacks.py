@@ -181,6 +181,20 @@ def test_every_sample_is_classified_correctly_at_64px(demo_model):
     assert not wrong, f"bundled samples misclassified: {wrong}"
 
 
+def test_fmn_crosses_a_boundary_its_linear_estimate_only_approaches():
+    """Aiming exactly at the linearised boundary, FMN crept up to a tangent boundary and never crossed it
+    (margin to 5e-6, 'not fooled', as on a random-weight ViT); aiming past it by gamma, it crosses within
+    its default 20 steps and still ends close to the boundary (the true distance here is 1.0)."""
+    from advlens.engine.model import Model, ModelCard
+    from tests.engine.test_diagnostics import TangentBoundary
+
+    model = Model(TangentBoundary(3 * 8 * 8), ModelCard(name="tangent", labels=["near", "far"]))
+    x = torch.full((1, 3, 8, 8), 0.5)
+    record = _attack_batch(model, x, torch.tensor([0]), attack="fmn", norm="l2", steps=20)
+    assert bool(record.success[0])
+    assert 1.0 <= float(record.norms["l2"][0]) < 1.1
+
+
 @settings(max_examples=40, deadline=None)
 @given(pattern=st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=8),
        reads_back=st.booleans())

@@ -174,8 +174,9 @@ def test_no_indicator_fires_on_the_clean_demo_at_a_generous_budget(demo_model, i
 # ------------------------------------------------------------------------------------------ minimal norm
 class TangentBoundary(torch.nn.Module):
     """Two classes whose margin (t - w·x)^3 meets zero tangentially: its linearisation always lands short
-    of the boundary, so FMN creeps up to it without crossing (as on a random-weight ViT), while
-    DeepFool's 2% overshoot crosses."""
+    of the boundary (each step covers a third of the gap), so a minimal-norm attack creeps up to it, as on a
+    random-weight ViT. DeepFool's 2% overshoot crosses; FMN's (its gamma, annealed) crosses within about
+    ten steps, so with eight it is caught creeping."""
 
     def __init__(self, values: int, distance: float = 1.0):
         super().__init__()
@@ -190,7 +191,7 @@ class TangentBoundary(torch.nn.Module):
 def test_fmn_boundary_reached_but_not_crossed_is_caught_and_deepfool_crosses():
     model = Model(TangentBoundary(3 * 8 * 8), ModelCard(name="tangent", labels=["near", "far"]))
     x, y = torch.full((1, 3, 8, 8), 0.5), torch.tensor([0])
-    config = AttackConfig(attack="fmn", norm="l2", steps=100)
+    config = AttackConfig(attack="fmn", norm="l2", steps=8)
     diagnosis, _, ok = diagnose_set(model, x, y, config, FAST)
     assert not bool(ok[0])
     found = {i.name: i for i in diagnosis.fired()}

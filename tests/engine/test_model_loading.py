@@ -469,7 +469,7 @@ def _bad_model(case: str, folder: Path, demo_files: dict[str, Path]) -> Path | s
 
 BAD_MODELS = [
     ("missing path", ModelLoadError, "no model"),
-    ("folder", ModelLoadError, "is a folder"),
+    ("folder", ModelLoadError, "is a folder without a config.json"),
     ("empty file", ModelLoadError, "is empty (0 bytes)"),
     ("not a model", ModelLoadError, "is not a model file AdvLens can read"),
     ("truncated state dict", ModelLoadError, "cut.pth is a corrupt or truncated"),
@@ -518,7 +518,10 @@ def _tiny(num_classes: int) -> nn.Module:
 @pytest.fixture
 def fake_torchvision(monkeypatch):
     """A stand-in for torchvision.models: one model, 'tinynet', whose weights download fails (offline)."""
+    from advlens.engine.loaders import hubs
+
     state = {"online": False, "calls": []}
+    monkeypatch.setattr(hubs, "hub_reachable", lambda host, timeout=0: state["online"])
 
     class Weights:
         meta = {"categories": [f"thing {i}" for i in range(7)]}
@@ -552,9 +555,26 @@ def test_torchvision_by_name_loads_random_weights_offline_and_says_so(fake_torch
     model = load_model("torchvision:tinynet", "cpu")
     assert model.kind == "torchvision" and model.labels == [f"thing {i}" for i in range(7)]
     assert model.card.mean == [0.5, 0.5, 0.5] and model.card.std == [0.25, 0.25, 0.25] and model.input_size == 40
-    assert len(model.notes) == 1 and "RANDOM weights" in model.notes[0] and "no route" in model.notes[0]
+    assert len(model.notes) == 1 and "RANDOM weights (seed 0" in model.notes[0] and "offline" in model.notes[0]
+    assert [weights for _, weights in fake_torchvision["calls"]] == [None]  # offline: no download is tried
     fake_torchvision["online"] = True
     assert load_model("torchvision:tinynet", "cpu").notes == []
+
+
+def test_random_weights_are_the_same_on_every_load(fake_torchvision):
+    first, second = load_model("torchvision:tinynet", "cpu"), load_model("torchvision:tinynet", "cpu")
+    x = torch.rand(2, 3, 40, 40)
+    with torch.no_grad():
+        assert torch.equal(first(x), second(x))
+    assert first.card.accepts_any_size  # global pooling: it runs on another size too
+
+
+def test_a_download_that_fails_online_says_why(fake_torchvision, monkeypatch):
+    from advlens.engine.loaders import hubs
+
+    monkeypatch.setattr(hubs, "hub_reachable", lambda host, timeout=0: True)
+    model = load_model("torchvision:tinynet", "cpu")
+    assert "RANDOM weights" in model.notes[0] and "no route" in model.notes[0]
 
 
 def test_torchvision_names_that_do_not_exist_or_a_missing_package(fake_torchvision, monkeypatch):
@@ -590,12 +610,19 @@ def test_timm_by_name_uses_its_pretrained_config(monkeypatch):
 
     timm = types.ModuleType("timm")
     timm.create_model = create_model
+    timm.is_model = lambda name: name in ("tinyvit", "broken")
+    timm.list_models = lambda pattern="": ["tinyvit"]
+    timm.models = types.SimpleNamespace(get_pretrained_cfg=lambda name: types.SimpleNamespace(
+        to_dict=lambda: {"hf_hub_id": "timm/tinyvit.test", "crop_pct": 0.9, "interpolation": "bicubic",
+                         "fixed_input_size": True}))
     monkeypatch.setitem(sys.modules, "timm", timm)
     model = load_model("timm:tinyvit", "cpu")
     assert model.kind == "timm" and model.num_classes == 5 and model.input_size == 48
-    assert model.card.mean == [0.4, 0.4, 0.4] and "RANDOM weights" in model.notes[0]
-    with pytest.raises(ModelLoadError, match="timm cannot build 'nope'"):
+    assert model.card.mean == [0.4, 0.4, 0.4] and "RANDOM weights" in model.notes[0] and "offline" in model.notes[0]
+    with pytest.raises(ModelLoadError, match="timm has no model 'nope'"):
         load_model("timm:nope", "cpu")
+    with pytest.raises(ModelLoadError, match="timm cannot build 'broken'"):
+        load_model("timm:broken", "cpu")
 
 
 def test_out_of_memory_on_the_first_forward_pass_suggests_a_smaller_input():

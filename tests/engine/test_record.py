@@ -59,7 +59,7 @@ def test_loading_a_folder_that_is_not_a_record_says_so(tmp_path):
 
 def test_metrics_csv_has_a_row_per_step_and_image(record):
     lines = record.metrics_csv().strip().splitlines()
-    assert lines[0].startswith("step,image,loss,margin")
+    assert lines[0].startswith("step,image,loss,margin") and ",l0,l1,l2,linf," in lines[0]
     assert len(lines) == 1 + 7
 
 

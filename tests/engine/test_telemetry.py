@@ -128,7 +128,8 @@ def test_frame_norms_land_on_their_steps_and_the_others_stay_nan():
         for name in FRAME_METRICS:
             row = metrics[name][step.index]
             if step.index in framed:
-                expected = {"l0": (delta.abs() > 1e-6).sum(1).double(), "l2": delta.norm(dim=1).double(),
+                expected = {"l0": (delta.abs() > 1e-6).sum(1).double(), "l1": delta.abs().sum(1).double(),
+                            "l2": delta.norm(dim=1).double(),
                             "linf": delta.abs().amax(1).double()}[name]
                 np.testing.assert_allclose(row, expected.numpy(), rtol=1e-6)
             else:
