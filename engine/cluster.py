@@ -38,7 +38,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from .errors import AdvLensError, Cancelled, as_engine_error
 from .executor import Executor, SweepJob, SweepResult, run_job
 from .jobs import JobHandle
-from .model import Model, ModelSource
+from .model import Model
+from .model_source import ModelSource, ResizedModel
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,18 @@ def worker_model(source: ModelSource, device: str) -> Model:
     key = source.cache_key(device)
     with _models_lock:
         if key not in _models:
-            _models[key] = source.load(device)
+            _models[key] = load_source(source, device)
             loads += 1
         return _models[key]
+
+
+def load_source(source: ModelSource, device: str = "auto") -> Model:
+    """Load the model a source names, through the loaders, and put back the wrapper it had."""
+    from .loaders import load_model
+
+    model = load_model(source.spec, device, card=source.card, trust_pickle=source.trust_pickle,
+                       onnx_runtime=source.onnx_runtime)
+    return ResizedModel(model) if source.wrap == "resize" else model
 
 
 def worker_loads() -> int:

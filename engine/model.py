@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .errors import ModelLoadError, ModelOutputError, first_error_line
@@ -74,35 +73,6 @@ def logits_of(output: object) -> object:
     return logits if isinstance(logits, torch.Tensor) else output
 
 
-@dataclass(frozen=True)
-class ModelSource:
-    """Where a loaded model came from, as plain data: what a cluster worker needs to load it again.
-
-    A cluster's workers load a model once each from its source (and keep it) instead of receiving the
-    weights with every job; a file `spec` must therefore be reachable at the same path on the workers.
-    `wrap` names a wrapper the engine put around it ('resize': the Resolution lab's `ResizedModel`).
-    """
-
-    spec: str
-    card: str | ModelCard | None = None  # an explicit card file or card; None: the one beside the file
-    trust_pickle: bool = False
-    onnx_runtime: bool = False
-    wrap: str = ""
-
-    def cache_key(self, device: str) -> str:
-        card = self.card.to_dict() if isinstance(self.card, ModelCard) else self.card
-        return json.dumps([self.spec, card, self.trust_pickle, self.onnx_runtime, self.wrap, device], default=str)
-
-    def load(self, device: str = "auto") -> Model:
-        from .loaders import load_model
-
-        model = load_model(self.spec, device, card=self.card, trust_pickle=self.trust_pickle,
-                           onnx_runtime=self.onnx_runtime)
-        if self.wrap == "resize":
-            model = ResizedModel(model)
-        return model
-
-
 class Model(nn.Module):
     """A torch classifier taking [0, 1] images; `forward` returns logits of shape (N, classes).
 
@@ -116,7 +86,7 @@ class Model(nn.Module):
         self.card = card
         self.kind = kind
         self.notes = list(notes)
-        self.source: ModelSource | None = None  # set by `loaders.load_model`; None for a model built in code
+        self.source = None  # a model_source.ModelSource, set by `loaders.load_model`; None for a model built in code
         channels = len(card.mean)
         self.register_buffer("mean", torch.tensor(card.mean, dtype=torch.float32).reshape(1, channels, 1, 1))
         self.register_buffer("std", torch.tensor(card.std, dtype=torch.float32).reshape(1, channels, 1, 1))
@@ -198,26 +168,3 @@ class Model(nn.Module):
                 f"{self.card.display_name} returns {logits.shape[1]} scores but its card names {self.num_classes} labels"
             )
         return logits
-
-
-class ResizedModel(Model):
-    """A fixed-size model behind a resize, so it accepts every resolution (the Resolution lab says so).
-
-    It lives beside `Model` so that `ModelSource.load` rebuilds it on a cluster worker without the labs."""
-
-    def __init__(self, inner: Model):
-        super().__init__(inner.network, inner.card)
-        self.size = int(inner.card.input_size)
-        self.card = inner.card
-        if inner.source is not None:  # a cluster worker loads the inner model and wraps it the same way
-            self.source = replace(inner.source, wrap="resize")
-        self.to(inner.device)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.shape[-1] != self.size or images.shape[-2] != self.size:
-            images = F.interpolate(images, size=(self.size, self.size), mode="bilinear", align_corners=False,
-                                   antialias=True)
-        return super().forward(images)
-
-    def checked_logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self(images)

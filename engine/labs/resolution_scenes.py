@@ -15,7 +15,8 @@ from ..demo.shapes import eval_seeds, render_batch
 from ..errors import ConfigError, ImageLoadError
 from ..images import IMAGE_SUFFIXES, load_image, resample
 from ..loaders import load_model
-from ..model import Model, ResizedModel
+from ..model import Model
+from ..model_source import ResizedModel
 from ..norms import lp_norm
 from ..samples import SAMPLE_PREFIX, load_sample, sample_label
 from .resolution_config import ResolutionLabConfig

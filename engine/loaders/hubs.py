@@ -107,10 +107,8 @@ def load_named(spec: str) -> tuple[ModelFile, ModelCard]:
     source, _, name = spec.partition(":")
     if source not in HUB_SOURCES or not name:
         raise ModelLoadError(f"'{spec}' is not a model name: use torchvision:NAME, timm:NAME or hf:ORG/NAME")
-    if source == "hf":
-        from .pretrained_folders import load_hf_cached
-
-        return load_hf_cached(name)
+    if source == "hf":  # the caller opens those from the Hugging Face cache (pretrained_folders.load_hf_cached)
+        raise ModelLoadError(f"'{spec}' is a Hugging Face cache name: open it with loaders.load_model")
     module = _import_source(source)
     if source == "torchvision":
         return _load_torchvision(module, name)

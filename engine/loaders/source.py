@@ -19,7 +19,8 @@ import torch
 from ..device import select_device
 from ..errors import ModelCardMissing, ModelLoadError, ModelOutputError, UntrustedModelError, first_error_line
 from ..files import check_file
-from ..model import Model, ModelCard, ModelSource
+from ..model import Model, ModelCard
+from ..model_source import ModelSource
 from .architectures import network_from_weights
 from .bundled import DEMO_MODEL, bundled_models, load_safetensors_model, model_alias
 from .cards import find_card, read_card, suggest_card, validate_card
@@ -27,7 +28,7 @@ from .export import export_archive_risk, read_export
 from .formats import PROBE_SIZE, ModelFile, sniff_format
 from .hubs import HUB_SOURCES, load_named
 from .onnx_models import OnnxNetwork, onnx_network, read_onnx
-from .pretrained_folders import is_pretrained_folder, read_pretrained_folder
+from .pretrained_folders import is_pretrained_folder, load_hf_cached, read_pretrained_folder
 from .probe import probe
 from .sandbox import CODE_FORMATS, Limits, isolation_available, run_limited
 from .torch_files import (
@@ -119,7 +120,7 @@ def load_from_source(source: str, device: torch.device, card: ModelCard | str | 
     """
     isolated = False
     if source.split(":", 1)[0] in HUB_SOURCES and not Path(source).exists():
-        content, named_card = load_named(source)
+        content, named_card = load_hf_cached(source[3:]) if source.startswith("hf:") else load_named(source)
         model_card = _resolve_card(card, None) or named_card
         path = None
     else:

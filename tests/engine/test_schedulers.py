@@ -19,7 +19,7 @@ from advlens.engine.analysis import (
 from advlens.engine.errors import ConfigError
 from advlens.engine.executor import InProcessExecutor, executor_for
 from advlens.engine.loaders import load_model
-from advlens.engine.model import ModelSource
+from advlens.engine.model_source import ModelSource
 from advlens.engine.schedulers import ENV_VAR, parse_scheduler, scheduler_from
 from tests.conftest import demo_images
 
@@ -59,7 +59,9 @@ def test_the_local_pool_is_the_default_executor():
 def test_a_loaded_model_knows_its_source_so_a_worker_can_load_it_again():
     model = load_model("demo", "cpu")
     assert model.source == ModelSource("demo")
-    again = model.source.load("cpu")
+    from advlens.engine.cluster import load_source
+
+    again = load_source(model.source, "cpu")
     assert torch.equal(next(again.parameters()), next(model.parameters()))
     assert model.source.cache_key("cpu") != model.source.cache_key("cuda")
 
