@@ -7,8 +7,7 @@ imported on first use, so `import advlens.engine.diagnostics` pulls in no torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy_exports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Fix": "indicators", "ImageDiagnosis": "indicators", "Indicator": "indicators", "INDICATORS": "indicators",
@@ -23,14 +22,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'advlens.engine.diagnostics' has no attribute '{name}'")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
