@@ -38,8 +38,9 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from .errors import AdvLensError, Cancelled, as_engine_error
 from .executor import Executor, SweepJob, SweepResult, run_job
 from .jobs import JobHandle
+from .loaders.source import load_source
 from .model import Model
-from .model_source import ModelSource, ResizedModel
+from .model_source import ModelSource
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,6 @@ def worker_model(source: ModelSource, device: str) -> Model:
             loads += 1
         return _models[key]
 
-
-def load_source(source: ModelSource, device: str = "auto") -> Model:
-    """Load the model a source names, through the loaders, and put back the wrapper it had."""
-    from .loaders import load_model
-
-    model = load_model(source.spec, device, card=source.card, trust_pickle=source.trust_pickle,
-                       onnx_runtime=source.onnx_runtime)
-    return ResizedModel(model) if source.wrap == "resize" else model
 
 
 def worker_loads() -> int:

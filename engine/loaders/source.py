@@ -20,7 +20,7 @@ from ..device import select_device
 from ..errors import ModelCardMissing, ModelLoadError, ModelOutputError, UntrustedModelError, first_error_line
 from ..files import check_file
 from ..model import Model, ModelCard
-from ..model_source import ModelSource
+from ..model_source import ModelSource, ResizedModel
 from .architectures import network_from_weights
 from .bundled import DEMO_MODEL, bundled_models, load_safetensors_model, model_alias
 from .cards import find_card, read_card, suggest_card, validate_card
@@ -241,3 +241,10 @@ def probe_in_child(source: str, card=None, trust_pickle: bool = False, onnx_runt
     return run_limited(_probe_source, (source, card, trust_pickle, onnx_runtime), f"{name}'s load and test input",
                        limits or Limits.default(size, may_write_files=trust_pickle),
                        prepare=_import_export_readers if kind in (None, "export") else None)
+
+
+def load_source(source: ModelSource, device: str = "auto") -> Model:
+    """Load the model a `ModelSource` names (a cluster worker does), and put back the wrapper it had."""
+    model = load_model(source.spec, device, card=source.card, trust_pickle=source.trust_pickle,
+                       onnx_runtime=source.onnx_runtime)
+    return ResizedModel(model) if source.wrap == "resize" else model

@@ -59,7 +59,7 @@ def test_the_local_pool_is_the_default_executor():
 def test_a_loaded_model_knows_its_source_so_a_worker_can_load_it_again():
     model = load_model("demo", "cpu")
     assert model.source == ModelSource("demo")
-    from advlens.engine.cluster import load_source
+    from advlens.engine.loaders.source import load_source
 
     again = load_source(model.source, "cpu")
     assert torch.equal(next(again.parameters()), next(model.parameters()))
