@@ -123,6 +123,8 @@ class ExplorerView(QWidget):
         self.lower_tabs = QTabWidget()
         self.lower_tabs.setObjectName("lowerTabs")
         self.lower_tabs.setDocumentMode(True)
+        self.lower_tabs.setUsesScrollButtons(False)  # both titles stay in view, elided when the slot is narrow
+        self.lower_tabs.tabBar().setElideMode(Qt.TextElideMode.ElideRight)
         self.lower_tabs.addTab(self.bars, "Top classes")
         self.lower_tabs.addTab(self.diagnostics, "Diagnostics")
         lower = QSplitter(Qt.Orientation.Horizontal)

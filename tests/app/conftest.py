@@ -30,20 +30,26 @@ def wait_until_ready(qtbot, window, timeout: int = READY_MS) -> None:
                     and not state.library.loading, timeout=timeout)
 
 
-@pytest.fixture
-def main_window(qtbot, tmp_path, monkeypatch, engine_link):
-    """A real Explorer window on the demo, with its run records and settings in a temp folder."""
+def _open_window(qtbot, tmp_path, monkeypatch, engine=None):
+    """A real Explorer window on the demo, runs and settings in a temp folder, shown and ready."""
     monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("ADVLENS_SETTINGS", str(tmp_path / "settings.ini"))
     from advlens.gui import create_window
     from advlens.theme import configure_plots
 
     configure_plots()
-    window = create_window(remember_layout=False, engine=engine_link)
+    window = create_window(remember_layout=False, engine=engine)  # None: the window starts its own engine
     qtbot.addWidget(window)
     window.resize(1400, 850)
     window.show()
     wait_until_ready(qtbot, window)
+    return window
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path, monkeypatch, engine_link):
+    """A real Explorer window on the demo, with its run records and settings in a temp folder."""
+    window = _open_window(qtbot, tmp_path, monkeypatch, engine_link)
     yield window
     window.close()
 
@@ -51,17 +57,7 @@ def main_window(qtbot, tmp_path, monkeypatch, engine_link):
 @pytest.fixture
 def own_window(qtbot, tmp_path, monkeypatch):
     """A window with its own engine process (closing the window ends it): for crash, hang and close tests."""
-    monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setenv("ADVLENS_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("ADVLENS_ENGINE_THREADS", "1")
-    from advlens.gui import create_window
-    from advlens.theme import configure_plots
-
-    configure_plots()
-    window = create_window(remember_layout=False)
-    qtbot.addWidget(window)
-    window.resize(1400, 850)
-    window.show()
-    wait_until_ready(qtbot, window)
+    window = _open_window(qtbot, tmp_path, monkeypatch)
     yield window
     window.close()
