@@ -179,14 +179,16 @@ def setting_job(job, model, x, y, config, should_stop, report=None) -> dict:
     stage inside the setting, in the units of `setting_units`."""
     setting: SettingJob = job.params["setting"]
     total = setting_units(setting.config)
-    stage = {"text": "starting"}
+    stage: dict = {"text": "starting", "curve": None}
 
     def on_curve(curve: TrainingCurve, units: int) -> None:
+        stage["curve"] = curve
         report(units, total, (curve, stage["text"]))
 
     def on_stage(text: str, units: int) -> None:
+        # the newest curve rides along: a reader that polls only after the last report still gets it
         stage["text"] = text
-        report(units, total, (None, text))
+        report(units, total, (stage["curve"], text))
 
     with torch_threads(setting.config.threads):
         row = run_setting(setting, _StopCheck(should_stop), on_curve if report else None,
@@ -228,16 +230,21 @@ def run_stability_lab(config: StabilityConfig, progress: Progress | None = None,
         for i, future in enumerate(futures):
             base, seen = i * per_setting, 0
             control = getattr(future, "control", None)
-            while not future.done():
-                if stop is not None and stop():
-                    raise Cancelled("cancelled")
-                cf.wait([future], timeout=POLL_S)
+
+            while True:
+                ended = future.done()  # read once more after the end: a setting that ended between
+                if not ended:  # two polls still shows its last curve
+                    if stop is not None and stop():
+                        raise Cancelled("cancelled")
+                    cf.wait([future], timeout=POLL_S)
                 version, done, _total, partial = control.snapshot() if control is not None else (0, 0, 0, None)
                 if version != seen and partial is not None:
                     seen = version
                     curve, state["stage"] = partial
                     state["curve"] = curve if curve is not None else state["curve"]
                     report(base + done)
+                if ended:
+                    break
             rows.append(jobs.result(future).values["row"])
             report((i + 1) * per_setting)
     result = StabilityResult(config, rows, time.perf_counter() - started, about=ABOUT, departures=DEPARTURES)
