@@ -14,7 +14,7 @@ from pathlib import Path
 from advlens.config_args import (
     add_config_arguments,
     add_run_config_arguments,
-    apply_arguments,
+    apply_attack_arguments,
     print_config,
     resolution,
     run_config_from,
@@ -314,7 +314,7 @@ def _analysis(kind: str, args: argparse.Namespace):
     from advlens.engine.analysis import AnalysisRequest, default_attack, run_analysis
     from advlens.engine.analysis.requests import input_size_for
 
-    attack = apply_arguments(default_attack(kind), args)
+    attack = apply_attack_arguments(default_attack(kind), args)
     request = AnalysisRequest(kind, model=args.model, images=args.images, resolution=args.resolution,
                               fit=args.fit, attack=attack, eps_range=getattr(args, "eps_range", "0:16:1/255"),
                               other_models=list(getattr(args, "other_model", [])),
@@ -573,6 +573,8 @@ def _cmd_attacks(args: argparse.Namespace) -> int:
         spec = attack_spec(name)
         kind = "minimal-norm" if spec.is_minimal else "fixed budget"
         extras = [kind, "norms " + "/".join(spec.norms)]
+        if spec.uses_steps:
+            extras.append(f"{spec.default_steps} steps")
         if not spec.targeted:
             extras.append("untargeted only")
         if not spec.needs_gradients:

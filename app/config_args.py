@@ -16,6 +16,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from advlens.engine.catalogue import attack_names, attack_spec
 from advlens.engine.config import AttackConfig, RunConfig, described_fields
 from advlens.engine.errors import ConfigError
 from advlens.engine.units import format_budget, parse_budget
@@ -119,6 +120,16 @@ def apply_arguments(config: Any, args: argparse.Namespace) -> Any:
     return replace(config, **changes)
 
 
+def apply_attack_arguments(config: AttackConfig, args: argparse.Namespace, keep_steps: bool = False) -> AttackConfig:
+    """`apply_arguments` for an attack: where the person typed no --steps, the chosen attack starts at
+    its own default (the catalogue's `default_steps`: CW, FMN and DeepFool need more than PGD's 20),
+    unless `keep_steps` (the steps came from a saved configuration)."""
+    config = apply_arguments(config, args)
+    if keep_steps or "steps" in vars(args) or config.attack not in attack_names():
+        return config
+    return replace(config, steps=attack_spec(config.attack).default_steps)
+
+
 def add_run_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Every RunConfig and AttackConfig setting as a flag, plus --config FILE and --print-config."""
     parser.add_argument("--config", type=Path, default=None, metavar="JSON",
@@ -126,7 +137,18 @@ def add_run_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--print-config", action="store_true",
                         help="print the run configuration these flags give, as JSON, and exit")
     add_config_arguments(parser, RunConfig)
-    add_config_arguments(parser, AttackConfig)
+    add_config_arguments(parser, AttackConfig, defaults=AttackConfig(steps=default_steps_text()))
+
+
+def default_steps_text() -> str:
+    """'the attack's own: 20; cw, fmn 100; deepfool 50' for the --steps help."""
+    by_steps: dict[int, list[str]] = {}
+    for name in attack_names():
+        by_steps.setdefault(attack_spec(name).default_steps, []).append(name)
+    common = max(by_steps, key=lambda steps: len(by_steps[steps]))
+    others = "; ".join(f"{', '.join(names)} {steps}" for steps, names in sorted(by_steps.items(), reverse=True)
+                       if steps != common)
+    return f"the attack's own: {common}" + (f"; {others}" if others else "")
 
 
 def run_config_from(args: argparse.Namespace) -> RunConfig:
@@ -139,7 +161,7 @@ def run_config_from(args: argparse.Namespace) -> RunConfig:
             raise ConfigError(f"cannot read the run configuration {args.config}: {exc}") from exc
         base = RunConfig.from_json(text)
     config = apply_arguments(base, args)
-    return replace(config, attack=apply_arguments(config.attack, args))
+    return replace(config, attack=apply_attack_arguments(config.attack, args, keep_steps=args.config is not None))
 
 
 def print_config(config: RunConfig) -> None:

@@ -142,6 +142,7 @@ class ExplorerState(QObject):
             spec = attack_spec(name)
             entries.append({"name": spec.name, "title": spec.title, "description": spec.description,
                             "norms": list(spec.norms), "uses_steps": spec.uses_steps, "minimal": spec.is_minimal,
+                            "default_steps": spec.default_steps,
                             "uses_step_size": spec.uses_step_size, "uses_random_start": spec.uses_random_start,
                             "targeted": spec.targeted, "needs_gradients": spec.needs_gradients,
                             "params": {name: vars(p) for name, p in spec.params.items()}})

@@ -47,6 +47,10 @@ class AttackControls(QWidget):
         super().__init__(parent)
         self._attacks: dict[str, dict] = {}
         self._updating = False
+        # each attack keeps the steps last used with it; one never used starts at its own default
+        # (a minimal-norm search needs more than PGD's 20 steps)
+        self._steps_by_attack: dict[str, int] = {}
+        self._attack_shown: str | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
 
@@ -321,6 +325,11 @@ class AttackControls(QWidget):
         for norm in spec["norms"]:
             self.norm.addItem({"linf": "Linf", "l2": "L2", "l1": "L1"}[norm], norm)
         self.norm.setCurrentIndex(max(self.norm.findData(current), 0))
+        if self._attack_shown is not None and self._attack_shown != spec["name"]:
+            self._steps_by_attack[self._attack_shown] = self.steps.value()
+        if self._attack_shown != spec["name"]:
+            self.steps.setValue(self._steps_by_attack.get(spec["name"], int(spec.get("default_steps", 20))))
+        self._attack_shown = spec["name"]
         self.steps.setEnabled(spec.get("uses_steps", True))
         self.step_size.setEnabled(spec.get("uses_step_size", True))
         self.random_start.setEnabled(spec.get("uses_random_start", True))

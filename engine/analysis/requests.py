@@ -36,7 +36,7 @@ def default_attack(kind: str) -> AttackConfig:
     """The attack an analysis uses unless told: FMN-L2 (100 steps) for the minimal-norm analyses,
     PGD Linf 8/255 (20 steps) for the budgeted ones."""
     if kind in MINIMAL_KINDS:
-        return AttackConfig(attack="fmn", norm="l2", steps=100)
+        return AttackConfig(attack="fmn", norm="l2", steps=attack_spec("fmn").default_steps)
     return AttackConfig(attack="pgd", norm="linf", eps=8 / 255, steps=20)
 
 

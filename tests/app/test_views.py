@@ -146,6 +146,28 @@ def test_the_eps_slider_moves_a_little_for_a_short_drag_and_keeps_what_the_box_s
         assert controls.eps.value() == value  # setting the box never moves it through the slider's rounding
 
 
+def test_each_attack_keeps_its_own_steps_and_starts_at_its_default(qtbot):
+    from advlens.state import ExplorerState
+    from advlens.widgets.controls import AttackControls
+
+    controls = AttackControls()
+    qtbot.addWidget(controls)
+    controls.set_attacks(ExplorerState.attack_catalogue())
+    choose = lambda name: controls.attack.setCurrentIndex(controls.attack.findData(name))  # noqa: E731
+    choose("pgd")
+    assert controls.config()["steps"] == 20
+    controls.steps.setValue(35)
+    choose("cw")
+    assert controls.config()["steps"] == 100  # a minimal-norm search starts at its own default
+    controls.steps.setValue(60)
+    choose("pgd")
+    assert controls.config()["steps"] == 35  # and each attack comes back with what it was given
+    choose("cw")
+    assert controls.config()["steps"] == 60
+    controls.set_config({"attack": "fmn", "steps": 7})  # a loaded run keeps its own steps
+    assert controls.config()["attack"] == "fmn" and controls.config()["steps"] == 7
+
+
 def test_long_class_names_elide_in_the_combo_and_in_the_top5_bars_at_any_width(qtbot, main_window):
     from advlens.engine.loaders import imagenet_labels
     from advlens.widgets.prob_bars import ProbabilityBars

@@ -36,6 +36,21 @@ def test_config_file_and_flags_round_trip(tmp_path, capsys):
     assert changed["attack"]["steps"] == 9 and {**changed, "attack": {**changed["attack"], "steps": 7}} == first
 
 
+def test_each_attack_starts_at_its_own_default_steps_unless_told(tmp_path, capsys):
+    from advlens.engine.catalogue import attack_spec
+
+    assert attack_spec("cw").default_steps > attack_spec("pgd").default_steps == AttackConfig().steps
+    for name in ("pgd", "cw", "fmn", "deepfool"):
+        norm = "l2" if name == "cw" else "linf"
+        shown = _config_json(["--attack", name, "--norm", norm], capsys)
+        assert shown["attack"]["steps"] == attack_spec(name).default_steps
+        assert _config_json(["--attack", name, "--norm", norm, "--steps", "7"], capsys)["attack"]["steps"] == 7
+    path = tmp_path / "run.json"  # a saved configuration keeps its steps whatever the attack
+    path.write_text(RunConfig(attack=AttackConfig(attack="cw", norm="l2", steps=3)).to_json())
+    assert _config_json(["--config", str(path)], capsys)["attack"]["steps"] == 3
+    assert _config_json(["--config", str(path), "--attack", "fmn"], capsys)["attack"]["steps"] == 3
+
+
 def test_every_setting_is_described_and_has_a_flag():
     subcommands = next(a for a in build_parser()._actions if a.dest == "command").choices
     dests = {action.dest for action in subcommands["attack"]._actions}
