@@ -44,6 +44,8 @@ from advlens.widgets.side_column import SideColumn
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
 LAZY_TABS = {"analysis": "Analysis", "resolution": "Resolution lab", "stability": "Stability lab"}
+TAB_RUN_TIPS = {"analysis": "the analysis last run here", "resolution": "Run the lab",
+                "stability": "Run the experiment"}
 # the Explorer's widgets and helpers, reachable from the window by these names (menus, tests, scripts)
 EXPLORER_NAMES = ("controls", "controls_column", "banner", "original_pane", "adversarial_pane", "perturbation_pane",
                   "difference_pane", "panes", "pane_grid", "pixel_readout", "bars", "plots", "gallery", "main_split",
@@ -214,7 +216,7 @@ class MainWindow(QMainWindow):
         self.run_action = self._action("Run", "F5", self.on_run, "Start the attack, or resume it", run_menu)
         self.pause_action = self._action("Pause", "F6", self.state.pause, "Pause after the current step", run_menu)
         self.step_action = self._action("Step", "F7", self.state.step, "Run exactly one iteration", run_menu)
-        self.stop_action = self._action("Stop", "Esc", self.state.stop, "Stop the attack within one step", run_menu)
+        self.stop_action = self._action("Stop", "Esc", self.on_stop, "Stop the attack within one step", run_menu)
         self.replay_action = self._action("&Replay", "F8", self.runs.replay,
                                           "Run the current run again with its settings and seed, and say whether "
                                           "it matched its record", run_menu)
@@ -312,6 +314,8 @@ class MainWindow(QMainWindow):
             state = StabilityState(self.state.link, self)
             built = (panel, state, StabilityTab(panel, state))
         self._built_tabs[key] = built
+        if key == "analysis":
+            built[0].runRequested.connect(lambda kind, _options: setattr(self, "_last_analysis", kind))
         placeholder = self._tab_pages[key]
         index = self.tabs.indexOf(placeholder)
         was_current = self.tabs.currentIndex() == index
@@ -352,17 +356,49 @@ class MainWindow(QMainWindow):
             explorer = self.tabs.widget(index) is self.explorer
             self.explorer.progress.setVisible(explorer)
             self.explorer.rate_label.setVisible(explorer)
+        self._apply_run_state(self.state.run_state)
+
+    def _current_tab_key(self) -> str | None:
+        """'analysis', 'resolution' or 'stability' when one of those tabs is shown; None on the Explorer."""
+        page = self.tabs.currentWidget()
+        return next((key for key, widget in self._tab_pages.items() if widget is page), None)
+
+    def _tab_run_button(self, key: str):
+        """The button F5 presses on a lab or analysis tab: the lab's Run, or the analysis last run there."""
+        panel = self._tab(key)[0]
+        if key == "resolution":
+            return panel.run
+        if key == "stability":
+            return panel.run_button
+        return panel.buttons.get(getattr(self, "_last_analysis", None))
 
     def _set_live(self, on: bool) -> None:
         self.state.set_live(on)
         self._apply_run_state(self.state.run_state)
 
     def _apply_run_state(self, state: str) -> None:
+        """The Explorer's run state on its actions. Run and Stop belong to the tab shown: on another tab
+        they press that tab's own Run and Cancel (F5, Esc), and Pause, Step, Live and Replay, which drive
+        only the Explorer's attack, are hidden, so no key on the Analysis tab starts an Explorer run."""
         running = state in ("running", "paused")
-        self.run_action.setText("Resume" if state == "paused" else "Run")
-        self.run_action.setEnabled(state != "running")
+        tab = self._current_tab_key()
+        for action in (self.pause_action, self.step_action, self.live_action, self.replay_action):
+            action.setVisible(tab is None)
+        if tab is None:
+            self.run_action.setText("Resume" if state == "paused" else "Run")
+            self.run_action.setToolTip("Start the attack, or resume it (F5)")
+            self.run_action.setEnabled(state != "running")
+            self.stop_action.setText("Stop")
+            self.stop_action.setToolTip("Stop the attack within one step (Esc)")
+            self.stop_action.setEnabled(running)
+        else:
+            self.run_action.setText("Run")
+            self.run_action.setToolTip(f"Run this tab's task (F5): {TAB_RUN_TIPS[tab]}")
+            self.run_action.setEnabled(True)
+            self.stop_action.setText("Cancel")
+            self.stop_action.setToolTip("Cancel this tab's task after the piece of work under way (Esc)")
+            self.stop_action.setEnabled(True)
         self.pause_action.setEnabled(state == "running")
-        self.stop_action.setEnabled(running)
         self.step_action.setEnabled(True)
         if self.explorer is not None:
             self.explorer.apply_run_state(state)
@@ -382,10 +418,30 @@ class MainWindow(QMainWindow):
         box.finished.connect(lambda _r: setattr(self, "_error_box", None))
 
     def on_run(self) -> None:
+        tab = self._current_tab_key()
+        if tab is not None:
+            button = self._tab_run_button(tab)
+            if button is None:
+                self.statusBar().showMessage("Choose an analysis on the left; F5 then runs it again", 8000)
+            elif not button.isEnabled():
+                self.statusBar().showMessage(f"{LAZY_TABS[tab]}: already running (Esc cancels it)", 8000)
+            else:
+                button.click()
+            return
         if self.state.run_state == "paused" and self.state.is_running:
             self.state.resume()
         else:
             self.state.start()
+
+    def on_stop(self) -> None:
+        """Esc: stop the Explorer's attack, or cancel the task of the tab shown."""
+        tab = self._current_tab_key()
+        if tab is None:
+            self.state.stop()
+            return
+        cancel = self._tab(tab)[0].task.cancel
+        if cancel.isEnabled():
+            cancel.click()
 
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", "", IMAGE_FILTER)

@@ -343,6 +343,38 @@ def test_the_explorer_run_counter_shows_only_on_the_explorer_tab(main_window):
     assert not w.progress.isHidden()
 
 
+def test_run_and_stop_belong_to_the_tab_shown(qtbot, main_window, tmp_path):
+    """F5 and Esc drive the tab shown; Pause, Step, Live and Replay exist only on the Explorer, so no
+    key on another tab starts or saves an Explorer attack."""
+    w = main_window
+    explorer_only = (w.pause_action, w.step_action, w.live_action, w.replay_action)
+    assert all(action.isVisible() for action in explorer_only)
+    w.tabs.setCurrentWidget(w.analysis_panel)
+    assert not any(action.isVisible() for action in explorer_only) and w.stop_action.text() == "Cancel"
+    w.run_action.trigger()  # nothing run here yet: a word, and no Explorer run
+    assert w.state.run_state == "idle" and "Choose an analysis" in w.statusBar().currentMessage()
+    w.analysis_panel.count.setValue(2)
+    w.analysis_panel.eps_range.setText("0:4:4/255")
+    _configure(w, attack="pgd", norm="linf", steps=2)
+    with qtbot.waitSignal(w.analysis_state.finished, timeout=120_000):
+        w.analysis_panel.buttons["sweep"].click()
+    with qtbot.waitSignal(w.analysis_panel.runRequested, timeout=5_000) as again:
+        w.run_action.trigger()  # F5 runs the analysis last run on this tab again
+    assert again.args[0] == "sweep" and w.state.run_state == "idle"
+    w.stop_action.trigger()  # Esc cancels the tab's task
+    qtbot.waitUntil(lambda: w.analysis_panel.buttons["sweep"].isEnabled(), timeout=120_000)
+    w.tabs.setCurrentWidget(w.stability_panel)
+    with qtbot.waitSignal(w.stability_panel.runRequested, timeout=5_000):
+        w.run_action.trigger()  # the lab's own Run
+    w.stop_action.trigger()
+    qtbot.waitUntil(lambda: w.stability_panel.run_button.isEnabled(), timeout=120_000)
+    runs = tmp_path / "runs"
+    assert w.state.run_state == "idle" and not (runs.exists() and any(runs.iterdir()))  # no Explorer run saved
+    w.tabs.setCurrentIndex(0)
+    assert all(action.isVisible() for action in explorer_only) and w.stop_action.text() == "Stop"
+    assert w.run_action.text() == "Run" and w.run_action.isEnabled() and not w.stop_action.isEnabled()
+
+
 def test_the_controls_hold_every_setting_of_the_run_configuration(main_window):
     """The Explorer's controls are checked against the config dataclasses: every described setting
     (but the model and image, chosen elsewhere) has a control that keeps its value."""
