@@ -49,6 +49,7 @@ def test_engine_is_qt_free_and_widgets_never_touch_torch(tmp_path):
 @pytest.mark.parametrize(("module", "source", "edge"), [
     ("leak.py", "import PySide6.QtCore\n", "advlens.engine.leak -> PySide6"),
     ("units.py", None, "advlens.engine.units -> torch"),
+    ("norms.py", "from advlens.engine import executor  # noqa\n", "advlens.engine.norms -> advlens.engine.executor"),
 ])
 def test_the_contracts_catch_a_forbidden_import(tmp_path, module, source, edge):
     """The checks are real: an engine module importing PySide6, or the base layer importing torch, breaks them."""
