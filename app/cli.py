@@ -22,6 +22,7 @@ from advlens.config_args import (
 )
 from advlens.engine.config import FITS, AttackConfig
 from advlens.engine.errors import ConfigError
+from advlens.engine.units import grey_levels
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -510,7 +511,7 @@ def _cmd_resolution(args: argparse.Namespace) -> int:
                     for m in ("l2", "rel_l2", "rms"))
     linf = result.medians("linf", "linf") if "linf" in config.norms else [float("nan")] * len(sizes)
     for j, s in enumerate(result.config.resolutions):
-        print(f"  {s:4d}  {result.skipped.get(s, 0):7d}  {l2[j]:9.4f}  {rel[j]:9.5f}  {rms[j]:9.5f}  {linf[j] * 255:9.3f}"
+        print(f"  {s:4d}  {result.skipped.get(s, 0):7d}  {l2[j]:9.4f}  {rel[j]:9.5f}  {rms[j]:9.5f}  {grey_levels(linf[j]):9.3f}"
               + (f"  {', '.join(result.models[s])}" if config.per_resolution else ""))
     failed = result.censored_counts()
     print("medians of the minimal perturbations found (failed searches, censored: "

@@ -24,7 +24,7 @@ from advlens.engine.diagnostics.judge import diagnose
 from advlens.engine.errors import AdvLensError
 from advlens.engine.jobs import JobOutcome
 from advlens.engine.protocol import DiagnoseRunJob
-from advlens.engine.units import format_budget, norm_title
+from advlens.engine.units import GREY_LEVELS, format_budget, linf_text, norm_title
 from advlens.model_library import EXPLORER_KEY
 from advlens.task_poller import TaskPoller
 
@@ -42,7 +42,7 @@ def live_metrics(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     if "l2" in series:
         metrics["l2"] = np.asarray(series["l2"], dtype=float)[:, None]
     if "linf_255" in series:
-        metrics["linf"] = np.asarray(series["linf_255"], dtype=float)[:, None] / 255.0
+        metrics["linf"] = np.asarray(series["linf_255"], dtype=float)[:, None] / GREY_LEVELS
     return metrics
 
 
@@ -73,7 +73,7 @@ def outcome_rows(record, diagnosis: dict | None) -> dict[str, str]:
     clean, adv = names[record.clean_pred[0]], names[record.adv_pred[0]]
     outcome = (f"fooled: {clean} → {adv} ({record.adv_conf[0]:.0%})" if record.success[0]
                else f"not fooled: {adv} ({record.adv_conf[0]:.0%})")
-    size = f"L2 {record.norms['l2'][0]:.3f}, Linf {record.norms['linf'][0] * 255:.2f}/255"
+    size = f"L2 {record.norms['l2'][0]:.3f}, Linf {linf_text(record.norms['linf'][0])}"
     fired = [i["title"] for i in (diagnosis or {}).get("summary", []) if i.get("level") in ("fail", "warn")]
     indicators = ", ".join(fired) if fired else ("none fired" if diagnosis else "measuring…")
     return {"attack": attack_text(record.config.attack), "outcome": outcome, "size": size, "indicators": indicators}

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from advlens.engine.units import grey_levels
+
 L0_TOLERANCE = 1e-6  # as the engine's L0 count (norms.L0_TOLERANCE): changed values, not rounding noise
 PLOTTED = ("loss", "margin", "true_prob", "target_prob", "l2", "linf")
 
@@ -156,7 +158,7 @@ def plot_series(steps: np.ndarray, metrics: dict[str, np.ndarray]) -> tuple[np.n
     series = {name: np.asarray(metrics[name], np.float64) for name in ("loss", "margin", "true_prob", "target_prob", "l2")
               if name in metrics}
     if "linf" in metrics:
-        series["linf_255"] = np.asarray(metrics["linf"], np.float64) * 255.0
+        series["linf_255"] = grey_levels(np.asarray(metrics["linf"], np.float64))
     return np.asarray(steps, np.float64), series
 
 

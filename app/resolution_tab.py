@@ -17,6 +17,7 @@ from advlens.engine.jobs import JobOutcome
 from advlens.engine.labs.readings import METRIC_TITLES, PREDICTIONS
 from advlens.engine.labs.resolution_results import ResolutionLabConfig, ResolutionLabResult
 from advlens.engine.protocol import LabJob
+from advlens.engine.units import GREY_LEVELS, grey_levels
 from advlens.model_library import EXPLORER_KEY
 from advlens.state import ExplorerState
 from advlens.sweep_settings import sweep_scheduler
@@ -123,9 +124,9 @@ class ResolutionTab:
         if "linf" in norms:
             sizes, table = result.table("linf", "linf")
             fit = result.fits.get("linf")
-            p.linf_plot.set_data(sizes, table * 255, [v * 255 for v in result.medians("linf", "linf")],
-                                 [v * 255 for v in result.means("linf", "linf")],
-                                 (fit.slope, fit.intercept + np.log(255)) if fit else None, PREDICTIONS["linf"],
+            p.linf_plot.set_data(sizes, grey_levels(table), [grey_levels(v) for v in result.medians("linf", "linf")],
+                                 [grey_levels(v) for v in result.means("linf", "linf")],
+                                 (fit.slope, fit.intercept + np.log(GREY_LEVELS)) if fit else None, PREDICTIONS["linf"],
                                  "minimal Linf (/255)")
         headers = ["size", "skipped", "failed (censored)", "clean acc.", "median L2", "median rel. L2",
                    "median RMS", "median Linf (/255)", "mean ‖∂margin/∂x‖₁", "mean ‖∂L/∂x‖₂"]
@@ -141,7 +142,7 @@ class ResolutionTab:
                 continue
             rows.append([str(s), str(result.skipped[s]), str(failed[s]), f"{result.clean_accuracy[s]:.0%}",
                          *(_fmt(med[m][j]) if med else "—" for m in ("l2", "rel_l2", "rms")),
-                         _fmt(linf[j] * 255) if linf else "—", _fmt(margin_grads[j]), _fmt(grads[j])])
+                         _fmt(grey_levels(linf[j])) if linf else "—", _fmt(margin_grads[j]), _fmt(grads[j])])
         p.set_table(headers, rows)
         p.strip.set_perturbations(sorted(result.strip.items()))
         p.set_verdict(self.verdict_text(result))

@@ -37,6 +37,7 @@ from advlens.engine.runs import (
     write_report,
 )
 from advlens.engine.samples import SAMPLE_PREFIX, sample_label
+from advlens.engine.units import linf_text
 from advlens.frames import Frame, record_frame
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def outcome_text(record: RunRecord) -> tuple[str, str]:
     caveat = caveat_of(record.model_notes)
     return (f"{head}: {class_name(names, record.clean_pred[0])} → {class_name(names, record.adv_pred[0])} "
             f"({record.adv_conf[0]:.0%}) · {title} {setting} · L2 {record.norms['l2'][0]:.3f} · "
-            f"Linf {record.norms['linf'][0] * 255:.2f}/255" + (f" · model with {caveat}" if caveat else "")), tone
+            f"Linf {linf_text(record.norms['linf'][0])}" + (f" · model with {caveat}" if caveat else "")), tone
 
 
 class RunRecordActions(QObject):

@@ -73,6 +73,16 @@ def format_norm(value: float, norm: str, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
+def grey_levels(value):
+    """A Linf value (a number or an array) in 1/255 grey levels, as plots and tables show it."""
+    return value * GREY_LEVELS
+
+
+def linf_text(value: float, digits: int = 2) -> str:
+    """A measured Linf for people: '2.00/255'."""
+    return f"{float(value) * GREY_LEVELS:.{digits}f}/{GREY_LEVELS}"
+
+
 def format_setting(value: float, norm: str | None) -> str:
     """A budget-like setting (eps, step size) with its Linf grey levels beside it: '0.0314 (8/255)'."""
     text = f"{float(value):.6g}"

@@ -5,12 +5,20 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from advlens.engine.catalogue import SPECS, AttackKind, attack_spec, check_attack, planned_steps
 from advlens.engine.config import AttackConfig
 from advlens.engine.errors import ConfigError
-from advlens.engine.units import format_budget, format_norm, parse_budget, parse_eps_range
+from advlens.engine.units import (
+    format_budget,
+    format_norm,
+    grey_levels,
+    linf_text,
+    parse_budget,
+    parse_eps_range,
+)
 
 BASE = ("errors", "units", "config", "catalogue", "metrics", "paths")
 # The labs' configs and results cross to the GUI process pickled: importing them loads no torch (the Resolution
@@ -58,6 +66,7 @@ def test_budgets_parse_and_format_in_the_units_people_use():
     assert parse_budget("8/255") == pytest.approx(8 / 255)
     assert format_budget(8 / 255, "linf") == "8/255" and format_budget(0.5, "l2") == "0.5"
     assert format_norm(8 / 255, "linf") == "0.0314 (8.00/255)"
+    assert linf_text(2 / 255) == "2.00/255" and grey_levels(np.array([1 / 255, 0.5])) == pytest.approx([1, 127.5])
     assert parse_eps_range("0:2:1/255") == pytest.approx([0, 1 / 255, 2 / 255])
     for bad in ("-1", "x", "1/0"):
         with pytest.raises(ConfigError):
