@@ -12,7 +12,6 @@ worker ran it, or in what order.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import importlib
 import os
 import threading
 import time
@@ -31,15 +30,6 @@ from .loaders import load_model
 from .model import Model
 from .norms import lp_norm
 
-# The analyses' and labs' own kinds of job: method -> (module, function), called as
-# function(job, model, x, y, config, should_stop, report) -> values; `report(done, total, partial)` publishes
-# progress inside the job where the backend can carry it (the local pool), else it is None.
-JOB_FUNCTIONS = {
-    "noise": (".analysis.noise", "noise_job"),
-    "landscape": (".analysis.landscape", "landscape_job"),
-    "stability-setting": (".labs.stability", "setting_job"),
-}
-METHODS = ("attack", *JOB_FUNCTIONS)
 POLL_S = 0.05  # how often a waiting sweep looks at its stop flag
 
 
@@ -50,8 +40,9 @@ class SweepJob:
     `model` is a spec `load_model` understands ('demo', a file, `torchvision:NAME`) or a key from
     `Executor.register_model`. The configured attack runs batch by batch; a minimal-norm search by
     bisection is the catalogue's `pgd-bisect`, an attack like any other.
-    'noise', 'landscape' and 'stability-setting' are the analyses' and labs' own jobs (`JOB_FUNCTIONS`),
-    with their inputs in `params`.
+    An analysis or lab with a job of its own ('noise', 'landscape', 'stability-setting') passes its
+    module-level function as `function` (it pickles by name, so any backend can call it) with its
+    inputs in `params`; the executor names nothing above it.
     """
 
     model: str
@@ -60,12 +51,15 @@ class SweepJob:
     labels: np.ndarray  # (N,) classes to move away from (or towards, with attack['target'])
     seed: int = 0  # the job's own torch.Generator starts here (it overrides attack['seed'])
     batch: int = 64
-    method: str = "attack"  # 'attack', or one of the analyses' and labs' own jobs (JOB_FUNCTIONS)
+    method: str = "attack"  # 'attack', or the name of `function`'s kind of job ('noise', ...)
     device: str = "auto"  # where a model loaded by spec goes; a registered model stays where it is
     keep_adversarial: bool = True  # False: the result carries no images (a robust-accuracy point needs none)
     tag: str = ""  # the caller's name for the job (an epsilon, a resolution), echoed in the result
     keep_metrics: bool = False  # True: the result carries every step's scalars (for attack diagnostics)
     params: dict[str, Any] = field(default_factory=dict)  # what an analysis' own method needs besides (plain data)
+    # an analysis' or lab's own job, called as function(job, model, x, y, config, should_stop, report) -> values;
+    # `report(done, total, partial)` publishes progress inside the job where the backend can carry it
+    function: Callable[..., dict] | None = None
 
 
 @dataclass(eq=False)
@@ -100,16 +94,15 @@ def run_job(job: SweepJob, model: Model | None, control: JobControl | None = Non
     from .diagnostics.trace import StepTrace
 
     start = time.perf_counter()
-    if job.method not in METHODS:
-        raise ConfigError(f"unknown job method '{job.method}': choose one of {', '.join(METHODS)}")
+    if (job.function is None) != (job.method == "attack"):
+        raise ConfigError(f"job method '{job.method}' needs its function" if job.function is None
+                          else f"a job with its own function needs its method named, not '{job.method}'")
     should_stop = (lambda: control.cancelled) if control is not None else None
     x = job_images(job)
     y = torch.as_tensor(np.asarray(job.labels), dtype=torch.long)
     config = replace(AttackConfig.from_dict(dict(job.attack)), seed=int(job.seed))
-    if job.method in JOB_FUNCTIONS:
-        module, name = JOB_FUNCTIONS[job.method]
-        function = getattr(importlib.import_module(module, __package__), name)
-        values = function(job, model, x, y, config, should_stop, getattr(control, "report", None))
+    if job.function is not None:
+        values = job.function(job, model, x, y, config, should_stop, getattr(control, "report", None))
         return SweepResult(tag=job.tag, seed=int(job.seed), success=np.asarray(values.pop("success"), dtype=bool),
                            norms={}, adversarial=None, duration_s=round(time.perf_counter() - start, 4),
                            values=values)

@@ -89,7 +89,7 @@ def loss_landscape(model: Model, image: torch.Tensor, label: int, direction: tor
         key = jobs.register_model(model)
         params = {"u": array_of(u), "v": array_of(v), "batch": batch}
         futures = [jobs.submit(SweepJob(key, {}, array_of(x[None]), np.array([int(label)]), seed=seed,
-                                        method="landscape", keep_adversarial=False, tag=f"rows {b.start // grid}",
+                                        method="landscape", function=landscape_job, keep_adversarial=False, tag=f"rows {b.start // grid}",
                                         params=params | {"coeffs": coeffs[b]})) for b in blocks]
         for i, result in enumerate(jobs.in_order(futures)):
             losses.append(result.values["loss"])

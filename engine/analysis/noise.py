@@ -76,7 +76,7 @@ def noise_vs_attack(model: Model, images: torch.Tensor, labels: torch.Tensor, co
     with JobGroup(executor, stop_flag(progress)) as jobs:
         key = jobs.register_model(model)
         futures = [jobs.submit(SweepJob(key, config.to_dict(), array_of(x[p]), array_of(y[p]), seed=config.seed,
-                                        batch=batch, method="noise", keep_adversarial=False,
+                                        batch=batch, method="noise", function=noise_job, keep_adversarial=False,
                                         params={"trials": trials}, tag=f"noise {p.start}:{p.stop}"))
                    for p in parts]
         for i, result in enumerate(jobs.in_order(futures)):

@@ -198,7 +198,7 @@ def setting_job(job, model, x, y, config, should_stop, report=None) -> dict:
 
 def _setting_sweep_job(setting: SettingJob) -> SweepJob:
     empty = np.zeros((0, 1, 1, 1), dtype=np.float32)
-    return SweepJob("", {}, empty, np.zeros(0, dtype=np.int64), method="stability-setting",
+    return SweepJob("", {}, empty, np.zeros(0, dtype=np.int64), method="stability-setting", function=setting_job,
                     keep_adversarial=False, params={"setting": setting},
                     tag=f"K={setting.stripes} d={setting.dim} n={setting.train_points or setting.config.train_points}")
 
