@@ -98,6 +98,26 @@ def test_jobs_and_results_are_plain_data(images16):
     assert again.norms == result.norms and result.success.dtype == bool and len(result.norms["l2"]) == 4
 
 
+def test_an_analysis_job_carries_its_own_function_by_name(demo_model, images16):
+    """The executor names nothing above it: a job of an analysis' own kind brings its function, which
+    pickles by module and name (so a Dask worker imports it); a method without one is refused."""
+    from advlens.engine.analysis.noise import noise_job
+    from advlens.engine.errors import ConfigError
+
+    config = AttackConfig(steps=2, eps=4 / 255)
+    x, y = images16
+    job = SweepJob("demo", config.to_dict(), x[:2], y[:2], method="noise", device="cpu",
+                   function=noise_job, keep_adversarial=False, params={"trials": 2})
+    back = pickle.loads(pickle.dumps(job))
+    assert back.function is noise_job
+    result = run_job(back, demo_model)
+    assert set(result.values) == {"adversarial", "gaussian", "uniform"} and len(result.success) == 2
+    for bad in (SweepJob("demo", config.to_dict(), job.images, job.labels, method="noise"),
+                SweepJob("demo", config.to_dict(), job.images, job.labels, function=noise_job)):
+        with pytest.raises(ConfigError):
+            run_job(bad, demo_model)
+
+
 def test_results_arrive_as_futures_and_as_they_finish(images16):
     with InProcessExecutor() as ex:
         futures = [ex.submit(pgd_job("demo", images16, tag=str(i))) for i in range(2)]
