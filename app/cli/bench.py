@@ -25,7 +25,7 @@ def add_parsers(sub) -> dict:
     bench.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     bench.add_argument("--json", action="store_true", help="print JSON")
     bench.add_argument("--rounds", type=whole_number("rounds", 1, 100), default=None,
-                       help="interleaved rounds (default 9; --sweep --quick: 3)")
+                       help="interleaved rounds (default 9; --sweep --quick: 3; --gui: headless/drawn pairs per size, 5)")
     bench.add_argument("--threads", type=positive_int, default=1, help="torch threads for every implementation")
     bench.add_argument("--sizes", type=positive_ints, default=[32, 64, 128], help="image sizes, e.g. 32,64,128")
     bench.add_argument("--batches", type=positive_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
@@ -37,6 +37,8 @@ def add_parsers(sub) -> dict:
                        help="measure the window instead: engine steps/s with the Explorer drawing vs headless, "
                             "frames/s, event-loop latency, start-up, stalls with a slow model (offscreen, and "
                             "under Xvfb when installed)")
+    bench.add_argument("--launches", type=whole_number("launches", 1, 50), default=None,
+                       help="--gui: start-up launches timed (default 5)")
     bench.add_argument("--sweep", action="store_true",
                        help="measure the sweep executors instead: jobs/s and per-job overhead on the local pool "
                             "and on a 2-worker Dask LocalCluster (needs advlens[cluster]), rounds interleaved")
@@ -47,7 +49,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if getattr(args, "gui", False):
         from advlens import gui_bench
 
-        return gui_bench.main(quick=args.quick, as_json=args.json)
+        return gui_bench.main(quick=args.quick, as_json=args.json, rounds=args.rounds, launches=args.launches)
     if getattr(args, "sweep", False):
         try:
             from advlens.engine import sweep_bench
