@@ -16,7 +16,7 @@ import numpy as np
 
 from ..catalogue import attack_spec
 from ..config import FITS, AttackConfig
-from ..diagnostics.probes import DiagnosticsOptions
+from ..diagnostics.options import DiagnosticsOptions
 from ..errors import ConfigError
 from ..jobs import Progress
 from ..schedulers import parse_scheduler

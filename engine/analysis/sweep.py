@@ -9,7 +9,7 @@ import torch
 from ..batches import batches as _batches
 from ..catalogue import attack_spec, check_attack
 from ..config import AttackConfig
-from ..diagnostics.probes import DiagnosticsOptions
+from ..diagnostics.options import DiagnosticsOptions
 from ..diagnostics.runs import diagnose_sweep_point, sweep_probes
 from ..errors import ConfigError
 from ..executor import Executor, JobGroup, SweepJob, array_of, finished

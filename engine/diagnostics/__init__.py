@@ -15,7 +15,7 @@ _EXPORTS: dict[str, str] = {
     "indicator_title": "indicators",
     "trajectory_indicators": "trajectory",
     "diagnose": "judge",
-    "DiagnosticsOptions": "probes", "ProbeResults": "probes", "run_probes": "probes",
+    "DiagnosticsOptions": "options", "ProbeResults": "probes", "run_probes": "probes",
     "diagnose_arrays": "runs", "diagnose_record": "runs", "diagnose_set": "runs",
 }
 

@@ -26,24 +26,7 @@ from ..config import AttackConfig
 from ..criteria import Misclassification, make_criterion
 from ..errors import Cancelled
 from ..norms import lp_norm
-
-
-@dataclass
-class DiagnosticsOptions:
-    """What the diagnosis measures beyond the telemetry, and how hard."""
-
-    probes: bool = True  # gradients and noise probes
-    cross_check: bool = True  # a DeepFool run on the images where it can tell something
-    noise_draws: int = 16
-    tiny_noise: float = 1 / 255  # unstable predictions: uniform noise of this size per value
-    response_noise: float = 8 / 255  # constant output: the logits must change under noise this large
-    cross_check_steps: int = 20
-    cross_check_classes: int = 4  # DeepFool linearises the true class and the 3 most likely others (cheap)
-    batch: int = 64
-    seed: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .options import DiagnosticsOptions
 
 
 def objective_name(config: AttackConfig) -> str:

@@ -25,12 +25,14 @@ BASE = ("errors", "units", "config", "catalogue", "metrics", "paths")
 # lab's config asks the model registry for the control models only when `with_control_models` is called).
 LAB_RESULTS = ("labs.resolution_config", "labs.resolution_results", "labs.readings", "labs.slopes",
                "labs.stability_config", "labs.stability_results", "labs.stability_text")
+# the Analysis tab builds its requests in the GUI process (an analysis request carries its diagnostics options)
+REQUESTS = ("analysis.requests", "diagnostics.options")
 
 
 def test_the_base_layer_imports_without_torch():
     code = textwrap.dedent(f"""
         import sys
-        for name in {BASE + LAB_RESULTS!r}:
+        for name in {BASE + LAB_RESULTS + REQUESTS!r}:
             __import__('advlens.engine.' + name)
         from advlens.engine import AttackConfig, ConfigError, attack_names, parse_budget
         print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'PySide6', 'pyqtgraph')))
