@@ -29,7 +29,8 @@ def _load_trusted(qtbot, window, network, path):
 
 
 def test_the_gui_process_never_imports_torch(tmp_path):
-    """The window is built, the demo model loads, an attack runs to its end: torch only in the engine."""
+    """The window is built, the demo model loads, an attack runs to its end, every tab opens: torch only
+    in the engine."""
     script = textwrap.dedent("""
         import sys
         from PySide6.QtCore import QTimer
@@ -46,6 +47,8 @@ def test_the_gui_process_never_imports_torch(tmp_path):
         QTimer.singleShot(240_000, app.quit)
         app.exec()
         pid = state.link.client.pid
+        for tab in range(window.tabs.count()):  # every tab built and shown: their states and requests too
+            window.tabs.setCurrentIndex(tab)
         window.close()
         print(ended, sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'torchvision'}))
     """)
