@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from advlens import __version__
+from advlens.help_actions import HelpActions
 from advlens.run_records import RunRecordActions
 from advlens.state import ExplorerState, app_settings
 from advlens.theme import (
@@ -252,6 +253,8 @@ class MainWindow(QMainWindow):
                                              "machine's engine, a Dask LocalCluster (local:N) or a Dask scheduler "
                                              "(tcp://HOST:8786)", settings_menu)
         help_menu = bar.addMenu("&Help")
+        self.help = HelpActions(self)  # the guide and the shortcut list (help_actions.py)
+        self.help.add_to(help_menu)
         self._action("&About AdvLens", None, self.show_about, "What is loaded, and on which device", help_menu)
 
         toolbar = self.addToolBar("Run")
