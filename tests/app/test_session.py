@@ -203,3 +203,57 @@ def test_reset_settings_restores_the_defaults(qtbot, main_window, monkeypatch):
     assert w.state.recent.items("images")  # history is not a setting: kept
     w.controls.set_config({"attack": "deepfool"})
     assert w.controls.config()["steps"] == 50  # DeepFool's own default again, not the 77 it was given
+
+
+def _start(qtbot, engine_link, remember: bool = True):
+    from advlens.gui import create_window
+
+    window = create_window(remember_layout=remember, engine=engine_link)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_a_start_restores_the_session_the_last_close_saved(qtbot, tmp_path, monkeypatch, engine_link):
+    """The real path: `create_window` with remembered layout reads the file `closeEvent` wrote."""
+    monkeypatch.setenv("ADVLENS_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
+    from advlens.session_file import default_session_path
+
+    first = _start(qtbot, engine_link)
+    qtbot.waitUntil(lambda: _ready(first) and first.explorer is not None, timeout=WAIT)
+    first.state.load_image("sample:ring")
+    qtbot.waitUntil(lambda: first.state.image_key == "sample:ring" and _ready(first), timeout=WAIT)
+    first.controls.set_config({"attack": "apgd-ce", "norm": "l2", "eps": 0.5, "seed": 11})
+    first.tabs.setCurrentIndex(1)
+    first.close()
+    assert default_session_path() == tmp_path / "last-session.json"
+    assert json.loads(default_session_path().read_text())["config"]["image"] == "sample:ring"
+
+    second = _start(qtbot, engine_link)
+    qtbot.waitUntil(lambda: _ready(second) and second.explorer is not None
+                    and second.controls.config()["attack"] == "apgd-ce", timeout=WAIT)
+    shown = second.controls.config()
+    assert (shown["norm"], shown["eps"], shown["seed"]) == ("l2", 0.5, 11)
+    assert second.state.image_key == "sample:ring" and second.tabs.tabText(second.tabs.currentIndex()) == "Analysis"
+    second.close()
+
+    default_session_path().write_bytes(b"\x00garbage")
+    third = _start(qtbot, engine_link)
+    assert "last session was not restored" in third.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: _ready(third) and third.explorer is not None, timeout=WAIT)
+    assert third.controls.config()["attack"] == "pgd" and third.state.image_key == "sample:star"
+    third.close()
+
+
+def test_a_session_never_opens_a_model_with_trust(qtbot, main_window, tmp_path, monkeypatch):
+    """A pickle named by a session is opened as any file is: the engine refuses it until the person trusts it."""
+    w = main_window
+    pickle = tmp_path / "model.pt"
+    pickle.write_bytes(b"\x80\x04not really a model")
+    calls = []
+    monkeypatch.setattr(w.state, "load_model", lambda *a, **k: calls.append((a, k)))
+    path = tmp_path / "s.json"
+    path.write_text(session_text(**{"config.model": str(pickle)}))
+    assert w.sessions.open(path)
+    assert calls == [((str(pickle),), {})]
