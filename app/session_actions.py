@@ -47,7 +47,7 @@ class SessionActions(QObject):
     # ------------------------------------------------------------------ menus
     def add_file_actions(self, menu: QMenu) -> None:
         w = self.window
-        self.open_action = w._action("Open se&ssion…", None, self.open_dialog,  # noqa: SLF001
+        self.open_action = w._action("Op&en session…", None, self.open_dialog,  # noqa: SLF001
                                      "Open a saved session: model, image, every setting and the tab", menu)
         self.save_action = w._action("Sa&ve session…", "Ctrl+S", self.save_dialog,  # noqa: SLF001
                                      "Save the model, the image, every setting and the tab as a small JSON file",
