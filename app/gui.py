@@ -50,7 +50,8 @@ def create_window(demo: bool = True, image: str | None = None, model: str | None
     The window needs no torch: it is built at once and shows the sample (drawn by Pillow); the engine
     process starts beside it (`engine`, an EngineLink, or a new one) and the model's clean prediction
     appears when torch has loaded there. `staged`: the shell paints first and the Explorer's plots are
-    built right after (what `advlens gui` does, so the window is on screen at once).
+    built right after (what `advlens gui` does, so the window is on screen at once). With `remember_layout`
+    and neither an image nor a model asked for, the last session (saved on close) is restored.
     """
     from advlens.engine_link import EngineLink
     from advlens.main_window import MainWindow
@@ -62,7 +63,10 @@ def create_window(demo: bool = True, image: str | None = None, model: str | None
     state = ExplorerState(link)
     state.load_image(image or "sample:star")  # a sample is drawn at once (Pillow): the first picture shown
     state.load_model(model or "demo")
-    return MainWindow(state, remember_layout=remember_layout, staged=staged)
+    window = MainWindow(state, remember_layout=remember_layout, staged=staged)
+    if remember_layout and image is None and model is None:
+        window.sessions.restore_last()  # what the window held when it last closed; a bad file: one status line
+    return window
 
 
 class StartupTiming:

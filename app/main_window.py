@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from advlens import __version__
+from advlens.help_actions import HelpActions
 from advlens.run_records import RunRecordActions
+from advlens.session_actions import SessionActions
 from advlens.state import ExplorerState, app_settings
 from advlens.theme import (
     DEMO_PLOT_EXTRA,
@@ -210,6 +212,9 @@ class MainWindow(QMainWindow):
         self.export_report_action = self._action("Export rep&ort…", None, self.runs.export_report_dialog,
                                                  "Save a one-page HTML report of the current run", file_menu)
         file_menu.addSeparator()
+        self.sessions = SessionActions(self)  # sessions, presets, reset (session_actions.py)
+        self.sessions.add_file_actions(file_menu)
+        file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, "Quit AdvLens", file_menu)
 
         run_menu = bar.addMenu("&Run")
@@ -225,6 +230,7 @@ class MainWindow(QMainWindow):
                                         "change (the run under way is superseded)", run_menu)
         self.live_action.setCheckable(True)
         self.live_action.toggled.connect(self._set_live)
+        self.sessions.add_presets_menu(bar)
 
         view_menu = bar.addMenu("&View")
         self.fullscreen_action = self._action("&Full-screen demo mode", "F11", self.toggle_demo_mode,
@@ -253,7 +259,10 @@ class MainWindow(QMainWindow):
                                              "Where the Analysis tab's and the Resolution lab's jobs run: this "
                                              "machine's engine, a Dask LocalCluster (local:N) or a Dask scheduler "
                                              "(tcp://HOST:8786)", settings_menu)
+        self.sessions.add_reset_action(settings_menu)
         help_menu = bar.addMenu("&Help")
+        self.help = HelpActions(self)  # the guide and the shortcut list (help_actions.py)
+        self.help.add_to(help_menu)
         self._action("&About AdvLens", None, self.show_about, "What is loaded, and on which device", help_menu)
 
         toolbar = self.addToolBar("Run")
@@ -685,6 +694,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.set_demo_mode(False)  # the geometry to remember is the normal window's, and fonts go back
         if self.remember_layout:
+            self.sessions.save_last()  # restored at the next start (gui.create_window)
             settings = app_settings()
             settings.setValue("window/geometry", self.saveGeometry())
             if self.explorer is not None:

@@ -135,6 +135,21 @@ def _check_config(config: object) -> None:
     _check_attack(config.get("attack"))
 
 
+def check_run_config(config: object, where: str) -> dict:
+    """A run configuration read from a file other than a record (a saved GUI session), checked field by
+    field as a record's is, so the same hostile values are refused the same way; a RecordError naming
+    the first bad field otherwise."""
+    try:
+        _check_config(config)
+        for key in ("fast", "channels_last"):
+            if key in config:
+                _bool(config, key)
+        _text(config, "precision", ("fp32", "bf16", "fp16"), optional=True)
+    except _Bad as exc:
+        raise RecordError(f"{where}: {exc}") from None
+    return config
+
+
 def check_record(data: object, where: str) -> dict:
     """record.json's content, checked field by field; a RecordError naming the first bad field otherwise."""
     try:

@@ -228,6 +228,10 @@ class AttackControls(QWidget):
         self.target.setCurrentIndex(current if 0 <= current < len(labels) else 0)
         self.target.blockSignals(False)
 
+    def forget_steps(self) -> None:
+        """Every attack starts at its own default steps again (Settings ▸ Reset settings)."""
+        self._steps_by_attack.clear()
+
     # --- values out
     def current_spec(self) -> dict:
         """The catalogue entry of the chosen attack ({} before the catalogue is set)."""

@@ -1,0 +1,259 @@
+"""File ▸ Save/Open session, the last session restored at start, and Settings ▸ Reset settings."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from advlens.engine.config import AttackConfig, RunConfig
+from advlens.session_file import MAX_SESSION_BYTES, Session, SessionError, load_session, save_session
+
+WAIT = 180_000  # ms: a bound for a stuck test, never a synchronisation
+
+
+def session_text(**changes) -> str:
+    data = json.loads(Session(RunConfig(attack=AttackConfig(attack="fgsm", eps=4 / 255)), "analysis").to_json())
+    for path, value in changes.items():
+        node = data
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return json.dumps(data)
+
+
+# ---------------------------------------------------------------------------------------- the file format
+def test_a_session_round_trips_through_its_json(tmp_path):
+    session = Session(RunConfig(model="shapes-cnn-r32", image="sample:heart", resolution=32,
+                                attack=AttackConfig(attack="pgd", norm="l2", eps=0.75, steps=33, target=2, seed=9,
+                                                    early_stop=True, restarts=2)), "resolution")
+    path = save_session(session, tmp_path / "s.json")
+    assert load_session(path) == session
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # the temp file was renamed, none is left
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "not JSON"),
+    ("{\"format\": \"advlens-session\"", "not JSON"),
+    ("[" * 200_000, "not JSON"),  # nested beyond the parser's recursion limit
+    ("[1, 2]", "not an AdvLens session"),
+    ("{\"format\": \"something-else\", \"version\": 1}", "not an AdvLens session"),
+    (session_text(version=99), "session format 99"),
+    (session_text(tab="../../etc"), "'tab' must be one of"),
+    (session_text(**{"config.attack.attack": "__import__('os').system('x')"}), "unknown attack"),
+    (session_text(**{"config.attack.eps": float("inf")}), "'eps' must be"),
+    (session_text(**{"config.attack.steps": -4}), "'steps' must be"),
+    (session_text(**{"config.resolution": 10**12}), "'resolution' must be"),
+    (session_text(**{"config.fast": "yes"}), "'fast' must be true or false"),
+    (session_text(**{"config.precision": "fp8"}), "'precision' must be one of"),
+    (session_text(**{"config.model": {"__class__": "x"}}), "'model' must be text"),
+    (session_text(**{"config.attack.params": {"decay": "x"}}), "params"),
+    (session_text(**{"config.extra": 1}), "unknown run settings"),
+])
+def test_a_damaged_or_hostile_session_is_one_line(tmp_path, text, says):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(SessionError) as caught:
+        load_session(path)
+    message = str(caught.value)
+    assert says in message and "\n" not in message and message.startswith("bad.json")
+
+
+def test_a_session_that_is_not_a_small_regular_file_is_refused(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_SESSION_BYTES + 1))
+    with pytest.raises(SessionError, match="MB is more than"):
+        load_session(big)
+    with pytest.raises(SessionError, match="is a folder"):
+        load_session(tmp_path)
+    with pytest.raises(SessionError, match="no such file"):
+        load_session(tmp_path / "gone.json")
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(SessionError, match="named pipe"):
+        load_session(fifo)  # would block a plain open() forever
+    (tmp_path / "binary.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(SessionError, match="not a text file"):
+        load_session(tmp_path / "binary.json")
+
+
+def test_a_failed_write_leaves_the_old_session(tmp_path, monkeypatch):
+    path = save_session(Session(), tmp_path / "s.json")
+    before = path.read_bytes()
+
+    def crash(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        save_session(Session(tab="stability"), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]
+
+
+# ---------------------------------------------------------------------------------------- in the window
+def _ready(window) -> bool:
+    state = window.state
+    return state.model is not None and not state.library.loading and state.input_ready
+
+
+def test_save_then_open_restores_model_image_settings_and_tab(qtbot, main_window, tmp_path):
+    w = main_window
+    w.state.load_image("sample:heart")
+    qtbot.waitUntil(lambda: w.state.image_key == "sample:heart" and _ready(w), timeout=WAIT)
+    w.controls.set_config({"attack": "bim", "norm": "l2", "eps": 0.75, "steps": 33, "seed": 9, "restarts": 2,
+                           "early_stop": True, "random_start": False, "target": 2, "resolution": 48})
+    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
+    w.tabs.setCurrentIndex(1)  # Analysis
+    path = tmp_path / "lecture.json"
+    assert w.sessions.save(path)
+    saved = json.loads(path.read_text())
+    assert saved["tab"] == "analysis" and saved["config"]["attack"]["attack"] == "bim"
+
+    # everything changes: another model, image, settings and tab
+    w.tabs.setCurrentIndex(0)
+    w.state.load_model("shapes-cnn-r32")
+    w.state.load_image("sample:circle")
+    qtbot.waitUntil(lambda: w.state.config.model == "shapes-cnn-r32" and w.state.image_key == "sample:circle"
+                    and _ready(w), timeout=WAIT)
+    w.controls.set_config({"attack": "fgsm", "norm": "linf", "eps": 2 / 255, "target": None, "resolution": 64})
+
+    assert w.sessions.open(path)
+    qtbot.waitUntil(lambda: w.state.config.model == "demo" and w.state.image_key == "sample:heart" and _ready(w)
+                    and w.controls.config()["attack"] == "bim", timeout=WAIT)
+    shown = w.controls.config()
+    assert (shown["norm"], shown["eps"], shown["steps"], shown["seed"], shown["restarts"]) == ("l2", 0.75, 33, 9, 2)
+    assert shown["early_stop"] and not shown["random_start"] and shown["target"] == 2 and shown["resolution"] == 48
+    attack = w.state.config.attack
+    assert (attack.attack, attack.norm, attack.eps, attack.steps, attack.target) == ("bim", "l2", 0.75, 33, 2)
+    assert w.state.config.resolution == 48
+    assert w.tabs.tabText(w.tabs.currentIndex()) == "Analysis"
+
+
+def test_the_last_session_is_saved_on_close_and_restored_at_start(qtbot, main_window, tmp_path):
+    w = main_window
+    w.controls.set_config({"attack": "mifgsm", "eps": 5 / 255, "seed": 4})
+    w.tabs.setCurrentIndex(2)  # Resolution lab
+    last = tmp_path / "last.json"
+    assert w.sessions.save_last(last)
+    w.tabs.setCurrentIndex(0)
+    w.controls.set_config({"attack": "pgd", "eps": 8 / 255, "seed": 0})
+    assert w.sessions.restore_last(last)
+    qtbot.waitUntil(lambda: w.controls.config()["attack"] == "mifgsm", timeout=WAIT)
+    assert w.controls.config()["seed"] == 4 and abs(w.state.config.attack.eps - 5 / 255) < 1e-12
+    assert w.tabs.tabText(w.tabs.currentIndex()) == "Resolution lab"
+
+
+def test_a_corrupt_last_session_gives_one_message_and_the_defaults(qtbot, main_window, tmp_path):
+    w = main_window
+    before = w.state.config.to_dict()
+    last = tmp_path / "last.json"
+    last.write_text('{"format": "advlens-session", "version": 1, "config": {"attack": ')
+    assert not w.sessions.restore_last(last)
+    message = w.statusBar().currentMessage()
+    assert "last session was not restored" in message and "not JSON" in message
+    assert w.state.config.to_dict() == before
+    assert w._error_box is None  # a status line, no dialog  # noqa: SLF001
+    assert not w.sessions.restore_last(tmp_path / "never-saved.json")  # a first start says nothing
+
+
+def test_a_session_naming_files_that_are_gone_restores_the_rest(qtbot, main_window, tmp_path):
+    w = main_window
+    path = tmp_path / "moved.json"
+    path.write_text(session_text(**{"config.model": str(tmp_path / "gone.safetensors"),
+                                    "config.image": str(tmp_path / "gone.png")}))
+    assert w.sessions.open(path)
+    qtbot.waitUntil(lambda: w.controls.config()["attack"] == "fgsm", timeout=WAIT)
+    message = w.statusBar().currentMessage()
+    assert "gone.safetensors" in message and "gone.png" in message
+    assert w.state.config.model == "demo" and w.state.image_key == "sample:star"
+
+
+def test_reset_settings_restores_the_defaults(qtbot, main_window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from advlens.state import app_settings
+    from advlens.sweep_settings import set_sweep_scheduler
+
+    w = main_window
+    w.set_theme("dark")
+    set_sweep_scheduler("local:2")
+    w.state.recent.add("images", __file__)
+    w.controls.set_config({"attack": "deepfool", "steps": 77})  # remembered for DeepFool
+    w.controls.set_config({"attack": "pgd", "norm": "l2", "eps": 2.5, "steps": 5, "seed": 3, "resolution": 32,
+                           "early_stop": True})
+    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    w.sessions.reset_dialog()
+    assert w.controls.config()["norm"] == "l2"  # cancelled: nothing changed
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Reset)
+    w.sessions.reset_dialog()
+    qtbot.waitUntil(lambda: _ready(w), timeout=WAIT)
+    defaults = RunConfig()
+    shown = w.controls.config()
+    assert (shown["attack"], shown["norm"], shown["steps"], shown["seed"], shown["resolution"], shown["early_stop"]) \
+        == ("pgd", "linf", 20, 0, defaults.resolution, False)
+    assert abs(shown["eps"] - defaults.attack.eps) < 1e-9
+    assert w.state.config.attack == defaults.attack
+    settings = app_settings()
+    assert settings.value("view/theme", "system") == "system" and w.theme_group.checkedAction().data() == "system"
+    assert settings.value("sweeps/scheduler") is None
+    assert w.state.recent.items("images")  # history is not a setting: kept
+    w.controls.set_config({"attack": "deepfool"})
+    assert w.controls.config()["steps"] == 50  # DeepFool's own default again, not the 77 it was given
+
+
+def _start(qtbot, engine_link, remember: bool = True):
+    from advlens.gui import create_window
+
+    window = create_window(remember_layout=remember, engine=engine_link)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_a_start_restores_the_session_the_last_close_saved(qtbot, tmp_path, monkeypatch, engine_link):
+    """The real path: `create_window` with remembered layout reads the file `closeEvent` wrote."""
+    monkeypatch.setenv("ADVLENS_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("ADVLENS_RUNS_DIR", str(tmp_path / "runs"))
+    from advlens.session_file import default_session_path
+
+    first = _start(qtbot, engine_link)
+    qtbot.waitUntil(lambda: _ready(first) and first.explorer is not None, timeout=WAIT)
+    first.state.load_image("sample:ring")
+    qtbot.waitUntil(lambda: first.state.image_key == "sample:ring" and _ready(first), timeout=WAIT)
+    first.controls.set_config({"attack": "apgd-ce", "norm": "l2", "eps": 0.5, "seed": 11})
+    first.tabs.setCurrentIndex(1)
+    first.close()
+    assert default_session_path() == tmp_path / "last-session.json"
+    assert json.loads(default_session_path().read_text())["config"]["image"] == "sample:ring"
+
+    second = _start(qtbot, engine_link)
+    qtbot.waitUntil(lambda: _ready(second) and second.explorer is not None
+                    and second.controls.config()["attack"] == "apgd-ce", timeout=WAIT)
+    shown = second.controls.config()
+    assert (shown["norm"], shown["eps"], shown["seed"]) == ("l2", 0.5, 11)
+    assert second.state.image_key == "sample:ring" and second.tabs.tabText(second.tabs.currentIndex()) == "Analysis"
+    second.close()
+
+    default_session_path().write_bytes(b"\x00garbage")
+    third = _start(qtbot, engine_link)
+    assert "last session was not restored" in third.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: _ready(third) and third.explorer is not None, timeout=WAIT)
+    assert third.controls.config()["attack"] == "pgd" and third.state.image_key == "sample:star"
+    third.close()
+
+
+def test_a_session_never_opens_a_model_with_trust(qtbot, main_window, tmp_path, monkeypatch):
+    """A pickle named by a session is opened as any file is: the engine refuses it until the person trusts it."""
+    w = main_window
+    pickle = tmp_path / "model.pt"
+    pickle.write_bytes(b"\x80\x04not really a model")
+    calls = []
+    monkeypatch.setattr(w.state, "load_model", lambda *a, **k: calls.append((a, k)))
+    path = tmp_path / "s.json"
+    path.write_text(session_text(**{"config.model": str(pickle)}))
+    assert w.sessions.open(path)
+    assert calls == [((str(pickle),), {})]
