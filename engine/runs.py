@@ -503,7 +503,7 @@ h1 { font-size: 20px; margin-bottom: 2px; } h2 { font-size: 15px; margin: 18px 0
 .sub { color: #666; font-size: 13px; }
 .verdict { padding: 8px 12px; border-radius: 4px; font-weight: 600; margin: 12px 0; }
 .success { background: #fde2e1; color: #8a1c17; } .fail { background: #e3f4e4; color: #1d5e22; }
-.stopped { background: #eee; }
+.stopped { background: #eee; } .partial { background: #ece4f7; color: #4527a0; }
 .images { display: flex; gap: 14px; flex-wrap: wrap; } figure { margin: 0; text-align: center; font-size: 12px; }
 figure img { width: 200px; height: 200px; object-fit: contain; image-rendering: pixelated; border: 1px solid #ccc; }
 table { border-collapse: collapse; font-size: 12px; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
@@ -521,19 +521,17 @@ def report_html(record: RunRecord, source: str | os.PathLike | None = None, max_
     esc = html_text
     cfg = record.config.attack
     names = record.class_names
-    if record.status == "cancelled":
-        tone, head = "stopped", f"Stopped at step {record.steps_run}"
-    elif record.success[0]:
-        tone, head = "success", "SUCCESS: the model is fooled"
-    else:
-        tone, head = "fail", "FAILED: the model held"
+    from .outcome import describe_run, record_facts
+
+    head, tone = describe_run(record_facts(record))  # the words of the Explorer's banner
+    tone = tone if tone in ("success", "fail", "partial") else "stopped"
     title = f"AdvLens run: {str(cfg.attack).upper()} on {record.config.image}"
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', f"<title>{esc(title)}</title>",
            f"<style>{REPORT_CSS}</style></head><body>",
            f"<h1>{esc(title)}</h1>",
            f'<div class="sub">{esc(local_time(record.created))} · {esc(record.model_name)} on {esc(record.device)}'
            + (f" · {esc(source)}" if source else "") + "</div>",
-           f'<div class="verdict {tone}">{esc(head)} — {esc(record.summary_line())}</div>',
+           f'<div class="verdict {tone}">{esc(head)}</div>',
            "<h2>Images</h2>"]
     count = min(record.original.shape[0], max_images)
     for i in range(count):
