@@ -95,6 +95,7 @@ class ExplorerView(QWidget):
         self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over the colour "
                                          "channels.\n" + PANE_MOUSE_TIP, colormap=HEAT_MAP, colorbar=True,
                                          unit="|Δ| R+G+B (/255)")
+        self.difference_pane.set_unit(("|Δ| R+G+B (/255)", "|Δ| (/255)"))  # the shorter where the pane is narrow
         self.panes = [self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane]
         link_panes(self.panes)
         for pane in self.panes:
@@ -391,7 +392,7 @@ class ExplorerView(QWidget):
             pane.show_colorbar(True)
             what = f"full colour ±{scale * 255:.1f}/255"
         if captions:
-            pane.set_unit(f"Δ (/255) · full at ±{rule}")
+            pane.set_unit((f"Δ (/255) · full at ±{rule}", f"Δ /255 · full ±{rule}", f"Δ /255 · ±{rule}", "Δ (/255)"))
             pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
             pane.caption.setToolTip(f"Full colour at {rule}" + (" (the largest change)" if rule == "peak" else
                                                                  " (View ▸ Perturbation pane to change)"))
