@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from advlens.diagnostics_state import DiagnosticsState
+from advlens.engine.outcome import RunFacts, describe_run
+from advlens.engine.units import format_budget
 from advlens.frames import Frame
 from advlens.run_records import outcome_text
 from advlens.state import ExplorerState
@@ -93,6 +95,7 @@ class ExplorerView(QWidget):
         self.difference_pane = ImagePane("|Difference|", "Absolute change per pixel, summed over the colour "
                                          "channels.\n" + PANE_MOUSE_TIP, colormap=HEAT_MAP, colorbar=True,
                                          unit="|Δ| R+G+B (/255)")
+        self.difference_pane.set_unit(("|Δ| R+G+B (/255)", "|Δ| (/255)"))  # the shorter where the pane is narrow
         self.panes = [self.original_pane, self.adversarial_pane, self.perturbation_pane, self.difference_pane]
         link_panes(self.panes)
         for pane in self.panes:
@@ -209,11 +212,32 @@ class ExplorerView(QWidget):
             self.controls.set_devices(self.state.devices(), self.state.config.device)
 
     def apply_run_state(self, state: str) -> None:
-        """During a run the settings are locked, except with Live on (a change reruns the attack)."""
+        """During a run the settings are locked, except with Live on (a change reruns the attack). Pausing
+        and going on reword the banner at once (no frame comes while paused)."""
         running = state in ("running", "paused")
         live = self.state.live
         self.controls.setEnabled(not running or live)
         self.gallery.setEnabled(not running or live)
+        frame = self.state.last_frame
+        if running and frame is not None and frame.adversarial is not None:
+            self._show_live_banner(frame, state)
+
+    def live_facts(self, frame: Frame, state: str) -> RunFacts:
+        """The facts of the run under way, at `frame`, for `describe_run` (the words an ended run gets too)."""
+        attack = self.state.config.attack
+        spec = self.controls.current_spec()
+        return RunFacts(state=state, clean=frame.clean_label, adversarial=frame.adv_label, confidence=frame.adv_conf,
+                        success=frame.success, target=frame.target_label, minimal=bool(spec.get("minimal")),
+                        attack=str(spec.get("title") or attack.attack), norm=attack.norm,
+                        budget=format_budget(float(attack.eps), attack.norm), norms=dict(frame.norms),
+                        step=frame.step, total_steps=frame.total_steps, caveat=self.state.model_caveat)
+
+    def _show_live_banner(self, frame: Frame, state: str) -> None:
+        text, tone = describe_run(self.live_facts(frame, state))
+        if text != self.banner.text():
+            self.banner.setText(text)
+        if tone != self.banner.property("tone"):
+            self._set_banner_tone(tone)
 
 
     def _build_perturbation_menu(self) -> QMenu:
@@ -315,9 +339,7 @@ class ExplorerView(QWidget):
                 self._apply_curve_ranges(frame.curve_ranges)
                 self.state.curve_width = max(self.plots.width() // 3, 100)
             if texts and self.state.run_state in ("running", "paused"):
-                verdict = "FOOLED" if frame.success else "holding"
-                self.banner.setText(f"Step {frame.step}/{frame.total_steps}: {frame.clean_label} → "
-                                    f"{frame.adv_label} ({frame.adv_conf:.0%}) — model {verdict}")
+                self._show_live_banner(frame, self.state.run_state)
         self.bars.set_probabilities(frame.topk_labels, frame.topk_probs, frame.true_label, frame.target_label)
         total = max(frame.total_steps, 1)
         if total != self.progress.maximum():
@@ -349,7 +371,7 @@ class ExplorerView(QWidget):
             return peak, "peak"
         attack = self.state.config.attack
         norm = attack.norm if attack.norm in ("linf", "l2", "l1") else "linf"
-        minimal = self.controls.current_spec().get("kind") == "minimal"
+        minimal = bool(self.controls.current_spec().get("minimal"))
         eps = attack.eps if attack.eps and not minimal else {
             "linf": frame.norms.get("linf", peak), "l2": frame.norms.get("l2", peak),
             "l1": float(np.abs(delta).sum())}[norm]
@@ -370,7 +392,7 @@ class ExplorerView(QWidget):
             pane.show_colorbar(True)
             what = f"full colour ±{scale * 255:.1f}/255"
         if captions:
-            pane.set_unit(f"Δ (/255) · full at ±{rule}")
+            pane.set_unit((f"Δ (/255) · full at ±{rule}", f"Δ /255 · full ±{rule}", f"Δ /255 · ±{rule}", "Δ (/255)"))
             pane.set_caption(f"{what}\nL2 {frame.norms.get('l2', 0):.3f}")
             pane.caption.setToolTip(f"Full colour at {rule}" + (" (the largest change)" if rule == "peak" else
                                                                  " (View ▸ Perturbation pane to change)"))
@@ -405,8 +427,9 @@ class ExplorerView(QWidget):
     def _on_run_ended(self, event) -> None:
         frame = self.state.last_frame
         if event.kind == "failed" or event.record is None:
-            self.banner.setText(f"Attack stopped: {event.message}")
-            self._set_banner_tone("bad")
+            text, tone = describe_run(RunFacts(state="failed", message=event.message))
+            self.banner.setText(text)
+            self._set_banner_tone(tone)
             return
         record = event.record
         text, tone = outcome_text(record)

@@ -17,9 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog
 
-from advlens.engine.catalogue import attack_spec
 from advlens.engine.config import AttackConfig
-from advlens.engine.errors import AdvLensError
+from advlens.engine.outcome import describe_run, record_facts
 from advlens.engine.paths import default_runs_dir
 from advlens.engine.protocol import ImageSource, caveat_of
 from advlens.engine.record import RecordError, RunRecord
@@ -37,7 +36,6 @@ from advlens.engine.runs import (
     write_report,
 )
 from advlens.engine.samples import SAMPLE_PREFIX, sample_label
-from advlens.engine.units import linf_text
 from advlens.frames import Frame, record_frame
 
 if TYPE_CHECKING:
@@ -52,25 +50,10 @@ def _hwc(image: np.ndarray) -> np.ndarray:
 
 
 def outcome_text(record: RunRecord) -> tuple[str, str]:
-    """(banner text, tone) for a record's outcome, worded like the end of a live run."""
-    cfg = record.config.attack
-    names = record.class_names
-    if record.status == "cancelled":
-        head, tone = f"Stopped at step {record.steps_run}", ""
-    elif record.success[0]:
-        head, tone = "SUCCESS — the model is fooled", "success"
-    else:
-        head, tone = "FAILED — the model held", "fail"
-    norm = NORM_TITLES.get(cfg.norm, cfg.norm)
-    try:
-        title, minimal = attack_spec(cfg.attack).title, attack_spec(cfg.attack).is_minimal
-    except (KeyError, AdvLensError):
-        title, minimal = cfg.attack, False
-    setting = f"minimal {norm}" if minimal else f"{norm} ε={budget_text(cfg.to_dict())}"
-    caveat = caveat_of(record.model_notes)
-    return (f"{head}: {class_name(names, record.clean_pred[0])} → {class_name(names, record.adv_pred[0])} "
-            f"({record.adv_conf[0]:.0%}) · {title} {setting} · L2 {record.norms['l2'][0]:.3f} · "
-            f"Linf {linf_text(record.norms['linf'][0])}" + (f" · model with {caveat}" if caveat else "")), tone
+    """(banner text, tone) for a record's outcome, worded by the same function as the end of a live run."""
+    facts = record_facts(record)
+    facts.caveat = caveat_of(record.model_notes)
+    return describe_run(facts)
 
 
 class RunRecordActions(QObject):

@@ -13,6 +13,7 @@ QLabel#banner[long="true"] {{ font-size: {long_banner}pt; }}
 QLabel#banner[tone="success"] {{ background: #b71c1c; color: white; }}
 QLabel#banner[tone="fail"] {{ background: #1b5e20; color: white; }}
 QLabel#banner[tone="bad"] {{ background: #e65100; color: white; }}
+QLabel#banner[tone="partial"] {{ background: #5e35b1; color: white; }}
 QLabel#paneTitle {{ font-size: {title}pt; font-weight: 600; }}
 QLabel#plotTitle {{ font-size: {plot_title}pt; }}
 QLabel#paneCaption {{ font-size: {caption}pt; }}

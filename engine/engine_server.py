@@ -455,7 +455,12 @@ class EngineServer:
         from .analysis.requests import run_analysis
 
         model = self.model(job.model)
-        others = {name: self._transfer_model(spec, str(model.device)) for name, spec in job.other_models.items()}
+        others = {}
+        for name, spec in job.other_models.items():
+            try:
+                others[name] = self._transfer_model(spec, str(model.device))
+            except AdvLensError as exc:  # which model of the table could not be opened, and why
+                raise AdvLensError(f"cannot open {name} for the transfer table: {exc}") from exc
         return run_analysis(job.request, model, others, progress=control,
                             executor=self.executor(getattr(job.request, "scheduler", "")))
 

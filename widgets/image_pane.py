@@ -8,6 +8,8 @@ pans (panes linked with `link_panes` move together); the pixel under the pointer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
@@ -68,6 +70,7 @@ class ImagePane(QWidget):
         if self._cmap is not None:
             self.image.setColorMap(self._cmap)
         self.unit = unit
+        self._unit_choices: tuple[str, ...] = (unit,)
         self.colorbar = pg.ColorBarItem(colorMap=self._cmap or pg.colormap.get("CET-L1"), interactive=False,
                                         width=COLORBAR_BAR_WIDTH, label=unit or " ", orientation="horizontal")
         self.colorbar.axis.enableAutoSIPrefix(False)
@@ -99,10 +102,46 @@ class ImagePane(QWidget):
         self.colorbar.setOpacity(1.0 if shown else 0.0)
         self.colorbar_shown = shown
 
-    def set_unit(self, unit: str) -> None:
-        if unit != self.unit:
-            self.unit = unit
-            self.colorbar.axis.setLabel(unit or " ")
+    def set_unit(self, unit: str | Sequence[str]) -> None:
+        """The colour bar's unit: one text, or several from the fullest to the shortest, of which the bar
+        shows the fullest that fits its width at the current font (the fullest is always the tooltip), so
+        the unit is never clipped, whatever the font size (full-screen demo mode) or pane width."""
+        choices = (unit,) if isinstance(unit, str) else tuple(unit)
+        if choices != self._unit_choices:
+            self._unit_choices = choices
+            self.colorbar.setToolTip(choices[0] if choices and choices[0] else "")
+            self._fit_unit()
+
+    def _unit_room(self) -> float:
+        return max(float(self.graphics.width()) - 8.0, 10.0)
+
+    def _fit_unit(self) -> None:
+        """Shows the fullest unit text that fits the bar's width; the shortest, elided, if none does."""
+        choices = self._unit_choices or ("",)
+        axis, room = self.colorbar.axis, self._unit_room()
+        for text in choices:
+            self._show_unit(text)
+            if axis.label.boundingRect().width() <= room:
+                return
+        metrics = QFontMetricsF(axis.label.font())
+        shortest = choices[-1]
+        while len(shortest) > 1 and axis.label.boundingRect().width() > room:
+            shortest = metrics.elidedText(shortest, Qt.TextElideMode.ElideRight, metrics.horizontalAdvance(shortest) - 4)
+            self._show_unit(shortest)
+
+    def _show_unit(self, text: str) -> None:
+        axis = self.colorbar.axis
+        if text != self.unit or not axis.labelText:
+            self.unit = text
+            axis.setLabel(text or " ", **axis.labelStyle)
+        # pyqtgraph centres an axis label only when the axis resizes: a longer text set later would start
+        # where the short one did and run off the bar's end (the clipped "Δ (/255) · full at")
+        axis.resizeEvent()
+
+    @property
+    def unit_shown(self) -> str:
+        """The unit text the colour bar shows now (one of those given to `set_unit`, or it elided)."""
+        return self.unit
 
     def _fit_colorbar(self) -> None:
         """The colour bar (under the picture) as tall as its bar, tick labels and unit at the plots' text size."""
@@ -137,6 +176,7 @@ class ImagePane(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             QTimer.singleShot(0, self, self._fit_colorbar)  # after the plots took the new sizes
+            QTimer.singleShot(0, self, self._fit_unit)  # the unit's text took the plots' new size too
             QTimer.singleShot(0, self, self._fit_caption)  # after the style sheet sized the labels
         super().changeEvent(event)
 
@@ -212,7 +252,9 @@ class ImagePane(QWidget):
         self.hovered.emit(*self.pixel_at(scene_pos))
 
     def eventFilter(self, watched, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.Leave:
+        if event.type() == QEvent.Type.Resize and len(self._unit_choices) > 1:
+            self._fit_unit()
+        elif event.type() == QEvent.Type.Leave:
             self.hovered.emit(-1, -1)
         elif event.type() == QEvent.Type.MouseButtonDblClick:
             self.reset_view()

@@ -88,6 +88,13 @@ class AnalysisRequest:
         if self.kind == "sweep":
             parse_eps_range(self.eps_range)
         parse_scheduler(self.scheduler)
+        if self.kind == "transfer":
+            from ..model_names import repeated_models
+
+            repeated = repeated_models(self.model, self.other_models)
+            if repeated:
+                raise ConfigError(f"{', '.join(repeated)}: the model attacked or another model under a second name "
+                                  f"('demo' is 'shapes-cnn'); a transfer table compares different models")
         return replace(self, resolution=int(self.resolution), attack=attack_for(self.kind, self.attack))
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +149,28 @@ def image_set_for(request: AnalysisRequest, model: Model, notes: list[str] | Non
         if data.skipped:
             notes.append(f"{len(data.skipped)} file(s) could not be read and were skipped")
     return data
+
+
+def transfer_models(name: str, model: Model, others: dict[str, Model]) -> dict[str, Model]:
+    """The transfer table's models by their short names, the analysed one first. The same model twice (the
+    one analysed among the others, or one under two names: 'demo' is 'shapes-cnn') is refused: its row
+    would show a perfect transfer that means nothing."""
+    from ..model_names import model_identity, model_label
+
+    models = {model_label(name): model}
+    identities = {model_identity(name): name}
+    for other, network in others.items():
+        identity = model_identity(other)
+        if identity in identities:
+            first = identities[identity]
+            what = "the model attacked" if first == name else f"'{first}'"
+            raise ConfigError(f"'{other}' is the same model as {what}: a transfer table compares different models")
+        identities[identity] = other
+        label = model_label(other)
+        while label in models:  # two files of one name in different folders
+            label += "'"
+        models[label] = network
+    return models
 
 
 def run_analysis(request: AnalysisRequest, model: Model, other_models: dict[str, Model] | None = None,
@@ -205,7 +234,7 @@ def _run(request: AnalysisRequest, model: Model, other_models: dict[str, Model] 
     if request.kind == "noise":
         return noise_vs_attack(model, data.images, labels, config, progress=progress, executor=executor)
     if request.kind == "transfer":
-        models = {request.model: model, **(other_models or {})}
+        models = transfer_models(request.model, model, other_models or {})
         return transfer_table(models, data.images, labels, config, progress=progress, executor=executor)
     result = frequency_comparison(model, data.images, labels, config, progress=progress, executor=executor)
     result["bands"] = "finest first, last = residual"

@@ -5,19 +5,20 @@ They work offline and run no code from a file: each is a built-in architecture p
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelLoadError, first_error_line
 from ..model import Model, ModelCard
+from ..model_names import CONTROL_ALIAS, DEMO_MODEL, MODEL_ALIASES, bundled_models_dir, model_alias
 from .architectures import build_architecture
+
+__all__ = ["CONTROL_ALIAS", "CONTROL_ROLE", "DEMO_MODEL", "MODEL_ALIASES", "BundledModel", "bundled_models",
+           "control_models", "load_safetensors_model", "model_alias"]
 
 
 def _resources_models_dir() -> Path:
-    from ... import resources
-
-    return Path(resources.__file__).resolve().parent / "models"
+    return bundled_models_dir()
 
 
 @dataclass(frozen=True)
@@ -29,16 +30,7 @@ class BundledModel:
     card: ModelCard
 
 
-DEMO_MODEL = "shapes-cnn"
-MODEL_ALIASES = {"demo": DEMO_MODEL}
 CONTROL_ROLE = "resolution-control"  # a card's "role": trained at one size, for the Resolution lab's control
-CONTROL_ALIAS = re.compile(r"demo-r(\d+)")  # demo-r32 -> shapes-cnn-r32
-
-
-def model_alias(name: str) -> str:
-    """The bundled name behind an alias: 'demo' is the demo model, 'demo-rN' its control model trained at N px."""
-    match = CONTROL_ALIAS.fullmatch(name)
-    return f"{DEMO_MODEL}-r{match.group(1)}" if match else MODEL_ALIASES.get(name, name)
 
 
 def _bundled_order(model: BundledModel) -> tuple:
