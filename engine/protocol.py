@@ -27,7 +27,7 @@ import numpy as np
 
 from .shared_telemetry import TelemetryLayout
 
-LANES = ("models", "explorer", "diagnostics", "analysis", "resolution", "stability")
+LANES = ("models", "side-models", "explorer", "diagnostics", "analysis", "resolution", "stability")
 CONTROL_ACTIONS = ("pause", "resume", "step", "cancel")
 
 
