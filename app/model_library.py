@@ -220,6 +220,7 @@ class ModelLibrary(QObject):
             self._remember_answers(request)
             self.side_models[request.engine_key] = request.path
             self._side_requests[request.engine_key] = request
+            self.status.emit(f"Loaded {Path(request.path).name} beside the Explorer's model")
             self.sideLoaded.emit(request.engine_key, request.path, info)
             return
         if request is not None:

@@ -7,6 +7,7 @@ file; the list reports what the person ticked and that they asked to add a file.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -18,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-NOTE_CHARS = 36  # the note beside the list wraps at this width
 ROWS_SHOWN = 4  # the list's height in rows before it scrolls: the column stays short at 768 px
 
 
@@ -30,25 +30,27 @@ class ModelChecklist(QGroupBox):
 
     def __init__(self, title: str, parent: QWidget | None = None):
         super().__init__(title, parent)
-        layout = QHBoxLayout(self)
+        outer = QVBoxLayout(self)
+        layout = QHBoxLayout()
+        outer.addLayout(layout)
         self.list = QListWidget()
         self.list.setToolTip("Check the models the transfer table compares with the Explorer's model.")
-        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)  # a long title, never a sideways scroll bar
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setUniformItemSizes(True)
+        # the rows on the window's colour: a check box's empty square (the base colour) shows in both themes
+        self.list.viewport().setBackgroundRole(QPalette.ColorRole.Window)
         self.list.itemChanged.connect(self._on_item_changed)
         layout.addWidget(self.list, 1)
-        side = QVBoxLayout()
-        layout.addLayout(side, 0)
         self.add_button = QPushButton("Add a model file…")
         self.add_button.setToolTip("Open a model file for the transfer table, as File ▸ Open model does "
                                    "(the Explorer's model stays).")
         self.add_button.clicked.connect(self.addRequested)
-        side.addWidget(self.add_button)
+        layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignTop)
         self.note = QLabel("")
         self.note.setWordWrap(True)
-        self.note.setMaximumWidth(self.fontMetrics().averageCharWidth() * NOTE_CHARS)
         self.note.setVisible(False)
-        side.addWidget(self.note)
-        side.addStretch(1)
+        outer.addWidget(self.note)
         self._fit_height(0)
 
     def set_models(self, rows: list[tuple[str, str, str, bool]]) -> None:
@@ -91,7 +93,6 @@ class ModelChecklist(QGroupBox):
         """A new font (demo mode's large text) changes the rows' height."""
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self.note.setMaximumWidth(self.fontMetrics().averageCharWidth() * NOTE_CHARS)
             self._fit_height(self.list.count())
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
