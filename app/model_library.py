@@ -99,8 +99,8 @@ class ModelLibrary(QObject):
     def load(self, key_or_path: str, device: str, trust: bool = False, card: dict | None = None) -> bool:
         """Ask the engine for a model (a bundled name, torchvision:/timm: name or a file); True once asked.
         A file a side load is waiting on (the dialog's answer) loads as that side model instead."""
-        side = self._side_waiting.pop(str(key_or_path), None)
-        if side is not None:
+        side = self._side_waiting.pop(str(key_or_path), None)  # a plain open (no answer) is the Explorer's
+        if side is not None and (trust or card is not None):
             self._submit_side(LoadRequest(**{**vars(side), "trust": trust or side.trust, "card": card or side.card}))
             return True
         path = self.path_of(key_or_path)

@@ -228,7 +228,8 @@ class ExplorerState(QObject):
         `cardNeeded`; the window asks the person and calls this again with trust or the card they gave.
         Such an answer for a file added beside the Explorer's model (a transfer model) loads it there, and
         the Explorer's run goes on."""
-        if self.is_running and not self.library.waiting_side(self.library.path_of(key_or_path)):
+        answer = trust_pickle or card is not None
+        if self.is_running and not (answer and self.library.waiting_side(self.library.path_of(key_or_path))):
             self.stop()
         if trust_pickle:
             return self.library.trust_and_load(self.library.path_of(key_or_path), self.config.device)

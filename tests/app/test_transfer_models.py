@@ -154,3 +154,53 @@ def test_a_trusted_pickle_added_for_transfer_runs_in_the_table(qtbot, main_windo
     with qtbot.waitSignal(state.finished, timeout=READY_MS) as finished:
         assert state.start("transfer", OPTIONS)
     assert finished.args[1].models == ["shapes-cnn", "full.pt"]
+
+
+def test_an_added_file_without_a_card_asks_for_one_as_file_open_model_does(qtbot, main_window, demo_model,
+                                                                           tmp_path, monkeypatch):
+    """The card dialog answers for the added file (the Explorer's model stays); a plain File ▸ Open model
+    of that file afterwards is the Explorer's own again."""
+    w = main_window
+    panel, state = _analysis(w)
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(demo_model.network), str(path))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kw: (str(path), "")))
+    qtbot.mouseClick(panel.transfer_models.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.card_dialog is not None, timeout=READY_MS)
+    dialog = w.card_dialog
+    dialog.normalisation.setCurrentIndex(2)
+    dialog.labels_source.setCurrentText("Custom: one name per line below")
+    dialog.labels.setPlainText("\n".join(demo_model.labels))
+    assert dialog.ok_button.isEnabled(), dialog.problem.text()
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "scripted.pt" in _rows(panel), timeout=READY_MS)
+    assert w.state.model.name == "shapes-cnn" and not w.state.library.waiting_side(str(path))
+    with qtbot.waitSignal(w.state.modelChanged, timeout=READY_MS):
+        w.state.load_model(str(path))  # the card is remembered: the Explorer opens it without asking
+    assert w.card_dialog is None and w.state.model.kind == "torchscript"
+    assert "scripted.pt" not in _rows(panel)  # the model attacked now
+
+
+def test_a_refused_added_file_opened_later_in_the_explorer_is_the_explorers(qtbot, main_window, demo_model,
+                                                                           tmp_path, monkeypatch):
+    """Cancelling the trust warning of an added file leaves nothing waiting: File ▸ Open model of that
+    file later asks again, and the answer loads it in the Explorer, not as a transfer model."""
+    w = main_window
+    panel, _state = _analysis(w)
+    path = tmp_path / "full.pt"
+    torch.save(demo_model.network, path)
+    path.with_suffix(".json").write_text(json.dumps({"name": "full", "labels": list(demo_model.labels),
+                                                     "mean": demo_model.card.mean, "std": demo_model.card.std}))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kw: (str(path), "")))
+    qtbot.mouseClick(panel.transfer_models.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.trust_dialog is not None, timeout=READY_MS)
+    qtbot.mouseClick(w.trust_dialog.buttons.button(w.trust_dialog.buttons.StandardButton.Cancel),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.trust_dialog is None)
+    assert "full.pt" not in _rows(panel)
+    w.open_model_dialog()  # File ▸ Open model, the same (patched) file dialog
+    qtbot.waitUntil(lambda: w.trust_dialog is not None, timeout=READY_MS)
+    w.trust_dialog.checkbox.setChecked(True)
+    with qtbot.waitSignal(w.state.modelChanged, timeout=READY_MS):
+        qtbot.mouseClick(w.trust_dialog.load_button, Qt.MouseButton.LeftButton)
+    assert w.state.model.name == "full" and "full.pt" not in _rows(panel)
