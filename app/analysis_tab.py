@@ -20,15 +20,42 @@ class AnalysisTab:
         panel.runRequested.connect(state.start)
         panel.cancelRequested.connect(state.cancel)
         panel.folderRequested.connect(self.choose_folder)
+        panel.transferToggled.connect(state.set_checked)
+        panel.addModelRequested.connect(self.choose_model_file)
+        state.candidatesChanged.connect(self.show_transfer_models)
+        state.note.connect(panel.transfer_models.set_note)
+        state.explorer.link.ready.connect(lambda _info: self.show_transfer_models())
         state.started.connect(lambda kind: panel.set_busy(True, kind))
         state.progressed.connect(panel.set_progress)
         state.partial.connect(self.show)
         state.finished.connect(self.finish)
         state.failed.connect(self.fail)
+        self.show_transfer_models()
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.parent, "Folder of images")
         self.panel.set_folder(folder)
+
+    def choose_model_file(self) -> None:
+        """The Explorer's Open model dialog (same filter); the file loads beside the Explorer's model."""
+        from advlens.main_window import model_filter
+
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Add a model file", "",
+                                              model_filter(self.state.explorer.model_suffixes()))
+        if path:
+            self.state.add_model_file(path)
+
+    def show_transfer_models(self) -> None:
+        candidates = self.state.candidates()
+        choice = self.state.choice
+        rows = [(c.identity, c.label if c.title in (c.label, c.spec) else f"{c.label} — {c.title}", c.title,
+                 choice.is_checked(c)) for c in candidates]
+        ready = any(checked for *_rest, checked in rows)
+        why = ("No other model to compare with: add a model file" if not rows else
+               "Check at least one other model for the transfer table")
+        model = self.state.explorer.model
+        self.panel.set_transfer_models(rows, ready, "" if ready else why,
+                                       model.display_name if model is not None else "the Explorer's model")
 
     def finish(self, kind: str, result: Any) -> None:
         self.panel.set_busy(False)

@@ -72,7 +72,8 @@ model would answer. Along the attack's direction another class comes much sooner
 <li><b>Noise vs attack</b>: random noise of exactly the attack's size, against the attack. Noise almost
 never fools the model, the attack does: the direction of the change matters, not its size.</li>
 <li><b>Transfer</b>: adversarial images made on one model, shown to another. A high share fooled
-means the weakness is shared, and an attacker need not know the model.</li>
+means the weakness is shared, and an attacker need not know the model. Tick the models to compare
+under <i>Compare … with</i> in the Transfer view, or add one with <i>Add a model file…</i>.</li>
 <li><b>Frequency bands</b>: where the change's energy sits, from fine detail (left) to coarse shapes,
 beside the image's own. Attacks often work in detail that people barely notice.</li>
 </ul>

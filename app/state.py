@@ -225,8 +225,11 @@ class ExplorerState(QObject):
     def load_model(self, key_or_path: str, trust_pickle: bool = False, card: dict | None = None) -> bool:
         """Ask the engine for a bundled model, a torchvision:/timm: name or a model file; the old one stays
         until the new one is loaded. A file that can run code emits `trustNeeded`, one without a card
-        `cardNeeded`; the window asks the person and calls this again with trust or the card they gave."""
-        if self.is_running:
+        `cardNeeded`; the window asks the person and calls this again with trust or the card they gave.
+        Such an answer for a file added beside the Explorer's model (a transfer model) loads it there, and
+        the Explorer's run goes on."""
+        answer = trust_pickle or card is not None
+        if self.is_running and not (answer and self.library.waiting_side(self.library.path_of(key_or_path))):
             self.stop()
         if trust_pickle:
             return self.library.trust_and_load(self.library.path_of(key_or_path), self.config.device)

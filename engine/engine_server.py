@@ -456,9 +456,12 @@ class EngineServer:
 
         model = self.model(job.model)
         others = {}
-        for name, spec in job.other_models.items():
+        for name in dict.fromkeys([*job.other_models, *job.loaded_models]):
             try:
-                others[name] = self._transfer_model(spec, str(model.device))
+                if name in job.loaded_models:
+                    others[name] = self._loaded_model(job.loaded_models[name], model.device)
+                else:
+                    others[name] = self._transfer_model(job.other_models[name], str(model.device))
             except AdvLensError as exc:  # which model of the table could not be opened, and why
                 raise AdvLensError(f"cannot open {name} for the transfer table: {exc}") from exc
         return run_analysis(job.request, model, others, progress=control,
@@ -482,6 +485,13 @@ class EngineServer:
 
         return diagnose_record(job.record, self.model(job.model), DiagnosticsOptions(seed=job.seed),
                                stop_flag(control))
+
+    def _loaded_model(self, key: str, device: torch.device) -> Model:
+        """A model loaded under `key` (with the person's trust or card), on the analysed model's device."""
+        model = self.models.get(key)
+        if model is None:
+            raise AdvLensError("it is not loaded in the engine: add it again")
+        return model if model.device == device else moved_model(model, device)
 
     def _transfer_model(self, spec: str, device: str) -> Model:
         key = (spec, device)

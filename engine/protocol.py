@@ -27,7 +27,7 @@ import numpy as np
 
 from .shared_telemetry import TelemetryLayout
 
-LANES = ("models", "explorer", "diagnostics", "analysis", "resolution", "stability")
+LANES = ("models", "side-models", "explorer", "diagnostics", "analysis", "resolution", "stability")
 CONTROL_ACTIONS = ("pause", "resume", "step", "cancel")
 
 
@@ -199,11 +199,14 @@ class AttackStart:
 @dataclass
 class AnalysisJob:
     """One of the Analysis tab's analyses: the request (plain data, `analysis.requests`), the key of the
-    engine's model it analyses, and the other models of a transfer table by spec."""
+    engine's model it analyses, and the other models of a transfer table: by spec (loaded for the table),
+    or by the key of a model loaded already (a file added in the Analysis tab went through the same
+    trust and card answers as the Explorer's, which a load by spec alone would refuse again)."""
 
     request: Any  # AnalysisRequest
     model: str
     other_models: dict[str, str] = field(default_factory=dict)  # the request's other model names -> specs
+    loaded_models: dict[str, str] = field(default_factory=dict)  # other model names -> keys of loaded models
 
 
 @dataclass

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from .analysis_views import GroupedBarsView, HistogramView, LandscapeView, RobustCurveView, TransferTableView
 from .banner import BannerArea
+from .model_checklist import ModelChecklist
 from .side_column import SideColumn
 from .task_progress import TaskProgress
 
@@ -29,7 +30,8 @@ ANALYSES = (
     ("landscape", "Loss landscape", "Loss and class regions on a plane through the current image: the adversarial "
      "direction against a random one."),
     ("noise", "Noise vs attack", "Random noise of exactly the attack's size: how many images does it fool?"),
-    ("transfer", "Transfer", "Adversarials made on each opened model, tested on every other."),
+    ("transfer", "Transfer", "Adversarials made on the Explorer's model and each model checked under Transfer "
+     "models, tested on every other."),
     ("frequency", "Frequency bands", "Where the perturbation's energy sits, from fine to coarse, beside the image's."),
 )
 
@@ -40,6 +42,8 @@ class AnalysisPanel(QWidget):
     runRequested = Signal(str, dict)
     cancelRequested = Signal()
     folderRequested = Signal()
+    transferToggled = Signal(str, bool)  # a transfer model's key, checked
+    addModelRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -90,6 +94,11 @@ class AnalysisPanel(QWidget):
         sform.addRow(note)
         left.addWidget(settings_box)
 
+        self._transfer_ready = True
+        self._busy = False
+        self._why_not = ""
+        self._transfer_tip = next(tip for kind, _title, tip in ANALYSES if kind == "transfer")
+
         run_box = QGroupBox("Run")
         rlayout = QVBoxLayout(run_box)
         self.buttons: dict[str, QPushButton] = {}
@@ -120,13 +129,40 @@ class AnalysisPanel(QWidget):
         self.landscape_view = LandscapeView()
         self.noise_view = GroupedBarsView("Share of images fooled", "fooled")
         self.transfer_view = TransferTableView()
+        self.transfer_models = ModelChecklist("Compare with")
+        self.transfer_models.setToolTip("The models the transfer table compares with the Explorer's model "
+                                        "(never the same model twice, nor the Explorer's own).")
+        self.transfer_models.toggled.connect(self.transferToggled)
+        self.transfer_models.addRequested.connect(self.addModelRequested)
+        self.transfer_page = QWidget()  # the chooser sits above the table it fills
+        page = QVBoxLayout(self.transfer_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(self.transfer_models, 0)
+        page.addWidget(self.transfer_view, 1)
         self.frequency_view = GroupedBarsView("Energy by frequency band (finest left)", "share of energy")
         self.view_for = {"sweep": self.robust_view, "minimal": self.histogram_view, "landscape": self.landscape_view,
-                         "noise": self.noise_view, "transfer": self.transfer_view, "frequency": self.frequency_view}
+                         "noise": self.noise_view, "transfer": self.transfer_page, "frequency": self.frequency_view}
         for kind, title, _tip in ANALYSES:
             self.views.addTab(self.view_for[kind], title)
         right.addWidget(self.views, 1)
         self.source.currentIndexChanged.connect(self._on_source)
+
+    def set_transfer_models(self, rows: list[tuple[str, str, str, bool]], ready: bool, why: str = "",
+                            attacked: str = "") -> None:
+        """The transfer models to choose from (key, text, tooltip, checked) and the model they are compared
+        with; `ready`: enough are checked to run (else `why` not)."""
+        self.transfer_models.setTitle(f"Compare {attacked} with" if attacked else "Compare with")
+        self.transfer_models.set_models(rows)
+        self._transfer_ready = ready
+        button = self.buttons["transfer"]
+        button.setToolTip(self._transfer_tip if ready else f"{why}.")
+        if not self._busy:
+            button.setEnabled(ready)
+        if not ready:
+            self.transfer_models.set_note(why)
+        elif self.transfer_models.note.text() == self._why_not:
+            self.transfer_models.set_note("")
+        self._why_not = "" if ready else why
 
     def _on_source(self, _index: int) -> None:
         if self.source.currentData() == "folder":
@@ -150,8 +186,9 @@ class AnalysisPanel(QWidget):
         }
 
     def set_busy(self, busy: bool, kind: str = "") -> None:
-        for button in self.buttons.values():
-            button.setEnabled(not busy)
+        self._busy = busy
+        for kind_, button in self.buttons.items():
+            button.setEnabled(not busy and (kind_ != "transfer" or self._transfer_ready))
         self.task.set_busy(busy)
         if busy and kind in self.view_for:
             self.views.setCurrentWidget(self.view_for[kind])

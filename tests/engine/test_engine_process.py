@@ -289,3 +289,21 @@ def test_an_event_holding_a_tensor_is_refused_before_it_reaches_the_gui_process(
     assert pickle.loads(dumps({"plain": np.arange(3)}))["plain"].tolist() == [0, 1, 2]
     with pytest.raises(pickle.PicklingError, match="cannot be sent to the window"):
         dumps({"tensor": torch.zeros(2)})
+
+
+def test_a_transfer_table_uses_a_model_loaded_with_trust_by_its_key(engine, demo_model, tmp_path):
+    """A file the person trusted (the Analysis tab's 'Add a model file…') is in the table by its loaded key;
+    by its spec alone the engine would refuse it again, as it refuses any pickle it was not told to trust."""
+    from advlens.engine.analysis.requests import AnalysisRequest
+    from advlens.engine.protocol import AnalysisJob
+
+    path = str(save_trusted(demo_model.network, tmp_path / "copy.pt", demo_model.labels, demo_model.card.mean,
+                            demo_model.card.std))
+    assert _ended(engine, engine.submit(LoadModelJob("transfer/1", path, device="cpu", trust=True))).kind == "finished"
+    request = AnalysisRequest("transfer", model="demo", images="demo:3", resolution=16, other_models=[path],
+                              attack=AttackConfig(attack="fgsm", norm="linf", eps=8 / 255, steps=1))
+    by_key = _ended(engine, engine.submit(AnalysisJob(request, "explorer", {path: path}, {path: "transfer/1"})))
+    assert by_key.kind == "finished", by_key.message
+    assert list(by_key.result.models) == ["shapes-cnn", "copy.pt"]
+    by_spec = _ended(engine, engine.submit(AnalysisJob(request, "explorer", {path: path})))
+    assert by_spec.kind == "failed" and "copy.pt" in by_spec.message
