@@ -17,7 +17,7 @@ from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .fit_label import FitLabel
-from .plot_style import DEFAULT_TEXT_PT, scaled
+from .plot_style import DEFAULT_TEXT_PT, cache_axes, scaled
 
 DIVERGING_MAP = "CET-D1"  # blue - white - red, symmetric around zero
 HEAT_MAP = "inferno"
@@ -80,6 +80,8 @@ class ImagePane(QWidget):
         self.graphics.addItem(self.colorbar, row=1, col=0)
         self.show_colorbar(self.has_colorbar)
         self._fit_colorbar()
+        cache_axes(self.graphics)
+        self._levels: tuple[float, float] | None = None
         layout.addWidget(self.graphics, 1)
         self.caption = QLabel("")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -212,8 +214,9 @@ class ImagePane(QWidget):
         self.image.setImage(np.ascontiguousarray(array, dtype=np.float32), levels=(lo, hi), autoLevels=False)
         if self._cmap is not None:
             self.image.setColorMap(self._cmap)
-        if self.has_colorbar:
+        if self.has_colorbar and (lo, hi) != self._levels:  # the bar's axis is redrawn only when they move
             self.colorbar.setLevels((lo, hi))
+            self._levels = (lo, hi)
         self._fit_if_new_shape(array)
 
     def clear(self) -> None:

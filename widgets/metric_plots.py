@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .plot_layout import OutsideLegend
-from .plot_style import scaled
+from .plot_style import cache_axes, scaled
 
 SERIES = {
     # name: (plot index, legend, colour, axis)
@@ -132,6 +132,7 @@ class MetricPlots(QWidget):
             self.curves[name] = self.step_plots.add_curve(name, pen=pg.mkPen(colour, width=2), antialias=False,
                                                           skipFiniteCheck=True)
         self.step_plots.show_legend_for(set())
+        cache_axes(self.graphics)
         self._norm_tops: dict[str, float] = {}
         self._fit_height()
 

@@ -248,3 +248,19 @@ def follow_style(root: QWidget) -> None:
     """For a view that just added items: style them too when the style is not the one they were made in."""
     if current_style().scale != 1.0:
         restyle_plots(root)
+
+
+def cache_axes(view: pg.GraphicsView) -> None:
+    """Draw each axis of `view` from a pixmap until it changes.
+
+    Views drawn at the frame rate (the image panes' colour bars, the step plots, the probability bars)
+    repaint their axes, ticks and grid on every frame although those change a few times a run: about a
+    third of the Explorer's paint time. With Qt's device-coordinate cache an unchanged axis is one pixmap
+    copy; pyqtgraph calls `update()` whenever an axis' range, ticks, pen or font changes, which redraws
+    the cache, so theme switches and demo-mode scaling still show at once.
+    """
+    from PySide6.QtWidgets import QGraphicsItem
+
+    for item in view.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
