@@ -242,7 +242,7 @@ class ResolutionPanel(QWidget):
         for key, title in L2_METRICS:
             self.left_metric.addItem(title, key)
         self.left_metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")
-        self.left_metric.currentIndexChanged.connect(lambda _i: self.left_metricChanged.emit())
+        self.left_metric.currentIndexChanged.connect(lambda _i: self.metricChanged.emit())
         form.addRow("Left plot", self.left_metric)
         left.addStretch(1)
         self.side = SideColumn(left_widget, min_chars=30, max_chars=42)
