@@ -9,12 +9,14 @@ import pytest
 
 from advlens.engine.config import AttackConfig, RunConfig
 from advlens.session_file import MAX_SESSION_BYTES, Session, SessionError, load_session, save_session
+from advlens.tab_settings import AnalysisSettings, ResolutionSettings, StabilitySettings
 
 WAIT = 180_000  # ms: a bound for a stuck test, never a synchronisation
 
 
 def session_text(**changes) -> str:
-    data = json.loads(Session(RunConfig(attack=AttackConfig(attack="fgsm", eps=4 / 255)), "analysis").to_json())
+    data = json.loads(Session(RunConfig(attack=AttackConfig(attack="fgsm", eps=4 / 255)), "analysis",
+                              AnalysisSettings(), ResolutionSettings(), StabilitySettings()).to_json())
     for path, value in changes.items():
         node = data
         *parents, last = path.split(".")
@@ -51,6 +53,25 @@ def test_a_session_round_trips_through_its_json(tmp_path):
     (session_text(**{"config.model": {"__class__": "x"}}), "'model' must be text"),
     (session_text(**{"config.attack.params": {"decay": "x"}}), "params"),
     (session_text(**{"config.extra": 1}), "unknown run settings"),
+    (session_text(analysis=[1]), "'analysis' must be an object"),
+    (session_text(**{"analysis.count": 0}), "'analysis.count' must be between 1 and 5000"),
+    (session_text(**{"analysis.resolution": 33}), "'analysis.resolution' must be one of"),
+    (session_text(**{"analysis.minimal_attack": "os.system"}), "'analysis.minimal_attack' must be one of"),
+    (session_text(**{"analysis.eps_range": "1e999:x"}), "'analysis.eps_range'"),
+    (session_text(**{"analysis.unchecked": [{"a": 1}]}), "'analysis.unchecked' must be a list"),
+    (session_text(**{"analysis.run": "now"}), "unknown analysis settings: run"),
+    (session_text(**{"resolution.attack": "cw"}), "'resolution.attack' must be one of"),
+    (session_text(**{"resolution.steps": 10**9}), "'resolution.steps' must be between"),
+    (session_text(**{"resolution.resolutions": "16"}), "'resolution.resolutions'"),
+    (session_text(**{"resolution.resolutions": "16,x"}), "'resolution.resolutions' must be whole numbers"),
+    (session_text(**{"resolution.left_metric": "linf"}), "'resolution.left_metric' must be one of"),
+    (session_text(**{"stability.width": 5000}), "'stability.width' must be between 1 and 1024"),
+    (session_text(**{"stability.seeds": True}), "'stability.seeds' must not be true or false"),
+    (session_text(**{"stability.learning_rate": float("nan")}), "'stability.learning_rate' must be a finite"),
+    (session_text(**{"stability.learning_rate": "0.1"}), "'stability.learning_rate' must be a finite"),
+    (session_text(**{"stability.stripes": "1,2"}), "stripes K must be between 2 and 4096"),
+    (session_text(**{"stability.dims": "a,b"}), "dimensions d: expected whole numbers"),
+    (session_text(**{"stability.norm": "l1"}), "'stability.norm' must be one of"),
 ])
 def test_a_damaged_or_hostile_session_is_one_line(tmp_path, text, says):
     path = tmp_path / "bad.json"
@@ -59,6 +80,34 @@ def test_a_damaged_or_hostile_session_is_one_line(tmp_path, text, says):
         load_session(path)
     message = str(caught.value)
     assert says in message and "\n" not in message and message.startswith("bad.json")
+
+
+def test_the_tabs_settings_round_trip_and_an_old_session_still_opens(tmp_path):
+    session = Session(RunConfig(), "stability",
+                      AnalysisSettings(source="folder", count=9, folder=str(tmp_path), resolution=64,
+                                       eps_range="0:8:2/255", minimal_attack="cw", minimal_norm="linf",
+                                       unchecked=["bundled:demo-wide"]),
+                      ResolutionSettings(images="sample:heart", resolutions="16,32", attack="deepfool", steps=40,
+                                         condition="nearest-upsampled", models="per-resolution",
+                                         left_metric="margin_grad_l1"),
+                      StabilitySettings(stripes="2:16", dims="2,8", train_points=300, test_points=200, width=8,
+                                        depth=3, seeds=2, train_steps=500, learning_rate=0.005, norm="linf",
+                                        sweep="points", point_counts="100,200", points_stripes=8))
+    path = save_session(session, tmp_path / "s.json")
+    assert json.loads(path.read_text())["version"] == 2
+    assert load_session(path) == session
+    old = json.loads(path.read_text())
+    for key in ("analysis", "resolution", "stability"):
+        del old[key]
+    old["version"] = 1
+    path.write_text(json.dumps(old))
+    opened = load_session(path)
+    assert (opened.analysis, opened.resolution, opened.stability) == (None, None, None)
+    assert opened.tab == "stability"
+    partial = json.loads(session_text())
+    partial["stability"] = {"width": 64}  # a field missing from a tab keeps that field's default
+    path.write_text(json.dumps(partial))
+    assert load_session(path).stability == StabilitySettings(width=64)
 
 
 def test_a_session_that_is_not_a_small_regular_file_is_refused(tmp_path):
@@ -257,3 +306,4 @@ def test_a_session_never_opens_a_model_with_trust(qtbot, main_window, tmp_path, 
     path.write_text(session_text(**{"config.model": str(pickle)}))
     assert w.sessions.open(path)
     assert calls == [((str(pickle),), {})]
+
