@@ -304,6 +304,24 @@ class ResolutionPanel(QWidget):
                 "attack": self.attack.currentData(), "steps": self.steps.value(),
                 "condition": self.condition.currentData(), "models": self.models.currentData()}
 
+    def settings(self) -> dict:
+        """`options()` and the left plot's metric: everything a saved session keeps of this tab."""
+        return self.options() | {"left_metric": self.left_metric.currentData()}
+
+    def set_options(self, options: dict) -> None:
+        """Show saved settings (the keys of `settings()`); keys that are absent keep what is shown."""
+        if "images" in options:
+            self.images.setCurrentText(str(options["images"]))
+        if "resolutions" in options:
+            self.resolutions.setText(str(options["resolutions"]))
+        if "steps" in options:
+            self.steps.setValue(int(options["steps"]))
+        for combo, key in ((self.attack, "attack"), (self.condition, "condition"), (self.models, "models"),
+                           (self.left_metric, "left_metric")):
+            index = combo.findData(options.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
     def set_busy(self, busy: bool) -> None:
         self.run.setEnabled(not busy)
         self.task.set_busy(busy)
