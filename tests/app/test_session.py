@@ -477,3 +477,18 @@ def test_the_tab_settings_match_their_panels(qtbot):
              "learning_rate": stability.learning_rate}
     for name, box in boxes.items():
         assert (box.minimum(), box.maximum()) == tuple(STABILITY_RULES[name]), name
+
+
+def test_a_tab_holding_a_typo_is_left_out_and_the_rest_is_saved(qtbot, main_window, tmp_path):
+    """A setting the session could not read back (a list of sizes with a typo) would make the whole file
+    unreadable at the next start: that tab is left out, and it keeps its settings when the file is opened."""
+    w = main_window
+    w.stability_panel.stripes.setText("2,4,x")
+    w.resolution_panel.steps.setValue(40)
+    path = tmp_path / "typo.json"
+    assert w.sessions.save(path)
+    saved = json.loads(path.read_text())
+    assert "stability" not in saved and saved["resolution"]["steps"] == 40
+    w.resolution_panel.steps.setValue(100)
+    assert w.sessions.open(path)
+    assert w.resolution_panel.steps.value() == 40 and w.stability_panel.stripes.text() == "2,4,x"
