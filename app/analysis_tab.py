@@ -64,6 +64,7 @@ class AnalysisTab:
         self.panel.summary.setText(summary_text(kind, result, ""))
 
     def fail(self, message: str) -> None:
+        self.panel.task.stop("cancelled" if message.startswith("cancelled") else "stopped")
         self.panel.set_busy(False)
         self.panel.summary.setText(f"Analysis stopped: {message}")
 

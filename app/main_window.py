@@ -342,6 +342,9 @@ class MainWindow(QMainWindow):
         if not self.side_panel_action.isChecked():
             for column in built[0].findChildren(SideColumn):
                 column.setVisible(False)
+        sessions = getattr(self, "sessions", None)  # None only while the window is being built
+        if sessions is not None:
+            sessions.tab_built(key)  # settings a session restored before the tab existed
         return built
 
     analysis_panel = property(lambda self: self._tab("analysis")[0])

@@ -103,6 +103,7 @@ class ResolutionTab:
             self.panel.outcome.setText("Plots fill in as each resolution finishes.")
 
     def _failed(self, message: str) -> None:
+        self.panel.task.stop("cancelled" if message.startswith("cancelled") else "stopped")
         self.panel.set_busy(False)
         self.panel.set_verdict(f"Lab stopped: {message}", "bad")
         self.panel.outcome.setText("The plots keep what finished." if self.state.result else "")

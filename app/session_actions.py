@@ -6,6 +6,10 @@ Explorer's controls (`AttackControls.set_config`, whose `changed` hands them to 
 shown is what runs. Settings wait for a model being loaded: its class names decide the target box, and a
 model with a fixed input size decides the resolution. A session file that is missing, damaged or hostile
 is one status-line message and the window stays on its defaults (session_file.py checks it as data).
+
+The Analysis and lab tabs are built when first opened (main_window.py), so their settings from a session
+go into a tab's panel if it is built and wait in `_pending` until it is if not; a session saved before a
+tab is built holds what waits for it (else that tab's defaults, which is what it would show).
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMenuBar, QMessageBox
 
 from advlens.engine.config import AttackConfig, RunConfig
+from advlens.engine.errors import AdvLensError
 from advlens.engine.samples import SAMPLE_PREFIX, sample_names
 from advlens.help_actions import current_tab_key, show_tab
 from advlens.presets import PRESETS, Preset
 from advlens.session_file import Session, SessionError, default_session_path, load_session, save_session
 from advlens.state import app_settings
+from advlens.tab_settings import TAB_SETTINGS, AnalysisSettings, ResolutionSettings, StabilitySettings
+
+TabSettings = AnalysisSettings | ResolutionSettings | StabilitySettings
 
 SESSION_FILTER = "AdvLens session (*.json);;All files (*)"
 KEPT_SETTINGS = ("recent", "model_cards")  # history and cards a person confirmed: not settings, kept by Reset
@@ -39,6 +47,7 @@ class SessionActions(QObject):
         self.state = window.state
         self._waiting: dict | None = None  # settings to apply once the model being loaded is in
         self._device: str | None = None  # a device to choose once the engine says which it has
+        self._pending: dict[str, TabSettings] = {}  # settings for tabs not built yet, applied when they are
         self.last_notes: list[str] = []
         self.state.library.loaded.connect(self._on_model_loaded)
         self.state.library.failed.connect(self._on_model_failed)
@@ -69,13 +78,53 @@ class SessionActions(QObject):
         menu.addSeparator()
         self.reset_action = self.window._action(  # noqa: SLF001
             "&Reset settings…", None, self.reset_dialog,
-            "Every setting back to its default: attack, theme, window layout, sweep scheduler (recent files "
-            "and model cards are kept)", menu)
+            "Every setting back to its default: attack, the Analysis and lab tabs, theme, window layout, sweep "
+            "scheduler (recent files and model cards are kept)", menu)
 
     # ------------------------------------------------------------------ what the window holds
     def current_session(self) -> Session:
         config = RunConfig.from_dict(self.state.config.to_dict())
-        return Session(config=config, tab=current_tab_key(self.window))
+        return Session(config=config, tab=current_tab_key(self.window),
+                       **{key: self.tab_settings(key) for key in TAB_SETTINGS})
+
+    def tab_settings(self, key: str) -> TabSettings | None:
+        """What the tab `key` holds: read from its panel when it is built, else what waits for it, else its
+        defaults. None when the panel holds something a session could not read back (a typo in a list of
+        sizes): saving it would make the whole file unreadable, so that tab is left out of it."""
+        built = self.window._built_tabs.get(key)  # noqa: SLF001
+        if built is None:
+            return self._pending.get(key) or TAB_SETTINGS[key]()
+        panel, state, _presenter = built
+        if key == "analysis":
+            values = panel.options() | {"unchecked": sorted(state.choice.unchecked)}
+        elif key == "resolution":
+            values = panel.settings()
+        else:
+            values = panel.options()
+        try:
+            return TAB_SETTINGS[key].from_dict(values)
+        except AdvLensError as exc:
+            log.info("the %s tab's settings are left out of the session: %s", key, exc)
+            return None
+
+    def apply_tab_settings(self, key: str, settings: TabSettings) -> None:
+        """Into the tab's panel (and the transfer choice) if the tab is built, else kept until it is."""
+        built = self.window._built_tabs.get(key)  # noqa: SLF001
+        if built is None:
+            self._pending[key] = settings
+            return
+        self._pending.pop(key, None)
+        panel, state, _presenter = built
+        panel.set_options(settings.to_dict())
+        if key == "analysis":
+            state.choice.unchecked = set(settings.unchecked)
+            state.candidatesChanged.emit()
+
+    def tab_built(self, key: str) -> None:
+        """main_window built the tab `key`: the settings a session left for it go in now."""
+        settings = self._pending.pop(key, None)
+        if settings is not None:
+            self.apply_tab_settings(key, settings)
 
     def _status(self, text: str) -> None:
         self.window.statusBar().showMessage(text, STATUS_MS)
@@ -102,6 +151,7 @@ class SessionActions(QObject):
         except SessionError as exc:
             self.window.show_error("Cannot open the session", str(exc))
             return False
+        self._apply_tabs(session)
         notes = self.apply(session.config, session.tab)
         self._status(f"Opened the session {Path(path).name}" + (f" — {'; '.join(notes)}" if notes else ""))
         return True
@@ -122,6 +172,7 @@ class SessionActions(QObject):
         except SessionError as exc:
             self._status(f"The last session was not restored ({exc}); starting on the defaults")
             return False
+        self._apply_tabs(session)
         notes = self.apply(session.config, session.tab)
         if notes:
             self._status(f"Restored the last session, except: {'; '.join(notes)}")
@@ -136,6 +187,13 @@ class SessionActions(QObject):
             log.warning("cannot save the session to %s: %s", path, exc)
             return False
         return True
+
+    def _apply_tabs(self, session: Session) -> None:
+        """The tabs' settings a session holds; a tab it does not mention (an older file) keeps its own."""
+        for key in TAB_SETTINGS:
+            settings = getattr(session, key)
+            if settings is not None:
+                self.apply_tab_settings(key, settings)
 
     # ------------------------------------------------------------------ presets
     def apply_preset(self, preset: Preset) -> None:
@@ -157,7 +215,8 @@ class SessionActions(QObject):
 
     def reset_settings(self) -> None:
         """Defaults everywhere a setting lives: the app's QSettings (all but `KEPT_SETTINGS`), the Explorer's
-        attack and image settings (each attack's own default steps again), the theme, Live, the side panels."""
+        attack and image settings (each attack's own default steps again), the Analysis and lab tabs' settings,
+        the theme, Live, the side panels."""
         settings = app_settings()
         for key in settings.allKeys():
             if key.split("/", 1)[0] not in KEPT_SETTINGS:
@@ -171,6 +230,8 @@ class SessionActions(QObject):
         if w.explorer is not None:
             w.controls.forget_steps()
         defaults = replace(RunConfig(), model=self.state.config.model, image=self.state.config.image)
+        for key, settings_class in TAB_SETTINGS.items():
+            self.apply_tab_settings(key, settings_class())
         self.apply(defaults, None)
         self._status("Settings reset to their defaults")
 

@@ -1,10 +1,13 @@
-"""A saved GUI session: the Explorer's model, image and every run setting, plus the tab in front.
+"""A saved GUI session: the Explorer's model, image and every run setting, the Analysis, Resolution lab
+and Stability lab tabs' settings, and the tab in front.
 
 Design note. A session is a small JSON file a person may keep, mail or find damaged, so it is data and
 nothing else: read with `read_file` (a regular file of at most `MAX_SESSION_BYTES`, never a FIFO or a
 device), parsed with `json`, its run configuration checked by the same schema as a run record's
-(`record_schema.check_run_config`) and by the attack catalogue, and only then turned into a `RunConfig`.
-Any fault is one `SessionError` line. Nothing in it is executed and no trust is stored in it: a model
+(`record_schema.check_run_config`) and by the attack catalogue, and only then turned into a `RunConfig`;
+the tabs' settings are checked field by field by tab_settings.py. Any fault is one `SessionError` line.
+Version 1 files (before the tabs' settings were saved) still open: a tab a file does not mention is
+None here, and the window keeps that tab's current settings. Nothing in it is executed and no trust is stored in it: a model
 file it names is opened as any other (a pickle still asks "I trust this file").
 Writes go through `atomic_write_bytes` (a temp file and a rename), so a crash never leaves half a file.
 Qt-free, so the format can be tested and used without a window.
@@ -23,9 +26,10 @@ from advlens.engine.errors import AdvLensError
 from advlens.engine.files import read_file
 from advlens.engine.images import atomic_write_bytes
 from advlens.engine.record_schema import check_run_config
+from advlens.tab_settings import TAB_SETTINGS, AnalysisSettings, ResolutionSettings, StabilitySettings
 
 FORMAT = "advlens-session"
-VERSION = 1
+VERSION = 2  # 2: the Analysis and lab tabs' settings
 MAX_SESSION_BYTES = 1 << 20  # a session is a few hundred bytes; anything near this is not one
 SESSION_ENV = "ADVLENS_SESSION"
 TABS = ("explorer", "analysis", "resolution", "stability")
@@ -41,10 +45,17 @@ class Session:
 
     config: RunConfig = field(default_factory=RunConfig)
     tab: str = "explorer"
+    analysis: AnalysisSettings | None = None  # None: not in the file (an older one); the tab keeps its own
+    resolution: ResolutionSettings | None = None
+    stability: StabilitySettings | None = None
 
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "version": VERSION, "tab": self.tab, "config": self.config.to_dict()},
-                          indent=2)
+        data = {"format": FORMAT, "version": VERSION, "tab": self.tab, "config": self.config.to_dict()}
+        for key in TAB_SETTINGS:
+            settings = getattr(self, key)
+            if settings is not None:
+                data[key] = settings.to_dict()
+        return json.dumps(data, indent=2)
 
     @classmethod
     def from_json(cls, text: str, where: str = "session") -> Session:
@@ -57,7 +68,7 @@ class Session:
             raise SessionError(f"{where}: not an AdvLens session file")
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
-            raise SessionError(f"{where}: session format {version!r} (this AdvLens reads {VERSION})")
+            raise SessionError(f"{where}: session format {version!r} (this AdvLens reads 1 to {VERSION})")
         tab = data.get("tab", "explorer")
         if tab not in TABS:
             raise SessionError(f"{where}: 'tab' must be one of {', '.join(TABS)}, got {str(tab)[:40]!r}")
@@ -67,7 +78,14 @@ class Session:
             config.attack = check_attack(AttackConfig.from_dict(raw["attack"]))
         except (AdvLensError, TypeError, ValueError) as exc:
             raise SessionError(str(exc) if str(exc).startswith(where) else f"{where}: {exc}") from None
-        return cls(config=config, tab=tab)
+        tabs = {}
+        for key, settings_class in TAB_SETTINGS.items():
+            if key in data:
+                try:
+                    tabs[key] = settings_class.from_dict(data[key])
+                except AdvLensError as exc:
+                    raise SessionError(f"{where}: {exc}") from None
+        return cls(config=config, tab=tab, **tabs)
 
 
 def default_session_path() -> Path:

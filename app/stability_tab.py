@@ -59,9 +59,11 @@ class StabilityTab:
         self.draw_rows(result.rows)
         rest = result.summary[len(result.headline):].strip()  # the verdict sentence in bold, then the details
         self.panel.set_summary(f"<b>{html.escape(result.headline)}</b> {html.escape(rest)}")
-        self.panel.set_progress(1, 1, None, f"finished in {result.seconds:.0f} s")
+        self.panel.task.finish()  # its own count ('done: 240/240 work units'), not a made-up '1/1'
+        self.panel.stage.setText(f"finished in {result.seconds:.0f} s")
 
     def on_failed(self, message: str) -> None:
+        self.panel.task.stop("cancelled" if message.startswith("cancelled") else "stopped")
         self.panel.set_busy(False)
         self.panel.set_summary(f"Stability lab stopped: {message}")
 

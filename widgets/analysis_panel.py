@@ -185,6 +185,27 @@ class AnalysisPanel(QWidget):
             "minimal_norm": self.minimal_norm.currentData(),
         }
 
+    def set_options(self, options: dict) -> None:
+        """Show saved settings (the keys of `options()`); a folder source shows its folder without asking for
+        one, and a folder source without a folder falls back to the demo scenes."""
+        folder = str(options.get("folder", self.folder.text()))
+        self.folder.setText(folder)
+        source = options.get("source", self.source.currentData())
+        self.source.blockSignals(True)  # choosing 'A folder…' by hand opens the folder dialog: not here
+        self.source.setCurrentIndex(max(0, self.source.findData(source if folder or source != "folder" else "demo")))
+        self.source.blockSignals(False)
+        self.count.setEnabled(self.source.currentData() == "demo")
+        if "count" in options:
+            self.count.setValue(int(options["count"]))
+        if "resolution" in options:
+            self.resolution.setCurrentText(str(int(options["resolution"])))
+        if "eps_range" in options:
+            self.eps_range.setText(str(options["eps_range"]))
+        for combo, key in ((self.minimal_attack, "minimal_attack"), (self.minimal_norm, "minimal_norm")):
+            index = combo.findData(options.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
     def set_busy(self, busy: bool, kind: str = "") -> None:
         self._busy = busy
         for kind_, button in self.buttons.items():

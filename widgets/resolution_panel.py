@@ -242,7 +242,7 @@ class ResolutionPanel(QWidget):
         for key, title in L2_METRICS:
             self.left_metric.addItem(title, key)
         self.left_metric.setToolTip("What the left plot shows (from the L2 attack, or the input gradient).")
-        self.left_metric.currentIndexChanged.connect(lambda _i: self.left_metricChanged.emit())
+        self.left_metric.currentIndexChanged.connect(lambda _i: self.metricChanged.emit())
         form.addRow("Left plot", self.left_metric)
         left.addStretch(1)
         self.side = SideColumn(left_widget, min_chars=30, max_chars=42)
@@ -303,6 +303,24 @@ class ResolutionPanel(QWidget):
         return {"images": self.images.currentText().strip(), "resolutions": self.resolutions.text(),
                 "attack": self.attack.currentData(), "steps": self.steps.value(),
                 "condition": self.condition.currentData(), "models": self.models.currentData()}
+
+    def settings(self) -> dict:
+        """`options()` and the left plot's metric: everything a saved session keeps of this tab."""
+        return self.options() | {"left_metric": self.left_metric.currentData()}
+
+    def set_options(self, options: dict) -> None:
+        """Show saved settings (the keys of `settings()`); keys that are absent keep what is shown."""
+        if "images" in options:
+            self.images.setCurrentText(str(options["images"]))
+        if "resolutions" in options:
+            self.resolutions.setText(str(options["resolutions"]))
+        if "steps" in options:
+            self.steps.setValue(int(options["steps"]))
+        for combo, key in ((self.attack, "attack"), (self.condition, "condition"), (self.models, "models"),
+                           (self.left_metric, "left_metric")):
+            index = combo.findData(options.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
 
     def set_busy(self, busy: bool) -> None:
         self.run.setEnabled(not busy)

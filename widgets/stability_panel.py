@@ -315,6 +315,23 @@ class StabilityPanel(QWidget):
             "points_stripes": self.points_stripes.value(),
         }
 
+    def set_options(self, options: dict) -> None:
+        """Show saved settings (the keys of `options()`); keys that are absent keep what is shown."""
+        for edit, key in ((self.stripes, "stripes"), (self.dims, "dims"), (self.point_counts, "point_counts")):
+            if key in options:
+                edit.setText(str(options[key]))
+        for box, key in ((self.train_points, "train_points"), (self.test_points, "test_points"),
+                         (self.width_box, "width"), (self.depth_box, "depth"), (self.seeds, "seeds"),
+                         (self.steps, "train_steps"), (self.points_stripes, "points_stripes")):
+            if key in options:
+                box.setValue(int(options[key]))
+        if "learning_rate" in options:
+            self.learning_rate.setValue(float(options["learning_rate"]))
+        for combo, key in ((self.norm, "norm"), (self.sweep, "sweep")):
+            index = combo.findData(options.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
     def axis(self) -> tuple[str, int | None]:
         """('stripes' or 'dim', the value of the other parameter or None)."""
         return self.x_axis.currentData(), self.fixed_value.currentData()

@@ -34,10 +34,22 @@ class TaskProgress(QWidget):
         unit = f" {self.unit}" if self.unit else ""
         self.eta.setText(f"done: {self._total}/{self._total}{unit}" if self._total > 0 else "done")
 
+    def stop(self, word: str = "stopped") -> None:
+        """The task ended without its result (`word`: 'cancelled', 'stopped'): how far it got, when it
+        counted, never '0/0' and never the 'working…' or time left of a task still under way. Nothing
+        changes when no task was under way (a refusal before the start)."""
+        if not self._busy:
+            return
+        self.set_busy(False)
+        unit = f" {self.unit}" if self.unit else ""
+        self.eta.setText(f"{word} at {self.bar.value()}/{self._total}{unit}" if self._total > 0 else word)
+
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.cancel.setEnabled(busy)
         if busy:
+            self._total = 0  # a new task: the last one's count is not this one's
+            self.bar.setMaximum(1)
             self.bar.setValue(0)
             self.eta.setText("starting…")
 

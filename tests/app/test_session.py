@@ -9,12 +9,14 @@ import pytest
 
 from advlens.engine.config import AttackConfig, RunConfig
 from advlens.session_file import MAX_SESSION_BYTES, Session, SessionError, load_session, save_session
+from advlens.tab_settings import AnalysisSettings, ResolutionSettings, StabilitySettings
 
 WAIT = 180_000  # ms: a bound for a stuck test, never a synchronisation
 
 
 def session_text(**changes) -> str:
-    data = json.loads(Session(RunConfig(attack=AttackConfig(attack="fgsm", eps=4 / 255)), "analysis").to_json())
+    data = json.loads(Session(RunConfig(attack=AttackConfig(attack="fgsm", eps=4 / 255)), "analysis",
+                              AnalysisSettings(), ResolutionSettings(), StabilitySettings()).to_json())
     for path, value in changes.items():
         node = data
         *parents, last = path.split(".")
@@ -51,6 +53,25 @@ def test_a_session_round_trips_through_its_json(tmp_path):
     (session_text(**{"config.model": {"__class__": "x"}}), "'model' must be text"),
     (session_text(**{"config.attack.params": {"decay": "x"}}), "params"),
     (session_text(**{"config.extra": 1}), "unknown run settings"),
+    (session_text(analysis=[1]), "'analysis' must be an object"),
+    (session_text(**{"analysis.count": 0}), "'analysis.count' must be between 1 and 5000"),
+    (session_text(**{"analysis.resolution": 33}), "'analysis.resolution' must be one of"),
+    (session_text(**{"analysis.minimal_attack": "os.system"}), "'analysis.minimal_attack' must be one of"),
+    (session_text(**{"analysis.eps_range": "1e999:x"}), "'analysis.eps_range'"),
+    (session_text(**{"analysis.unchecked": [{"a": 1}]}), "'analysis.unchecked' must be a list"),
+    (session_text(**{"analysis.run": "now"}), "unknown analysis settings: run"),
+    (session_text(**{"resolution.attack": "cw"}), "'resolution.attack' must be one of"),
+    (session_text(**{"resolution.steps": 10**9}), "'resolution.steps' must be between"),
+    (session_text(**{"resolution.resolutions": "16"}), "'resolution.resolutions'"),
+    (session_text(**{"resolution.resolutions": "16,x"}), "'resolution.resolutions' must be whole numbers"),
+    (session_text(**{"resolution.left_metric": "linf"}), "'resolution.left_metric' must be one of"),
+    (session_text(**{"stability.width": 5000}), "'stability.width' must be between 1 and 1024"),
+    (session_text(**{"stability.seeds": True}), "'stability.seeds' must not be true or false"),
+    (session_text(**{"stability.learning_rate": float("nan")}), "'stability.learning_rate' must be a finite"),
+    (session_text(**{"stability.learning_rate": "0.1"}), "'stability.learning_rate' must be a finite"),
+    (session_text(**{"stability.stripes": "1,2"}), "stripes K must be between 2 and 4096"),
+    (session_text(**{"stability.dims": "a,b"}), "dimensions d: expected whole numbers"),
+    (session_text(**{"stability.norm": "l1"}), "'stability.norm' must be one of"),
 ])
 def test_a_damaged_or_hostile_session_is_one_line(tmp_path, text, says):
     path = tmp_path / "bad.json"
@@ -59,6 +80,34 @@ def test_a_damaged_or_hostile_session_is_one_line(tmp_path, text, says):
         load_session(path)
     message = str(caught.value)
     assert says in message and "\n" not in message and message.startswith("bad.json")
+
+
+def test_the_tabs_settings_round_trip_and_an_old_session_still_opens(tmp_path):
+    session = Session(RunConfig(), "stability",
+                      AnalysisSettings(source="folder", count=9, folder=str(tmp_path), resolution=64,
+                                       eps_range="0:8:2/255", minimal_attack="cw", minimal_norm="linf",
+                                       unchecked=["bundled:demo-wide"]),
+                      ResolutionSettings(images="sample:heart", resolutions="16,32", attack="deepfool", steps=40,
+                                         condition="nearest-upsampled", models="per-resolution",
+                                         left_metric="margin_grad_l1"),
+                      StabilitySettings(stripes="2:16", dims="2,8", train_points=300, test_points=200, width=8,
+                                        depth=3, seeds=2, train_steps=500, learning_rate=0.005, norm="linf",
+                                        sweep="points", point_counts="100,200", points_stripes=8))
+    path = save_session(session, tmp_path / "s.json")
+    assert json.loads(path.read_text())["version"] == 2
+    assert load_session(path) == session
+    old = json.loads(path.read_text())
+    for key in ("analysis", "resolution", "stability"):
+        del old[key]
+    old["version"] = 1
+    path.write_text(json.dumps(old))
+    opened = load_session(path)
+    assert (opened.analysis, opened.resolution, opened.stability) == (None, None, None)
+    assert opened.tab == "stability"
+    partial = json.loads(session_text())
+    partial["stability"] = {"width": 64}  # a field missing from a tab keeps that field's default
+    path.write_text(json.dumps(partial))
+    assert load_session(path).stability == StabilitySettings(width=64)
 
 
 def test_a_session_that_is_not_a_small_regular_file_is_refused(tmp_path):
@@ -225,6 +274,7 @@ def test_a_start_restores_the_session_the_last_close_saved(qtbot, tmp_path, monk
     first.state.load_image("sample:ring")
     qtbot.waitUntil(lambda: first.state.image_key == "sample:ring" and _ready(first), timeout=WAIT)
     first.controls.set_config({"attack": "apgd-ce", "norm": "l2", "eps": 0.5, "seed": 11})
+    first.stability_panel.width_box.setValue(8)
     first.tabs.setCurrentIndex(1)
     first.close()
     assert default_session_path() == tmp_path / "last-session.json"
@@ -236,6 +286,8 @@ def test_a_start_restores_the_session_the_last_close_saved(qtbot, tmp_path, monk
     shown = second.controls.config()
     assert (shown["norm"], shown["eps"], shown["seed"]) == ("l2", 0.5, 11)
     assert second.state.image_key == "sample:ring" and second.tabs.tabText(second.tabs.currentIndex()) == "Analysis"
+    assert "stability" not in second._built_tabs  # noqa: SLF001 - restored for it, and built only now:
+    assert second.stability_panel.width_box.value() == 8
     second.close()
 
     default_session_path().write_bytes(b"\x00garbage")
@@ -257,3 +309,186 @@ def test_a_session_never_opens_a_model_with_trust(qtbot, main_window, tmp_path, 
     path.write_text(session_text(**{"config.model": str(pickle)}))
     assert w.sessions.open(path)
     assert calls == [((str(pickle),), {})]
+
+
+# ---------------------------------------------------------------------------------------- the tabs' settings
+ANALYSIS = {"count": 7, "resolution": 64, "eps_range": "0:8:2/255", "minimal_attack": "deepfool",
+            "minimal_norm": "linf"}
+RESOLUTION = {"images": "sample:heart", "resolutions": "16,32,64", "attack": "deepfool", "steps": 40,
+              "condition": "nearest-upsampled", "models": "per-resolution", "left_metric": "rms"}
+STABILITY = {"stripes": "2,4,16", "dims": "2,8", "train_points": 300, "test_points": 200, "width": 8, "depth": 3,
+             "seeds": 2, "train_steps": 500, "learning_rate": 0.005, "norm": "linf", "sweep": "points",
+             "point_counts": "100,200", "points_stripes": 8}
+
+
+def _choose(combo, data) -> None:
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)
+
+
+def _set_by_hand(w, folder, monkeypatch) -> str:
+    """Every setting of the three tabs changed through their widgets, as a person would; the transfer model
+    unchecked is returned."""
+    from PySide6.QtWidgets import QFileDialog
+
+    a = w.analysis_panel
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(folder))
+    _choose(a.source, "folder")  # asks for the folder (the dialog above)
+    a.count.setValue(ANALYSIS["count"])
+    a.resolution.setCurrentText(str(ANALYSIS["resolution"]))
+    a.eps_range.setText(ANALYSIS["eps_range"])
+    _choose(a.minimal_attack, ANALYSIS["minimal_attack"])
+    _choose(a.minimal_norm, ANALYSIS["minimal_norm"])
+    keys = a.transfer_models.keys()
+    assert keys, "the bundled models are transfer candidates"
+    a.transfer_models.set_checked(keys[0], False)
+    r = w.resolution_panel
+    r.images.setCurrentText(RESOLUTION["images"])
+    r.resolutions.setText(RESOLUTION["resolutions"])
+    r.steps.setValue(RESOLUTION["steps"])
+    for name in ("attack", "condition", "models", "left_metric"):
+        _choose(getattr(r, name), RESOLUTION[name])
+    s = w.stability_panel
+    s.stripes.setText(STABILITY["stripes"])
+    s.dims.setText(STABILITY["dims"])
+    s.point_counts.setText(STABILITY["point_counts"])
+    for box, name in ((s.train_points, "train_points"), (s.test_points, "test_points"), (s.width_box, "width"),
+                      (s.depth_box, "depth"), (s.seeds, "seeds"), (s.steps, "train_steps"),
+                      (s.points_stripes, "points_stripes"), (s.learning_rate, "learning_rate")):
+        box.setValue(STABILITY[name])
+    _choose(s.norm, STABILITY["norm"])
+    _choose(s.sweep, STABILITY["sweep"])
+    return keys[0]
+
+
+def _shows_what_was_set(w, folder, unchecked) -> None:
+    assert w.analysis_panel.options() == ANALYSIS | {"source": "folder", "folder": str(folder)}
+    assert unchecked not in w.analysis_panel.transfer_models.checked_keys()
+    assert w.analysis_state.choice.unchecked == {unchecked}
+    assert w.resolution_panel.settings() == RESOLUTION
+    assert w.stability_panel.options() == STABILITY
+
+
+def test_every_tabs_settings_come_back_with_the_session(qtbot, main_window, tmp_path, monkeypatch):
+    w = main_window
+    unchecked = _set_by_hand(w, tmp_path, monkeypatch)
+    _shows_what_was_set(w, tmp_path, unchecked)
+    path = tmp_path / "labs.json"
+    assert w.sessions.save(path)
+    saved = json.loads(path.read_text())
+    assert saved["version"] == 2 and saved["stability"]["width"] == 8 and saved["analysis"]["unchecked"] == [unchecked]
+
+    # everything changes again
+    w.analysis_panel.set_options(AnalysisSettings().to_dict())
+    w.analysis_panel.transfer_models.set_checked(unchecked, True)
+    w.resolution_panel.set_options(ResolutionSettings().to_dict())
+    w.stability_panel.set_options(StabilitySettings().to_dict())
+    assert w.stability_panel.options() != STABILITY and w.resolution_panel.settings() != RESOLUTION
+    assert w.analysis_state.choice.unchecked == set()
+
+    assert w.sessions.open(path)
+    _shows_what_was_set(w, tmp_path, unchecked)
+    w.sessions.reset_settings()  # Settings ▸ Reset puts the tabs back to their defaults too
+    assert w.stability_panel.options() == StabilitySettings().to_dict()
+    assert w.resolution_panel.settings() == ResolutionSettings().to_dict()
+    assert w.analysis_state.choice.unchecked == set()
+
+
+def test_settings_for_tabs_not_built_yet_wait_for_them(qtbot, main_window, tmp_path):
+    w = main_window
+    assert not w._built_tabs  # noqa: SLF001 - the fixture's window has opened none of the lazy tabs
+    data = json.loads(session_text(tab="explorer"))
+    data["analysis"] |= ANALYSIS
+    data["resolution"] |= RESOLUTION
+    data["stability"] |= STABILITY
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data))
+    assert w.sessions.open(path)
+    assert not w._built_tabs  # noqa: SLF001 - opening a session builds no tab
+    again = tmp_path / "again.json"
+    assert w.sessions.save(again)  # saved before the tabs exist: what was restored for them is kept
+    saved = json.loads(again.read_text())
+    assert (saved["analysis"], saved["resolution"], saved["stability"]) == \
+        (data["analysis"], data["resolution"], data["stability"])
+    w.tabs.setCurrentIndex(3)  # opening the Stability lab builds it, with the session's settings
+    assert w.stability_panel.options() == STABILITY
+    assert w.resolution_panel.settings() == RESOLUTION
+    assert w.analysis_panel.options() | {"unchecked": []} == AnalysisSettings().to_dict() | ANALYSIS
+    assert w.sessions.current_session().stability == StabilitySettings(**STABILITY)
+
+
+def test_an_old_session_opens_and_the_tabs_keep_their_settings(qtbot, main_window, tmp_path):
+    w = main_window
+    w.stability_panel.width_box.setValue(8)
+    w.resolution_panel.steps.setValue(40)
+    data = json.loads(session_text())
+    for key in ("analysis", "resolution", "stability"):
+        del data[key]
+    data["version"] = 1
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    assert w.sessions.open(path)
+    qtbot.waitUntil(lambda: w.controls.config()["attack"] == "fgsm", timeout=WAIT)
+    assert w.stability_panel.width_box.value() == 8 and w.resolution_panel.steps.value() == 40
+    assert w.tabs.tabText(w.tabs.currentIndex()) == "Analysis"
+
+
+def test_a_session_with_a_bad_lab_field_is_refused_in_one_line(qtbot, main_window, tmp_path):
+    w = main_window
+    w.stability_panel.seeds.setValue(5)
+    before = w.state.config.to_dict()
+    path = tmp_path / "bad.json"
+    path.write_text(session_text(**{"stability.width": 5000, "resolution.steps": 40}))
+    assert not w.sessions.open(path)
+    message = w.statusBar().currentMessage()
+    assert "'stability.width' must be between 1 and 1024" in message and "\n" not in message
+    assert w.stability_panel.seeds.value() == 5 and w.resolution_panel.steps.value() == 100  # nothing applied
+    assert w.state.config.to_dict() == before
+    assert not w.sessions.restore_last(path)
+    assert "last session was not restored" in w.statusBar().currentMessage()
+    good = tmp_path / "good.json"
+    good.write_text(session_text(**{"stability.width": 32}))
+    assert w.sessions.open(good)  # and the app goes on
+    assert w.stability_panel.width_box.value() == 32
+
+
+def test_the_tab_settings_match_their_panels(qtbot):
+    """The defaults and ranges a session checks are the panels' own (tab_settings.py keeps a copy: Qt-free)."""
+    from advlens.tab_settings import ANALYSIS_RESOLUTIONS, LEFT_METRICS, RESOLUTION_RULES, STABILITY_RULES
+    from advlens.widgets.analysis_panel import AnalysisPanel
+    from advlens.widgets.resolution_panel import ResolutionPanel
+    from advlens.widgets.stability_panel import StabilityPanel
+
+    analysis, resolution, stability = AnalysisPanel(), ResolutionPanel(), StabilityPanel()
+    for panel in (analysis, resolution, stability):
+        qtbot.addWidget(panel)
+    assert analysis.options() | {"unchecked": []} == AnalysisSettings().to_dict()
+    assert resolution.settings() == ResolutionSettings().to_dict()
+    assert stability.options() == StabilitySettings().to_dict()
+    assert tuple(int(analysis.resolution.itemText(i)) for i in range(analysis.resolution.count())) == \
+        ANALYSIS_RESOLUTIONS
+    assert (analysis.count.minimum(), analysis.count.maximum()) == (1, 5000)
+    assert tuple(resolution.left_metric.itemData(i) for i in range(resolution.left_metric.count())) == LEFT_METRICS
+    assert (resolution.steps.minimum(), resolution.steps.maximum()) == tuple(RESOLUTION_RULES["steps"])
+    boxes = {"train_points": stability.train_points, "test_points": stability.test_points,
+             "width": stability.width_box, "depth": stability.depth_box, "seeds": stability.seeds,
+             "train_steps": stability.steps, "points_stripes": stability.points_stripes,
+             "learning_rate": stability.learning_rate}
+    for name, box in boxes.items():
+        assert (box.minimum(), box.maximum()) == tuple(STABILITY_RULES[name]), name
+
+
+def test_a_tab_holding_a_typo_is_left_out_and_the_rest_is_saved(qtbot, main_window, tmp_path):
+    """A setting the session could not read back (a list of sizes with a typo) would make the whole file
+    unreadable at the next start: that tab is left out, and it keeps its settings when the file is opened."""
+    w = main_window
+    w.stability_panel.stripes.setText("2,4,x")
+    w.resolution_panel.steps.setValue(40)
+    path = tmp_path / "typo.json"
+    assert w.sessions.save(path)
+    saved = json.loads(path.read_text())
+    assert "stability" not in saved and saved["resolution"]["steps"] == 40
+    w.resolution_panel.steps.setValue(100)
+    assert w.sessions.open(path)
+    assert w.resolution_panel.steps.value() == 40 and w.stability_panel.stripes.text() == "2,4,x"

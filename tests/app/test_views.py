@@ -217,3 +217,14 @@ def test_wheel_zoom_pans_all_four_panes_together_and_the_pixel_under_the_pointer
     assert all(pane.marker.isVisible() for pane in panes)
     QTest.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=centre)
     qtbot.waitUntil(lambda: panes[0].view.viewRect().width() >= 0.99 * whole[0].width(), timeout=5_000)
+
+
+def test_choosing_the_resolution_labs_left_plot_asks_for_a_redraw(qtbot):
+    """The combo box's signal once named a signal that does not exist (`left_metricChanged`): every change of
+    the left plot raised in the slot and the plot stayed as it was."""
+    from advlens.widgets.resolution_panel import ResolutionPanel
+
+    panel = ResolutionPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.metricChanged, timeout=1000):
+        panel.left_metric.setCurrentIndex(panel.left_metric.findData("rms"))
