@@ -8,7 +8,7 @@ import sys
 
 from advlens.engine.labs.resolution import ResolutionLabConfig
 
-BUNDLED = {16: (0, 1), 32: (0, 1), 64: (0,)}  # the control models that ship (test_resolution_control.py)
+BUNDLED = {size: (0, 1) for size in (16, 32, 64, 128)}  # the control models that ship (test_resolution_control.py)
 
 
 def test_cli_per_resolution_models_json_round_trip(tmp_path):
