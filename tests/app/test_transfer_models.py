@@ -131,19 +131,23 @@ def test_run_is_disabled_with_no_other_model_checked(qtbot, main_window, monkeyp
     assert button.isEnabled() and not panel.transfer_models.note.text()
 
 
-def test_a_trusted_pickle_added_for_transfer_runs_in_the_table(qtbot, main_window, demo_model, tmp_path,
-                                                              monkeypatch):
-    """The trust warning of File ▸ Open model, for an added file: ticked, the file is in the table (the
-    Explorer's model stays), and the engine uses the copy it loaded with trust."""
-    w = main_window
-    panel, state = _analysis(w)
-    path = tmp_path / "full.pt"
+def _add_full_pickle(qtbot, w, panel, demo_model, path, monkeypatch) -> None:
+    """A whole pickled network with its card, added with "Add a model file…": the trust warning is up."""
     torch.save(demo_model.network, path)
     path.with_suffix(".json").write_text(json.dumps({"name": "full", "labels": list(demo_model.labels),
                                                      "mean": demo_model.card.mean, "std": demo_model.card.std}))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kw: (str(path), "")))
     qtbot.mouseClick(panel.transfer_models.add_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.trust_dialog is not None, timeout=READY_MS)
+
+
+def test_a_trusted_pickle_added_for_transfer_runs_in_the_table(qtbot, main_window, demo_model, tmp_path,
+                                                              monkeypatch):
+    """The trust warning of File ▸ Open model, for an added file: ticked, the file is in the table (the
+    Explorer's model stays), and the engine uses the copy it loaded with trust."""
+    w = main_window
+    panel, state = _analysis(w)
+    _add_full_pickle(qtbot, w, panel, demo_model, tmp_path / "full.pt", monkeypatch)
     dialog = w.trust_dialog
     dialog.checkbox.setChecked(True)
     qtbot.mouseClick(dialog.load_button, Qt.MouseButton.LeftButton)
@@ -187,13 +191,7 @@ def test_a_refused_added_file_opened_later_in_the_explorer_is_the_explorers(qtbo
     file later asks again, and the answer loads it in the Explorer, not as a transfer model."""
     w = main_window
     panel, _state = _analysis(w)
-    path = tmp_path / "full.pt"
-    torch.save(demo_model.network, path)
-    path.with_suffix(".json").write_text(json.dumps({"name": "full", "labels": list(demo_model.labels),
-                                                     "mean": demo_model.card.mean, "std": demo_model.card.std}))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kw: (str(path), "")))
-    qtbot.mouseClick(panel.transfer_models.add_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: w.trust_dialog is not None, timeout=READY_MS)
+    _add_full_pickle(qtbot, w, panel, demo_model, tmp_path / "full.pt", monkeypatch)
     qtbot.mouseClick(w.trust_dialog.buttons.button(w.trust_dialog.buttons.StandardButton.Cancel),
                      Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.trust_dialog is None)
