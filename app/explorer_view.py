@@ -306,9 +306,7 @@ class ExplorerView(QWidget):
         if texts:
             self._status_at = now
         size = frame.original.shape
-        shown = self._shown_original
-        # by value: each frame of a run carries its own copy of the input (one repaint a frame, ~5% of them)
-        if shown is None or (frame.original is not shown and not np.array_equal(frame.original, shown)):
+        if frame.original is not self._shown_original:
             self.original_pane.set_rgb(frame.original)
             self._shown_original = frame.original
         truth = f" (true: {frame.true_label})" if frame.true_label and frame.true_label != frame.clean_label else ""

@@ -108,8 +108,15 @@ def perturbation_norms(delta: np.ndarray) -> dict[str, float]:
 
 
 def rgb(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float32 from (H, W, C) with C 1 or 3 (a grey input drawn grey)."""
-    image = np.asarray(image, np.float32)
+    """(H, W, 3) float32 from (H, W, C) with C 1 or 3 (a grey input drawn grey).
+
+    A float32 RGB array comes back as itself, so the view can tell an unchanged input by identity: an
+    array unpickled from the engine has an equal but distinct dtype object, for which `np.asarray(image,
+    np.float32)` made a new view on every frame and the original pane was redrawn each time.
+    """
+    image = np.asarray(image)
+    if image.dtype != np.float32:
+        image = image.astype(np.float32)
     return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
 
 
