@@ -8,6 +8,9 @@ comes and goes moves a whole round, not one implementation.
 
 Implementations (untargeted Linf PGD, eps 8/255, step 2/255, 20 steps, random start):
   loop          the reference: the shortest correct hand-written loop
+  loop+eval     the loop plus the two forwards any run needs to say what it did (the clean and the
+                final prediction), which AdvLens makes and torchattacks and Foolbox leave to the caller:
+                the floor for AdvLens, whose record holds both
   advlens       `prepare_job` + `execute`, as the CLI runs it: the telemetry on (every step's metrics,
                 frames at its rate) and the run record built (not saved)
   torchattacks  torchattacks.PGD, when installed
@@ -15,7 +18,9 @@ Implementations (untargeted Linf PGD, eps 8/255, step 2/255, 20 steps, random st
 On a GPU also `advlens --fast` (the step compiled and replayed) at batch 1, and `advlens bf16 + channels
 last` on batches, with the success rate beside fp32's; and a torchvision ResNet-18 (random weights) at
 224 px when torchvision is installed. The memory rows give the peak RSS of a spawned process running the
-`advlens attack` path at 256 px for 20 and for 5,000 steps: flat telemetry means they match.
+`advlens attack` path at 256 px for 20 and for 5,000 steps: flat telemetry means they match. The
+allocator rows time the hand-written loop in two spawned processes, one with glibc's malloc as it comes
+and one with the thresholds the engine sets (`allocator.py`), in alternating rounds.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .allocator import MMAP_THRESHOLD, TRIM_THRESHOLD, set_malloc_thresholds, tune_for_torch
 from .config import AttackConfig, RunConfig
 from .device import device_name, select_device
 from .loaders import load_demo_model
@@ -51,6 +57,16 @@ def hand_written_pgd(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, s
         (grad,) = torch.autograd.grad(loss, x_adv)
         x_adv = x_adv.detach() + ALPHA * grad.sign()
         x_adv = (x + (x_adv - x).clamp(-EPS, EPS)).clamp(0, 1)
+    return x_adv
+
+
+def loop_and_predictions(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> torch.Tensor:
+    """The loop plus the clean and the final prediction (plain no_grad forwards, as a caller writes them)."""
+    with torch.no_grad():
+        model(x)
+    x_adv = hand_written_pgd(model, x, y, steps)
+    with torch.no_grad():
+        model(x_adv)
     return x_adv
 
 
@@ -93,7 +109,8 @@ def _foolbox() -> Callable | None:
 
 def implementations(device: torch.device, batch: int) -> tuple[dict[str, Callable], list[str]]:
     """The implementations timed for one case, the reference first, and why any were left out."""
-    impls: dict[str, Callable] = {REFERENCE: hand_written_pgd, "advlens": _advlens()}
+    impls: dict[str, Callable] = {REFERENCE: hand_written_pgd, "loop+eval": loop_and_predictions,
+                                  "advlens": _advlens()}
     skipped = []
     for name, factory in (("torchattacks", _torchattacks), ("foolbox", _foolbox)):
         run = factory()
@@ -175,6 +192,7 @@ def _memory_probe(size: int, steps: int, threads: int, conn) -> None:
     """In a spawned child: the `advlens attack` path at `size` px for `steps` steps; sends the peak RSS."""
     import resource
 
+    tune_for_torch()  # as the command line does
     torch.set_num_threads(threads)
     config = RunConfig(image="sample:star", resolution=size, device="cpu", attack=AttackConfig(steps=steps))
     record = execute(prepare_job(config))
@@ -199,6 +217,58 @@ def peak_rss_mb(size: int, steps: int, threads: int = 1) -> float:
     return round(peak, 1)
 
 
+def _allocator_worker(system: bool, threads: int, conn) -> None:
+    """In a spawned child: time the hand-written loop on request, with or without the engine's malloc settings."""
+    if not system:  # the engine's thresholds, even where the user opted out of them for this bench's process
+        set_malloc_thresholds(TRIM_THRESHOLD, MMAP_THRESHOLD)
+    torch.set_num_threads(threads)
+    model = load_demo_model(torch.device("cpu"))
+    while (request := conn.recv()) is not None:
+        size, batch, steps = request
+        gen = torch.Generator().manual_seed(0)
+        x = torch.rand(batch, 3, size, size, generator=gen)
+        y = torch.randint(0, model.num_classes, (batch,), generator=gen)
+        hand_written_pgd(model, x, y, 1)  # the first pass allocates whatever either setting keeps
+        start = time.perf_counter()
+        hand_written_pgd(model, x, y, steps)
+        conn.send((time.perf_counter() - start) / steps)
+    conn.close()
+
+
+def allocator_rows(cases: tuple[tuple[int, int], ...], steps: int, rounds: int, threads: int = 1) -> list[dict]:
+    """ms per loop step with glibc's malloc as it comes and as the engine sets it: two spawned processes,
+    the same case asked of each in turn, medians of `rounds`."""
+    ctx = multiprocessing.get_context("spawn")
+    workers = {}
+    try:
+        for name, system in (("system", True), ("engine", False)):
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=_allocator_worker, args=(system, threads, child), daemon=True)
+            process.start()
+            child.close()
+            workers[name] = (process, parent)
+        rows = []
+        for size, batch in cases:
+            seconds: dict[str, list[float]] = {name: [] for name in workers}
+            for _ in range(rounds):
+                for name, (_, conn) in workers.items():
+                    conn.send((size, batch, steps))
+                    seconds[name].append(conn.recv())
+            system_ms, engine_ms = (1000 * statistics.median(seconds[n]) for n in ("system", "engine"))
+            rows.append({"size": size, "batch": batch, "system_ms_per_step": round(system_ms, 2),
+                         "engine_ms_per_step": round(engine_ms, 2), "speedup": round(system_ms / engine_ms, 2)})
+        return rows
+    finally:
+        for process, conn in workers.values():
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+
 def _load() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
@@ -208,19 +278,21 @@ def _load() -> float | None:
 
 def run_bench(device: str = "auto", sizes: tuple[int, ...] = (32, 64, 128), batches: tuple[int, ...] = (1, 64),
               rounds: int = 9, steps: int = STEPS, threads: int = 1, memory: bool = True,
-              memory_size: int = 256, memory_steps: tuple[int, int] = (20, 5000), quick: bool = False,
+              memory_size: int = 256, memory_steps: tuple[int, int] = (20, 5000), allocator: bool = True,
+              allocator_cases: tuple[tuple[int, int], ...] = ((256, 1), (64, 64), (128, 64)), quick: bool = False,
               progress: Callable[[str], None] | None = None) -> dict:
     """Time every implementation on every case, interleaved; see the module docstring."""
     if quick:
         sizes, batches, rounds, steps, memory_size, memory_steps = (16,), (1, 4), 3, 3, 32, (5, 50)
+        allocator_cases = ((16, 4),)
     dev = select_device(device)
     threads_before = torch.get_num_threads()
     torch.set_num_threads(threads)
     result: dict = {
         "device": device_name(dev), "torch": torch.__version__, "python": platform.python_version(),
-        "threads": torch.get_num_threads(), "rounds": rounds, "steps": steps,
+        "threads": torch.get_num_threads(), "rounds": rounds, "steps": steps, "allocator": tune_for_torch(),
         "attack": f"untargeted Linf PGD, eps 8/255, step 2/255, {steps} steps, random start",
-        "load_before": _load(), "cases": [], "skipped": [], "memory": [],
+        "load_before": _load(), "cases": [], "skipped": [], "memory": [], "allocator_rows": [],
     }
     try:
         models, result["skipped"] = _models(dev, sizes)
@@ -244,6 +316,10 @@ def run_bench(device: str = "auto", sizes: tuple[int, ...] = (32, 64, 128), batc
                     progress(f"peak memory: {n} steps at {memory_size} px in a fresh process")
                 result["memory"].append({"size": memory_size, "steps": n,
                                          "peak_rss_mb": peak_rss_mb(memory_size, n, threads)})
+        if allocator and dev.type == "cpu":
+            if progress:
+                progress("malloc: the loop in two fresh processes, glibc's settings vs the engine's")
+            result["allocator_rows"] = allocator_rows(allocator_cases, min(steps, 10), max(3, rounds // 2), threads)
     finally:
         torch.set_num_threads(threads_before)
     result["load_after"] = _load()
@@ -265,7 +341,7 @@ def format_bench(result: dict) -> str:
     lines = [f"AdvLens bench: {result['attack']}",
              f"{result['device']}, torch {result['torch']}, {result['threads']} torch thread(s); "
              f"{result['rounds']} interleaved rounds; load average {result['load_before']} before, "
-             f"{result.get('load_after')} after",
+             f"{result.get('load_after')} after; malloc: {result.get('allocator', 'unknown')}",
              "time / the hand-written loop's in the same round: median (min-max); the loop's own ms/step",
              ""]
     header = f"{'model':18s} {'px':>4s} {'batch':>5s} " + " ".join(f"{n:>20s}" for n in names) + f" {'loop ms/step':>13s}"
@@ -288,6 +364,10 @@ def format_bench(result: dict) -> str:
         ratio = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"] if len(rows) > 1 else math.nan
         lines.append(f"peak RSS of the `advlens attack` path at {rows[0]['size']} px in a fresh process: {text} "
                      f"({ratio:.2f}x)")
+    for row in result.get("allocator_rows", []):
+        lines.append(f"malloc, loop at {row['size']} px batch {row['batch']}: {row['system_ms_per_step']:.2f} ms/step "
+                     f"with glibc's settings, {row['engine_ms_per_step']:.2f} with the engine's "
+                     f"({row['speedup']:.2f}x faster)")
     for reason in result["skipped"]:
         lines.append(f"skipped: {reason}")
     return "\n".join(lines)

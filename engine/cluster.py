@@ -23,7 +23,6 @@ back to the system instead of piling up; see the README for the measured figures
 from __future__ import annotations
 
 import concurrent.futures as cf
-import ctypes
 import logging
 import multiprocessing
 import threading
@@ -35,6 +34,7 @@ import dask
 import distributed
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from .allocator import set_malloc_thresholds
 from .errors import AdvLensError, Cancelled, as_engine_error
 from .executor import Executor, SweepJob, SweepResult, run_job
 from .jobs import JobHandle
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 
 TRIM_THRESHOLD = 64 * 1024 * 1024  # bytes free at the heap's top before glibc returns them (see module doc)
 MMAP_THRESHOLD = 32 * 1024 * 1024  # allocations below this come from the heap, not a fresh zeroed mapping
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc malloc.h)
 CONNECT_TIMEOUT_S = 20
 
 
@@ -70,15 +69,6 @@ def worker_model(source: ModelSource, device: str) -> Model:
 
 def worker_loads() -> int:
     return loads
-
-
-def set_malloc_thresholds(trim: int = TRIM_THRESHOLD, mmap: int = MMAP_THRESHOLD) -> bool:
-    """Set glibc's trim and mmap thresholds in this process (False where there is no glibc)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    return bool(libc.mallopt(M_TRIM_THRESHOLD, int(trim))) and bool(libc.mallopt(M_MMAP_THRESHOLD, int(mmap)))
 
 
 class WorkerSetup(WorkerPlugin):

@@ -106,6 +106,9 @@ def main(conn: Connection, settings: EngineSettings) -> None:
     threads = engine_threads(settings)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     try:
+        from .allocator import tune_for_torch
+
+        tune_for_torch()  # before torch allocates: CPU steps at up to twice the speed (see allocator.py)
         import torch
 
         torch.set_num_threads(threads)

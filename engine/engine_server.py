@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .allocator import tune_for_torch
 from .catalogue import planned_steps
 from .config import RunConfig
 from .device import available_devices, device_name, select_device
@@ -224,7 +225,7 @@ class EngineServer:
                           devices=["auto", *available_devices()], bundled_models=bundled, control_models=controls,
                           model_suffixes=list(loaders.MODEL_SUFFIXES),
                           label_presets={"ImageNet (1000 classes)": loaders.imagenet_labels()}, startup_s=startup_s,
-                          startup_cpu_s=startup_cpu_s)
+                          startup_cpu_s=startup_cpu_s, allocator=tune_for_torch())
 
     # ------------------------------------------------------------------ requests
     def handle(self, request: object) -> None:

@@ -101,6 +101,7 @@ class EngineInfo:
     label_presets: dict[str, list[str]] = field(default_factory=dict)
     startup_s: float = 0.0  # from the process's start to ready (wall clock)
     startup_cpu_s: float = 0.0  # the CPU time that took (the same on a busy machine as on a quiet one)
+    allocator: str = ""  # the malloc settings torch runs with (allocator.tune_for_torch)
 
 
 @dataclass

@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from advlens.gui import run_gui
 
         return run_gui(args if args.command else parser.parse_args(["gui"]))
+    from advlens.engine.allocator import tune_for_torch
     from advlens.engine.errors import AdvLensError, AttackFailed, Cancelled, ModelCardMissing
+
+    tune_for_torch()  # the engine commands run torch in this process (see engine/allocator.py)
 
     try:
         return args.commands[args.command](args)

@@ -31,6 +31,8 @@ def add_parsers(sub) -> dict:
     bench.add_argument("--batches", type=positive_ints, default=[1, 64], help="batch sizes, e.g. 1,64")
     bench.add_argument("--steps", type=positive_int, default=20, help="PGD steps per run")
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory rows")
+    bench.add_argument("--no-allocator", action="store_true",
+                       help="skip the malloc rows (the loop with glibc's settings vs the engine's, in two processes)")
     bench.add_argument("--memory-steps", type=positive_int, default=5000,
                        help="steps of the long peak-memory run at 256 px (beside a 20-step one)")
     bench.add_argument("--gui", action="store_true",
@@ -61,7 +63,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.quick:
         return bench.main(args.device, quick=True, as_json=args.json, memory=not args.no_memory,
-                          threads=args.threads)
+                          allocator=not args.no_allocator, threads=args.threads)
     return bench.main(args.device, as_json=args.json, rounds=args.rounds or 9, threads=args.threads,
                       sizes=tuple(args.sizes), batches=tuple(args.batches), steps=args.steps,
-                      memory=not args.no_memory, memory_steps=(20, args.memory_steps))
+                      memory=not args.no_memory, memory_steps=(20, args.memory_steps),
+                      allocator=not args.no_allocator)

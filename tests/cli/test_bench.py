@@ -21,7 +21,7 @@ def test_every_case_times_every_implementation_against_the_loop_of_its_round(qui
     assert [(c["size"], c["batch"]) for c in quick["cases"]] == [(16, 1), (16, 4)]
     for case in quick["cases"]:
         impls = case["implementations"]
-        assert {REFERENCE, "advlens", "torchattacks", "foolbox"} <= set(impls)  # both are test dependencies
+        assert {REFERENCE, "loop+eval", "advlens", "torchattacks", "foolbox"} <= set(impls)  # both are test dependencies
         assert impls[REFERENCE]["ratio"] == impls[REFERENCE]["ratio_min"] == impls[REFERENCE]["ratio_max"] == 1.0
         for entry in impls.values():
             assert entry["ratio_min"] <= entry["ratio"] <= entry["ratio_max"] and entry["ms_per_step"] > 0
@@ -34,18 +34,27 @@ def test_the_memory_rows_come_from_fresh_processes(quick):
     assert [r["steps"] for r in rows] == [5, 50] and all(r["peak_rss_mb"] > 50 for r in rows)
 
 
+def test_the_malloc_rows_time_the_loop_in_two_fresh_processes(quick):
+    (row,) = quick["allocator_rows"]
+    assert (row["size"], row["batch"]) == (16, 4)
+    assert row["system_ms_per_step"] > 0 and row["engine_ms_per_step"] > 0
+    assert row["speedup"] == pytest.approx(row["system_ms_per_step"] / row["engine_ms_per_step"], rel=0.02)
+    assert quick["allocator"].startswith("glibc mmap and trim thresholds")  # this suite runs on glibc Linux
+
+
 def test_the_table_names_the_method(quick):
     text = format_bench(quick)
     assert "interleaved rounds" in text and "1 torch thread(s)" in text and "median (min-max)" in text
     assert "loop ms/step" in text and "peak RSS" in text and "skipped: GPU rows" in text
+    assert "malloc: glibc mmap and trim thresholds 256 MiB" in text and "with the engine's" in text
 
 
 def test_the_command_prints_json():
     result = subprocess.run([sys.executable, "-m", "advlens", "bench", "--quick", "--json", "--no-memory",
-                             "--device", "cpu"], capture_output=True, text=True, timeout=600)
+                             "--no-allocator", "--device", "cpu"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["memory"] == [] and len(data["cases"]) == 2 and data["threads"] == 1
+    assert data["memory"] == data["allocator_rows"] == [] and len(data["cases"]) == 2 and data["threads"] == 1
 
 
 def test_a_bad_count_is_one_line_and_exit_2():

@@ -69,6 +69,7 @@ def test_the_engine_says_what_it_offers_and_leaves_a_core_to_the_gui(engine):
     info = engine.info
     assert info.pid == engine.pid != os.getpid()
     assert info.threads == 1  # as set; unset it is every core but one, at least one
+    assert info.allocator.startswith("glibc mmap and trim thresholds")  # set before torch allocated (Linux)
     assert "shapes-cnn" in [name for name, _ in info.bundled_models] and ".safetensors" in info.model_suffixes
     from advlens.engine.engine_process import engine_threads
 
