@@ -7,8 +7,12 @@ attack step pays again for page faults on memory the kernel zeroes first (it sho
 Fixed, larger thresholds keep that memory in the process for the next step. Measured on this project's
 2-core machine (one torch thread, demo CNN, 20-step PGD, ms per step, default -> tuned): 64 px batch 64
 105 -> 78; 128 px batch 64 783 -> 312-446; 256 px batch 1 27 -> 18-20; batch-1 steps at 64 px, whose
-activations are small, do not change. Peak memory moved by under a quarter (the heap keeps up to
-`TRIM_THRESHOLD` free bytes instead of returning them).
+activations are small, do not change. A run's peak memory is the same (what the bench's memory rows
+show); between the steps of a run the heap keeps what it freed.
+
+What a run kept is handed back when it ends: the engine process calls `release_free_memory` (glibc's
+`malloc_trim`) once no job is left running, so an idle engine is as small as with glibc's settings
+while a run keeps its pages from step to step.
 
 Called by the engine process and by the command line's engine commands before torch allocates;
 `ADVLENS_MALLOC=system` keeps glibc's own settings. Elsewhere (macOS, Windows, musl) it does nothing.
@@ -48,3 +52,13 @@ def tune_for_torch() -> str:
         else:
             _applied = "the platform's default (no glibc)"
     return _applied
+
+
+def release_free_memory() -> bool:
+    """Hand the heap's free pages back to the system (after a run, with the thresholds set); False if not done."""
+    if _applied is None or not _applied.startswith("glibc mmap"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False

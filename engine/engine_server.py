@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .allocator import tune_for_torch
+from .allocator import release_free_memory, tune_for_torch
 from .catalogue import planned_steps
 from .config import RunConfig
 from .device import available_devices, device_name, select_device
@@ -295,6 +295,10 @@ class EngineServer:
                          round(handle.elapsed(), 4))
         self._send_safely(event, fallback=JobEnded(job_id, "failed", None, "the result could not be sent to the window",
                                                    ErrorInfo("AdvLensError", "the result could not be sent")))
+        with self._lock:
+            idle = not self.live
+        if idle:  # what the run's steps kept for each other goes back to the system (allocator.py)
+            release_free_memory()
 
     def _send_safely(self, event: object, fallback: object) -> None:
         try:

@@ -42,6 +42,15 @@ def test_the_malloc_rows_time_the_loop_in_two_fresh_processes(quick):
     assert quick["allocator"].startswith("glibc mmap and trim thresholds")  # this suite runs on glibc Linux
 
 
+def test_the_memory_probe_counts_its_own_pages_not_its_parents():
+    import torch
+
+    from advlens.engine.bench import peak_rss_mb
+
+    held = torch.ones(150_000_000)  # 600 MB in this process when the probe is spawned
+    assert held.sum() > 0 and peak_rss_mb(32, 3) < 500  # ru_maxrss would carry this process's RSS over
+
+
 def test_the_table_names_the_method(quick):
     text = format_bench(quick)
     assert "interleaved rounds" in text and "1 torch thread(s)" in text and "median (min-max)" in text

@@ -36,3 +36,16 @@ def test_the_command_line_sets_them_for_its_engine_commands():  # the engine pro
             "print(allocator._applied, file=sys.stderr); sys.exit(rc)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "glibc mmap and trim thresholds" in out.stderr.splitlines()[-1]
+
+
+def test_an_idle_engine_hands_what_a_run_kept_back():
+    code = ("import torch\nfrom advlens.engine.allocator import release_free_memory, tune_for_torch\n"
+            "def rss():\n    return int(open('/proc/self/statm').read().split()[1]) * 4096 >> 20\n"
+            "print(release_free_memory())\n"  # nothing to hand back before the thresholds are set: not done
+            "tune_for_torch()\nx = [torch.ones(1_000_000) for _ in range(50)]\nsmall = torch.ones(10)\n"
+            "del x\nkept = rss()\nprint(release_free_memory(), kept - rss())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    before, after = out.stdout.splitlines()
+    done, freed = after.split()
+    assert before == "False" and done == "True" and int(freed) > 150  # of the 200 MB freed but kept (under the trim threshold)
