@@ -28,6 +28,7 @@ TRIM_THRESHOLD = 256 * 1024 * 1024  # free bytes at the heap's top that glibc ke
 MMAP_THRESHOLD = 256 * 1024 * 1024  # allocations below this come from the heap, not a fresh zeroed mapping
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc malloc.h)
 OPT_OUT = "ADVLENS_MALLOC"  # set to "system" to leave malloc as glibc configures it
+TUNED = f"glibc mmap and trim thresholds {MMAP_THRESHOLD >> 20} MiB"  # what `tune_for_torch` says when it set them
 
 _applied: str | None = None  # what `tune_for_torch` did in this process, for the bench's header
 
@@ -48,7 +49,7 @@ def tune_for_torch() -> str:
         if os.environ.get(OPT_OUT, "").strip().lower() == "system":
             _applied = f"glibc defaults ({OPT_OUT}=system)"
         elif set_malloc_thresholds(TRIM_THRESHOLD, MMAP_THRESHOLD):
-            _applied = f"glibc mmap and trim thresholds {MMAP_THRESHOLD >> 20} MiB"
+            _applied = TUNED
         else:
             _applied = "the platform's default (no glibc)"
     return _applied
@@ -56,7 +57,7 @@ def tune_for_torch() -> str:
 
 def release_free_memory() -> bool:
     """Hand the heap's free pages back to the system (after a run, with the thresholds set); False if not done."""
-    if _applied is None or not _applied.startswith("glibc mmap"):
+    if _applied != TUNED:
         return False
     try:
         return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))

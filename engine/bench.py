@@ -188,7 +188,7 @@ def _time_case(impls: dict[str, Callable], model, x, y, steps: int, rounds: int,
     return out
 
 
-def _peak_rss_mib(resource) -> float:
+def _peak_rss_mib() -> float:
     """This process's own peak RSS. On Linux `ru_maxrss` also counts the parent's RSS at the fork before
     the spawn's exec (the kernel carries the old memory's high-water mark over), so a child of a bench
     that already held a gigabyte would report a gigabyte; /proc's VmHWM belongs to this process alone."""
@@ -199,18 +199,18 @@ def _peak_rss_mib(resource) -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _memory_probe(size: int, steps: int, threads: int, conn) -> None:
     """In a spawned child: the `advlens attack` path at `size` px for `steps` steps; sends the peak RSS."""
-    import resource
-
     tune_for_torch()  # as the command line does
     torch.set_num_threads(threads)
     config = RunConfig(image="sample:star", resolution=size, device="cpu", attack=AttackConfig(steps=steps))
     record = execute(prepare_job(config))
-    conn.send((_peak_rss_mib(resource), record.steps_run))
+    conn.send((_peak_rss_mib(), record.steps_run))
     conn.close()
 
 

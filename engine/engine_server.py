@@ -282,6 +282,7 @@ class EngineServer:
     def _ended(self, job_id: int, handle: JobHandle) -> None:
         with self._lock:
             self.live.pop(job_id, None)
+            idle = not self.live
             self._reported.pop(job_id, None)
             released = job_id in self._release_when_done
             self._release_when_done.discard(job_id)
@@ -295,8 +296,6 @@ class EngineServer:
                          round(handle.elapsed(), 4))
         self._send_safely(event, fallback=JobEnded(job_id, "failed", None, "the result could not be sent to the window",
                                                    ErrorInfo("AdvLensError", "the result could not be sent")))
-        with self._lock:
-            idle = not self.live
         if idle:  # what the run's steps kept for each other goes back to the system (allocator.py)
             release_free_memory()
 
