@@ -34,6 +34,7 @@ from advlens.engine.units import format_budget
 from advlens.frames import Frame
 from advlens.run_records import outcome_text
 from advlens.state import ExplorerState
+from advlens.widgets.banner import SteadyBanner
 from advlens.widgets.controls import AttackControls
 from advlens.widgets.diagnostics_strip import DiagnosticsStrip
 from advlens.widgets.gallery import SampleGallery
@@ -78,11 +79,9 @@ class ExplorerView(QWidget):
         self.controls.set_devices(self.state.devices(), self.state.config.device)
         self.controls_column = SideColumn(self.controls, min_chars=34, max_chars=52)
 
-        self.banner = QLabel("Pick an image and press Run")
+        self.banner = SteadyBanner("Pick an image and press Run")  # two lines' room: a rewrap moves nothing
         self.banner.setObjectName("banner")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.banner.setWordWrap(True)
-        self.banner.setMinimumWidth(10)
 
         self.original_pane = ImagePane("Original", "The image as the model sees it, at the chosen resolution.\n"
                                        + PANE_MOUSE_TIP)

@@ -43,3 +43,31 @@ class BannerArea(QScrollArea):
         super().resizeEvent(event)
         if event.oldSize().width() != event.size().width():
             self.updateGeometry()  # the text wraps to another number of lines
+
+
+class SteadyBanner(QLabel):
+    """A word-wrapped headline that always keeps room for `lines` lines of its font.
+
+    During a run its text changes a few times a second, and a text one line longer or shorter used to
+    change its height: the panes under it jumped by a line as the audience watched, and every jump
+    re-laid out the window and redrew every plot axis (measured: four jumps a run at 1400 px, each
+    regenerating ten axes). Holding the height makes those changes repaint the label alone; a text that
+    needs more lines still grows it (the room is a minimum). It follows font changes (themes, demo mode).
+    """
+
+    def __init__(self, text: str = "", lines: int = 2, parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.lines = lines
+        self.setWordWrap(True)
+        self.setMinimumWidth(10)
+        self._hold_room()
+
+    def _hold_room(self) -> None:
+        margins = self.contentsMargins()
+        line = self.fontMetrics().lineSpacing() + 1  # Qt's text layout adds a pixel of leading per line
+        self.setMinimumHeight(line * self.lines + margins.top() + margins.bottom())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._hold_room()
