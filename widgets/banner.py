@@ -7,6 +7,16 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QWidget
 
 
+def room_for_lines(label: QLabel, lines: int, leading: int = 0) -> int:
+    """Height in pixels that `lines` lines of `label`'s own font take, with its contents margins.
+
+    One helper so the scrolling banner's cap and the steady banner's hold measure a line alike; `leading`
+    is the pixel Qt's text layout adds per line where the room must fit the text exactly.
+    """
+    margins = label.contentsMargins()
+    return (label.fontMetrics().lineSpacing() + leading) * lines + margins.top() + margins.bottom()
+
+
 class BannerArea(QScrollArea):
     """Holds `label` (word-wrapped); as tall as its text, but at most `max_lines` lines of the label's font."""
 
@@ -24,15 +34,14 @@ class BannerArea(QScrollArea):
         label.installEventFilter(self)
 
     def _cap(self) -> int:
-        margins = self.label.contentsMargins()
-        return self.label.fontMetrics().lineSpacing() * self.max_lines + margins.top() + margins.bottom() + 20
+        return room_for_lines(self.label, self.max_lines) + 20
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         width = max(self.viewport().width(), 100)
         return QSize(width, min(self.label.heightForWidth(width) + 2, self._cap()))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(50, min(self.label.fontMetrics().lineSpacing() * 2 + 20, self.sizeHint().height()))
+        return QSize(50, min(room_for_lines(self.label, 2) + 20, self.sizeHint().height()))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() in (QEvent.Type.LayoutRequest, QEvent.Type.FontChange, QEvent.Type.StyleChange):
@@ -51,8 +60,9 @@ class SteadyBanner(QLabel):
     During a run its text changes a few times a second, and a text one line longer or shorter used to
     change its height: the panes under it jumped by a line as the audience watched, and every jump
     re-laid out the window and redrew every plot axis (measured: four jumps a run at 1400 px, each
-    regenerating ten axes). Holding the height makes those changes repaint the label alone; a text that
-    needs more lines still grows it (the room is a minimum). It follows font changes (themes, demo mode).
+    regenerating ten axes). With the height held, a new text still asks the window's layout to look again,
+    but nothing under the banner moves or resizes, so no pane re-lays out and no axis regenerates; a text
+    that needs more lines still grows it (the room is a minimum). It follows font changes (themes, demo mode).
     """
 
     def __init__(self, text: str = "", lines: int = 2, parent: QWidget | None = None):
@@ -63,9 +73,7 @@ class SteadyBanner(QLabel):
         self._hold_room()
 
     def _hold_room(self) -> None:
-        margins = self.contentsMargins()
-        line = self.fontMetrics().lineSpacing() + 1  # Qt's text layout adds a pixel of leading per line
-        self.setMinimumHeight(line * self.lines + margins.top() + margins.bottom())
+        self.setMinimumHeight(room_for_lines(self, self.lines, leading=1))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)

@@ -27,24 +27,23 @@ def _shown(qtbot, banner: QLabel) -> tuple[QWidget, QWidget]:
     return page, below
 
 
-def _settled(qtbot, page: QWidget) -> None:
-    page.layout().activate()
-    qtbot.waitUntil(lambda: not page.layout().isEmpty())
+def _settled(page: QWidget) -> None:
+    page.layout().activate()  # synchronous: the layout sets every child's geometry before it returns
 
 
 def test_a_text_one_line_longer_moves_nothing_below(qtbot):
     banner = SteadyBanner(ONE_LINE)
     page, below = _shown(qtbot, banner)
-    _settled(qtbot, page)
+    _settled(page)
     top, height = below.y(), banner.height()
     room = banner.contentsRect().width()
     advance = banner.fontMetrics().horizontalAdvance
     assert advance(ONE_LINE) < room < advance(TWO_LINES) < 1.8 * room  # one line, then two
     banner.setText(TWO_LINES)
-    _settled(qtbot, page)
+    _settled(page)
     assert (below.y(), banner.height()) == (top, height)
     banner.setText(ONE_LINE)
-    _settled(qtbot, page)
+    _settled(page)
     assert (below.y(), banner.height()) == (top, height)
 
 
@@ -53,20 +52,20 @@ def test_a_plain_wrapped_label_would_move_what_is_below(qtbot):
     label = QLabel(ONE_LINE)
     label.setWordWrap(True)
     page, below = _shown(qtbot, label)
-    _settled(qtbot, page)
+    _settled(page)
     top = below.y()
     label.setText(TWO_LINES)
-    _settled(qtbot, page)
+    _settled(page)
     assert below.y() > top
 
 
 def test_a_longer_text_still_gets_its_lines_and_a_bigger_font_more_room(qtbot):
     banner = SteadyBanner(ONE_LINE)
     page, _ = _shown(qtbot, banner)
-    _settled(qtbot, page)
+    _settled(page)
     room = banner.minimumHeight()
     banner.setText(" ".join([TWO_LINES] * 3))
-    _settled(qtbot, page)
+    _settled(page)
     assert banner.height() > room  # the room is a minimum, never a clip
     font = QFont(banner.font())
     font.setPointSizeF(font.pointSizeF() * 2)
