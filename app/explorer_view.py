@@ -20,7 +20,6 @@ from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
     QLabel,
     QMenu,
-    QProgressBar,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -34,11 +33,11 @@ from advlens.engine.units import format_budget
 from advlens.frames import Frame
 from advlens.run_records import outcome_text
 from advlens.state import ExplorerState
-from advlens.widgets.banner import SteadyBanner
 from advlens.widgets.controls import AttackControls
 from advlens.widgets.diagnostics_strip import DiagnosticsStrip
 from advlens.widgets.gallery import SampleGallery
 from advlens.widgets.image_pane import DIVERGING_MAP, HEAT_MAP, ImagePane, link_panes
+from advlens.widgets.live_text import LiveLabel, LiveProgressBar
 from advlens.widgets.metric_plots import MetricPlots
 from advlens.widgets.model_card_dialog import ModelCardDialog
 from advlens.widgets.pane_grid import PaneGrid
@@ -79,7 +78,7 @@ class ExplorerView(QWidget):
         self.controls.set_devices(self.state.devices(), self.state.config.device)
         self.controls_column = SideColumn(self.controls, min_chars=34, max_chars=52)
 
-        self.banner = SteadyBanner("Pick an image and press Run")  # two lines' room: a rewrap moves nothing
+        self.banner = LiveLabel("Pick an image and press Run", lines=2, wrap=True)  # a rewrap moves nothing
         self.banner.setObjectName("banner")
         self.banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
@@ -158,10 +157,10 @@ class ExplorerView(QWidget):
         self.main_split.addWidget(right)
         self.main_split.setStretchFactor(1, 1)
 
-        self.progress = QProgressBar()  # the shell puts these three in its status bar
+        self.progress = LiveProgressBar()  # the shell puts these three in its status bar
         self.progress.setMaximumWidth(220)
         self.progress.setFormat("step %v / %m")
-        self.rate_label = QLabel("")
+        self.rate_label = LiveLabel("", width_text="00000 steps/s · 00 fps")
         self.device_label = QLabel("")
 
     def _connect(self) -> None:

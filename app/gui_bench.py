@@ -117,9 +117,11 @@ def measure_in_window(rounds: int, steps64: int, quick: bool) -> dict:
     """The figures that need a live window; runs in a QApplication of its own."""
     from PySide6.QtWidgets import QApplication
 
+    from advlens.gui import create_window, paint_on_the_gui_thread
+
+    paint_on_the_gui_thread()  # as `advlens gui` does
     app = QApplication.instance() or QApplication([])
     from advlens.engine.protocol import AttackRunJob, ImageSource
-    from advlens.gui import create_window
     from advlens.model_library import EXPLORER_KEY
     from advlens.theme import configure_plots
 

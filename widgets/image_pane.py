@@ -13,16 +13,35 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetricsF, QImage
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from .fit_label import FitLabel
+from .live_text import LiveLabel
 from .plot_style import DEFAULT_TEXT_PT, cache_axes, scaled
 
 DIVERGING_MAP = "CET-D1"  # blue - white - red, symmetric around zero
 HEAT_MAP = "inferno"
 COLORBAR_BAR_WIDTH = 10
 PANE_MIN_SIDE = 90
+
+
+class RasterImageItem(pg.ImageItem):
+    """An ImageItem whose picture is handed to Qt in the raster engine's own pixel format.
+
+    Why: pyqtgraph makes an RGB888 image for colours and an Indexed8 one for a colour map, and Qt has no
+    direct scaler for those: every paint fetched and converted each screen pixel through its generic
+    path, split over Qt's thread pool, the GUI thread waiting on the workers. Converted once per new
+    picture (4,096 pixels at 64 px), the paint takes Qt's nearest-neighbour ARGB32 scaler on one thread
+    (measured offscreen, 64 px shown at 300 px: 0.47-0.58 → 0.15-0.22 ms of CPU per paint, all threads;
+    at 224 px shown at 800 px, 2.4 → 0.8 ms), with the same pixels drawn.
+    """
+
+    def render(self) -> None:
+        super().render()
+        native = QImage.Format.Format_ARGB32_Premultiplied
+        if self.qimage is not None and self.qimage.format() != native:
+            self.qimage = self.qimage.convertToFormat(native)
 
 
 class ImagePane(QWidget):
@@ -57,7 +76,7 @@ class ImagePane(QWidget):
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=True)
         self.view.setMenuEnabled(False)
         self.view.setMouseMode(pg.ViewBox.PanMode)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = RasterImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.marker = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)  # the pixel read out, in every linked pane
         marker_pen = pg.mkPen((0, 200, 255), width=2)
@@ -83,11 +102,9 @@ class ImagePane(QWidget):
         cache_axes(self.graphics)
         self._levels: tuple[float, float] | None = None
         layout.addWidget(self.graphics, 1)
-        self.caption = QLabel("")
+        self.caption = LiveLabel("", lines=2, wrap=True)  # changes during a run without re-laying out the pane
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setObjectName("paneCaption")
-        self.caption.setWordWrap(True)
-        self.caption.setMinimumWidth(10)
         layout.addWidget(self.caption)
         self._fit_caption()
         self._shape: tuple[int, ...] | None = None
@@ -157,9 +174,8 @@ class ImagePane(QWidget):
         bar.setFixedHeight(int(bar_height + line * 2.4 + 10))
 
     def _fit_caption(self) -> None:
-        """Two lines for every caption and one title height (room for a small button), so the panes of a row
+        """One title height (room for a small button); every caption holds two lines: the panes of a row
         keep equal pictures."""
-        self.caption.setMinimumHeight(self.caption.fontMetrics().lineSpacing() * 2 + 2)
         height = max(self.title.sizeHint().height(), self.title.fontMetrics().height() + 10)
         for i in range(self.title_row.count()):
             widget = self.title_row.itemAt(i).widget()
