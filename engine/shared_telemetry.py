@@ -27,7 +27,6 @@ segment by name (`unlink_segment`) only when its writer died without doing so.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
@@ -41,7 +40,6 @@ STAGE_BYTES = 96
 HEADER = ("magic", "rows", "frame_seq", "frame_ack", "closed", "pushed")
 FRAME_SCALARS = ("step", "elapsed_s")  # then the metrics of image 0, then top-k probabilities and indices
 DEFAULT_CAPACITY = 8192
-DEFAULT_MAX_FPS = 60.0
 
 
 @dataclass(frozen=True)
@@ -379,18 +377,3 @@ class TelemetryReader:
 
     def close(self) -> None:
         self.shared.close(unlink=False)
-
-
-def frame_clock(max_fps: float = DEFAULT_MAX_FPS):
-    """A callable that is True at most `max_fps` times a second (the writer's 'is a frame due?')."""
-    interval = 1.0 / max_fps
-    state = {"last": -1e9}
-
-    def due(force: bool = False) -> bool:
-        now = time.perf_counter()
-        if force or now - state["last"] >= interval:
-            state["last"] = now
-            return True
-        return False
-
-    return due
