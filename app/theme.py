@@ -21,6 +21,16 @@ QLabel#paneCaption[tone="bad"] {{ color: {bad}; font-weight: 600; }}
 QLabel#paneCaption[tone="good"] {{ color: {good}; font-weight: 600; }}
 QToolBar QToolButton {{ font-size: {title}pt; padding: 4px 10px; }}
 """
+# Fusion outlines a check box in a shade of the window colour: on the dark palette an empty box is a 35-grey
+# square on 45-grey, gone on a projector. An empty box gets a light border there; a ticked one keeps
+# Fusion's own drawing (its tick shows).
+DARK_STYLE = """
+QCheckBox::indicator:unchecked, QGroupBox::indicator:unchecked {
+    border: 1px solid #a0a0a0; border-radius: 2px; background: #1e1e1e; }
+QCheckBox::indicator:unchecked:hover, QGroupBox::indicator:unchecked:hover { border-color: #d0d0d0; }
+QCheckBox::indicator:unchecked:disabled, QGroupBox::indicator:unchecked:disabled {
+    border-color: #5a5a5a; background: #2a2a2a; }
+"""
 
 
 # Full-screen demo mode: widget text, and plot text, ticks and lines (a little more), larger by a factor that
@@ -103,6 +113,6 @@ def apply_theme(app: QApplication) -> None:
         banner=round(size * 1.6), long_banner=round(size * 1.35), title=round(size * 1.25),
         plot_title=round(size * 1.2), caption=round(size * 1.2),
         banner_bg="#333" if dark else "#e8eaf0", fg="#eee" if dark else "#111",
-        bad="#ff6b6b" if dark else "#c62828", good="#66bb6a" if dark else "#2e7d32")
+        bad="#ff6b6b" if dark else "#c62828", good="#66bb6a" if dark else "#2e7d32") + (DARK_STYLE if dark else "")
     if app.styleSheet() != sheet:  # re-polishing every widget is the slow part of a theme switch
         app.setStyleSheet(sheet)

@@ -132,3 +132,35 @@ def test_switching_themes_with_every_tab_drawn_keeps_legends_lines_and_captions(
         assert "0/0" not in w.analysis_panel.task.eta.text()
     finally:
         w.set_theme("system")
+
+
+@pytest.fixture
+def dark_theme():
+    from advlens.theme import _choice, apply_theme, set_choice
+
+    app = QApplication.instance()
+    set_choice("dark")
+    apply_theme(app)
+    yield app
+    set_choice(_choice)
+    apply_theme(app)
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_a_check_box_stands_out_on_the_dark_theme(qtbot, dark_theme, checked):
+    """An empty box's outline (WCAG 3:1 for controls) against the window; a ticked one shows its tick."""
+    from PySide6.QtWidgets import QCheckBox, QStyle, QStyleOptionButton
+
+    box = QCheckBox("Stop when fooled")
+    box.setChecked(checked)
+    qtbot.addWidget(box)
+    box.show()
+    qtbot.waitExposed(box)
+    option = QStyleOptionButton()
+    box.initStyleOption(option)
+    rect = box.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box)
+    image = box.grab().toImage()
+    window = box.palette().color(box.backgroundRole())
+    best = max(contrast(image.pixelColor(x, y), window)
+               for x in range(rect.left(), rect.right() + 1) for y in range(rect.top(), rect.bottom() + 1))
+    assert best >= 3.0, f"the indicator's strongest pixel has contrast {best:.2f} against the window"
