@@ -24,7 +24,7 @@ def paint_on_the_gui_thread() -> None:
 
     Qt's raster painter splits a large fill or image draw over a thread pool of its own (a thread per
     core) and waits for it. During a run every core but one belongs to the engine, so those helpers only
-    take time from the attack, and the GUI thread waits for them to be scheduled (measured under Xvfb,
+    take time from the attack, and the GUI thread waits for them to be scheduled (measured offscreen,
     with the raster-format images: 5.8 → 5.5 ms of GUI-process CPU per drawn frame, and no helper
     threads competing with the engine). A value the person set themselves is left as it is.
     """
