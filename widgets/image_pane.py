@@ -34,8 +34,8 @@ class RasterImageItem(pg.ImageItem):
     path, split over Qt's thread pool, the GUI thread waiting on the workers. Converted once per new
     picture (4,096 pixels at 64 px), the paint takes Qt's nearest-neighbour ARGB32 scaler on one thread
     (measured offscreen, 64 px shown at 300 px: 0.47-0.58 → 0.15-0.22 ms of CPU per paint, all threads;
-    at 224 px shown at 800 px, 2.4 → 0.8 ms). At a whole-number zoom it draws the same pixels; at another,
-    an image pixel's edge may land one screen pixel over (0.09% of the pixels, 224 px on 800).
+    at 224 px shown at 800 px, 2.4 → 0.8 ms). It drew the same pixels at 64 px on 256 and on 300; at 224 px
+    on 800, 0.09% of them differ (an image pixel's edge rounded one screen pixel over).
     """
 
     def render(self) -> None:
