@@ -13,8 +13,6 @@ the label alone.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
@@ -78,7 +76,9 @@ class LiveLabel(QLabel):
             return self.lines
         flags = int(self.alignment()) | Qt.TextFlag.TextWordWrap.value
         height = self.fontMetrics().boundingRect(QRect(0, 0, width, 1 << 20), flags, self._text).height()
-        return max(self.lines, math.ceil(height / max(self.fontMetrics().lineSpacing(), 1)))
+        # n lines measure n line spacings give or take a pixel of leading: round, never ceil (ceil made
+        # every two-line caption ask for three in demo mode's type)
+        return max(self.lines, round(height / max(self.fontMetrics().lineSpacing(), 1)))
 
     def _width_needed(self) -> int:
         if self.wrap:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from advlens.widgets.live_text import LiveLabel, LiveProgressBar
+from advlens.widgets.live_text import LiveLabel, LiveProgressBar, room_for_lines
 
 pytestmark = pytest.mark.gui
 
@@ -134,3 +134,17 @@ def test_a_new_step_is_painted_with_the_next_frame_not_at_once(qtbot, live):
     assert bar.value() == 700
     assert (paints.count == 0) is live  # QProgressBar repaints inside setValue
     qtbot.waitUntil(lambda: paints.count > 0)  # and the live bar with the next paint
+
+
+@pytest.mark.parametrize("points", [9, 12, 14, 18, 24])
+def test_a_two_line_caption_asks_for_two_lines_at_any_size(qtbot, points):
+    """A caption of two short lines holds two lines of room, not three (a demo-mode font once got three,
+    which shrank every picture by a line)."""
+    caption = LiveLabel("star 100%\n64×64 px", lines=2, wrap=True)
+    font = QFont(caption.font())
+    font.setPointSize(points)
+    caption.setFont(font)
+    page, _ = _shown(qtbot, caption)
+    _settled(page)
+    assert caption.rows_needed() == 2
+    assert caption.height() == room_for_lines(caption, 2, leading=1)
