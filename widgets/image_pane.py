@@ -107,7 +107,7 @@ class ImagePane(QWidget):
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setObjectName("paneCaption")
         layout.addWidget(self.caption)
-        self._fit_caption()
+        self._fit_title_row()
         self._shape: tuple[int, ...] | None = None
         self.current: np.ndarray | None = None
         self.zoomed = False  # a person zoomed or panned: resizes keep their view; a double click ends it
@@ -174,9 +174,9 @@ class ImagePane(QWidget):
         bar.axis.setHeight(int(line * 2.4 + 4))
         bar.setFixedHeight(int(bar_height + line * 2.4 + 10))
 
-    def _fit_caption(self) -> None:
-        """One title height (room for a small button); every caption holds two lines: the panes of a row
-        keep equal pictures."""
+    def _fit_title_row(self) -> None:
+        """One title height (room for a small button) for the title and its buttons; with every caption holding
+        two lines (LiveLabel), the panes of a row keep equal pictures."""
         height = max(self.title.sizeHint().height(), self.title.fontMetrics().height() + 10)
         for i in range(self.title_row.count()):
             widget = self.title_row.itemAt(i).widget()
@@ -190,13 +190,13 @@ class ImagePane(QWidget):
     def add_title_button(self, button: QWidget) -> None:
         """A small control at the right of the title (the perturbation pane's view menu)."""
         self.title_row.addWidget(button)
-        self._fit_caption()
+        self._fit_title_row()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             QTimer.singleShot(0, self, self._fit_colorbar)  # after the plots took the new sizes
             QTimer.singleShot(0, self, self._fit_unit)  # the unit's text took the plots' new size too
-            QTimer.singleShot(0, self, self._fit_caption)  # after the style sheet sized the labels
+            QTimer.singleShot(0, self, self._fit_title_row)  # after the style sheet sized the labels
         super().changeEvent(event)
 
     # ------------------------------------------------------------------ data in

@@ -65,17 +65,20 @@ class LiveLabel(QLabel):
         self._fit_rows()
         self.update()
 
-    def rows_needed(self, width: int | None = None) -> int:
-        """Lines the current text takes at `width` (the label's own by default), at least `lines`."""
+    def _flags(self) -> int:
+        """How the text is laid out: one set of flags for measuring it and for drawing it."""
+        return int(self.alignment()) | (Qt.TextFlag.TextWordWrap.value if self.wrap else 0)
+
+    def rows_needed(self) -> int:
+        """Lines the current text takes at the label's width, at least `lines`."""
         if not self._text:
             return self.lines
         if not self.wrap:
             return max(self.lines, self._text.count("\n") + 1)
-        width = self.contentsRect().width() if width is None else width
+        width = self.contentsRect().width()
         if width <= 0:
             return self.lines
-        flags = int(self.alignment()) | Qt.TextFlag.TextWordWrap.value
-        height = self.fontMetrics().boundingRect(QRect(0, 0, width, 1 << 20), flags, self._text).height()
+        height = self.fontMetrics().boundingRect(QRect(0, 0, width, 1 << 20), self._flags(), self._text).height()
         # n lines measure n line spacings give or take a pixel of leading: round, never ceil (ceil made
         # every two-line caption ask for three in demo mode's type)
         return max(self.lines, round(height / max(self.fontMetrics().lineSpacing(), 1)))
@@ -124,8 +127,7 @@ class LiveLabel(QLabel):
         self.drawFrame(painter)
         painter.setFont(self.font())
         painter.setPen(self.palette().color(self.foregroundRole()))
-        flags = int(self.alignment()) | (Qt.TextFlag.TextWordWrap.value if self.wrap else 0)
-        painter.drawText(self.contentsRect(), flags, self._text)
+        painter.drawText(self.contentsRect(), self._flags(), self._text)
         painter.end()
 
 

@@ -43,8 +43,7 @@ class PaneGrid(QWidget):
         rows = -(-len(self.panes) // columns)
         pane = self.panes[0]
         extra_w = 8
-        extra_h = (pane.title.sizeHint().height() + pane.colorbar.height()
-                   + pane.caption.fontMetrics().lineSpacing() * 2 + 12)
+        extra_h = pane.title.sizeHint().height() + pane.colorbar.height() + pane.caption.sizeHint().height() + 10
         spacing = self.grid.spacing()
         width = (size.width() - spacing * (columns - 1)) / columns - extra_w
         height = (size.height() - spacing * (rows - 1)) / rows - extra_h
